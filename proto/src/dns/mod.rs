@@ -1,0 +1,10 @@
+//! DNS: wire views, answer normalisation, the shared cache and the forwarder.
+
+pub mod answer;
+pub mod cache;
+pub mod chaos;
+pub mod forward;
+pub mod name;
+pub mod packet;
+pub mod servers;
+pub mod stats;
