@@ -1,1 +1,32 @@
-//! Shared harness for end-to-end tests.
+//! Shared harness for the ringmasq end-to-end tests.
+//!
+//! Every scenario in `tests/tests/` starts its own upstream(s) (a real `knotd`, or the forging
+//! relay in [`forger`]), its own `ringmasq` process, and talks to it over loopback only, with
+//! `dig` (see [`dig`]) or the small hickory-proto client in [`client`]. Every process started here
+//! is killed by PID when its guard drops, and every wait loop is bounded in count and time.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod binary;
+pub mod blackhole;
+pub mod client;
+pub mod dig;
+pub mod error;
+pub mod forger;
+pub mod knot;
+pub mod port;
+pub mod process;
+pub mod ringmasq;
+pub mod tempdir;
+pub mod wait;
+pub mod zone;
+
+pub use backend::Backend;
+pub use blackhole::BlackHole;
+pub use client::DnsClient;
+pub use dig::{Dig, DigAnswer, DigRecord};
+pub use error::HarnessError;
+pub use forger::ForgingRelay;
+pub use knot::{Knot, KnotStats};
+pub use ringmasq::{Ringmasq, RingmasqBuilder};
+pub use tempdir::TempDir;
