@@ -1,0 +1,340 @@
+//! The DNS answer cache shared by all worker threads.
+//!
+//! Built on `quick_cache::sync::Cache` (sharded, lock per shard, CLOCK-Pro-like eviction that keeps
+//! entries which are read again over ones inserted once). Keys are the lowercase question plus
+//! the DO bit (a DO=1 answer may carry DNSSEC records a DO=0 client must not get, RFC 3225 §3);
+//! values are `Arc<CacheEntry>` so a hit clones a pointer, never the bytes.
+//!
+//! Memory is hard-bounded by weight: each entry weighs its real byte footprint (key + entry +
+//! stored message + TTL table + a fixed overhead), and the total weight capacity is
+//! `max_entries * AVERAGE_ENTRY_BYTES`. So `max_entries` (dnsmasq `--cache-size`) is the
+//! number of typical entries held; many large answers make the cache hold fewer.
+//!
+//! Time is always an argument: an entry is fresh until `expires`, then, with `use_stale_secs`,
+//! stale for that many more seconds (RFC 8767 §4; 0 = no limit, as dnsmasq's `--use-stale-cache=0`).
+
+use core::hash::{Hash, Hasher};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, OptionsBuilder, Weighter};
+
+use super::answer::StoredAnswer;
+use super::packet::QuestionKey;
+use crate::time::Instant;
+
+/// Weight budget per configured entry, in bytes (see the module docs).
+pub const AVERAGE_ENTRY_BYTES: u64 = 640;
+/// Fixed per-entry overhead counted on top of the measured sizes (Arc header, shard slot, hash).
+const ENTRY_OVERHEAD: usize = 64;
+/// Number of counter stripes (threads are spread over them to avoid sharing a cache line).
+const STRIPES: usize = 16;
+
+/// Cache settings (from dnsmasq `--cache-size`, `--use-stale-cache`, `--no-negcache`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// dnsmasq cache-size; 0 = disabled
+    pub max_entries: usize,
+    /// Serve expired entries for this many seconds past expiry (0 = without limit); `None` = never.
+    pub use_stale_secs: Option<u32>,
+    /// Do not cache NXDOMAIN / NODATA answers.
+    pub no_negcache: bool,
+}
+
+impl Default for CacheConfig {
+    /// dnsmasq's defaults: 150 entries, no stale serving, negative caching on.
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: 150,
+            use_stale_secs: None,
+            no_negcache: false,
+        }
+    }
+}
+
+/// One cached answer and when it was stored.
+#[derive(Debug)]
+pub struct CacheEntry {
+    /// The normalised answer.
+    pub answer: StoredAnswer,
+    /// When it was inserted (TTL countdown starts here).
+    pub inserted: Instant,
+    /// When it stops being fresh: `inserted + answer.cache_ttl()`.
+    pub expires: Instant,
+}
+
+impl CacheEntry {
+    /// Whole seconds since insertion, to pass as `elapsed_secs` to [`StoredAnswer::write_reply`].
+    pub fn elapsed_secs(&self, now: Instant) -> u32 {
+        u32::try_from((now - self.inserted).as_secs()).unwrap_or(u32::MAX)
+    }
+}
+
+/// Result of a cache lookup.
+#[derive(Clone, Debug)]
+pub enum Lookup {
+    /// Within its TTL.
+    Fresh(Arc<CacheEntry>),
+    /// Expired but within the stale-serving window: answer, then refresh (RFC 8767 §4).
+    Stale(Arc<CacheEntry>),
+    /// Not cached (or expired).
+    Miss,
+}
+
+/// Counters for logs and the CHAOS `*.bind` queries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Entries currently held.
+    pub size: usize,
+    /// Configured capacity (`max_entries`).
+    pub capacity: usize,
+    /// Successful insertions.
+    pub insertions: u64,
+    /// Live entries pushed out before expiry to make room.
+    pub evictions: u64,
+    /// Lookups answered (fresh or stale).
+    pub hits: u64,
+    /// Of `hits`, those answered from expired (stale) entries.
+    pub stale_hits: u64,
+    /// Lookups not answered.
+    pub misses: u64,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct CacheKey {
+    q: QuestionKey,
+    do_bit: bool,
+}
+
+impl Hash for CacheKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.q.hash(state);
+        state.write_u8(u8::from(self.do_bit));
+    }
+}
+
+/// Borrowed form of [`CacheKey`] so lookups need not copy the 255-byte name.
+struct KeyRef<'a> {
+    q: &'a QuestionKey,
+    do_bit: bool,
+}
+
+impl Hash for KeyRef<'_> {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.q.hash(state);
+        state.write_u8(u8::from(self.do_bit));
+    }
+}
+
+impl Equivalent<CacheKey> for KeyRef<'_> {
+    #[inline]
+    fn equivalent(&self, key: &CacheKey) -> bool {
+        key.do_bit == self.do_bit && key.q == *self.q
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ByteWeighter;
+
+impl Weighter<CacheKey, Arc<CacheEntry>> for ByteWeighter {
+    #[inline]
+    fn weight(&self, _key: &CacheKey, val: &Arc<CacheEntry>) -> u64 {
+        (core::mem::size_of::<CacheKey>()
+            + core::mem::size_of::<CacheEntry>()
+            + val.answer.mem_size()
+            + ENTRY_OVERHEAD) as u64
+    }
+}
+
+#[repr(align(64))]
+#[derive(Default)]
+struct Stripe {
+    hits: AtomicU64,
+    stale_hits: AtomicU64,
+    misses: AtomicU64,
+    insertions: AtomicU64,
+}
+
+#[derive(Default)]
+struct Shared {
+    stripes: [Stripe; STRIPES],
+    evictions: AtomicU64,
+    /// Latest `now` seen by insert, to tell live from expired entries when they are evicted.
+    last_now: AtomicU64,
+}
+
+#[derive(Clone)]
+struct EvictionCounter(Arc<Shared>);
+
+impl Lifecycle<CacheKey, Arc<CacheEntry>> for EvictionCounter {
+    type RequestState = ();
+
+    fn on_evict(&self, _state: &mut (), _key: CacheKey, val: Arc<CacheEntry>) {
+        if val.expires.as_millis() > self.0.last_now.load(Ordering::Relaxed) {
+            self.0.evictions.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn stripe_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.with(|s| *s)
+}
+
+type Inner = Cache<CacheKey, Arc<CacheEntry>, ByteWeighter, DefaultHashBuilder, EvictionCounter>;
+
+/// The shared, sharded, memory-bounded DNS cache. `Send + Sync`; share it with `Arc`.
+pub struct DnsCache {
+    inner: Option<Inner>,
+    cfg: CacheConfig,
+    shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for DnsCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DnsCache")
+            .field("cfg", &self.cfg)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl DnsCache {
+    /// Creates the cache; `max_entries == 0` gives a disabled cache that stores nothing.
+    pub fn new(cfg: CacheConfig) -> Self {
+        let shared = Arc::new(Shared::default());
+        let inner = (cfg.max_entries > 0).then(|| {
+            let opts = OptionsBuilder::new()
+                .estimated_items_capacity(cfg.max_entries)
+                .weight_capacity((cfg.max_entries as u64).saturating_mul(AVERAGE_ENTRY_BYTES))
+                .build()
+                .expect("estimated_items_capacity and weight_capacity are set");
+            Cache::with_options(
+                opts,
+                ByteWeighter,
+                DefaultHashBuilder::default(),
+                EvictionCounter(shared.clone()),
+            )
+        });
+        DnsCache { inner, cfg, shared }
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &CacheConfig {
+        &self.cfg
+    }
+
+    #[inline]
+    fn stripe(&self) -> &Stripe {
+        &self.shared.stripes[stripe_index()]
+    }
+
+    /// Looks `key` (+ DO bit) up at time `now`. Counts a hit or a miss. Does not allocate.
+    pub fn lookup(&self, key: &QuestionKey, do_bit: bool, now: Instant) -> Lookup {
+        let stripe = self.stripe();
+        let Some(inner) = &self.inner else {
+            stripe.misses.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Miss;
+        };
+        let kref = KeyRef { q: key, do_bit };
+        let Some(e) = inner.get(&kref) else {
+            stripe.misses.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Miss;
+        };
+        if now < e.expires {
+            stripe.hits.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Fresh(e);
+        }
+        let stale_ok = match self.cfg.use_stale_secs {
+            Some(0) => true,
+            Some(s) => now < e.expires.saturating_add(Duration::from_secs(u64::from(s))),
+            None => false,
+        };
+        if stale_ok {
+            stripe.hits.fetch_add(1, Ordering::Relaxed);
+            stripe.stale_hits.fetch_add(1, Ordering::Relaxed);
+            Lookup::Stale(e)
+        } else {
+            stripe.misses.fetch_add(1, Ordering::Relaxed);
+            // Expired for good: free the room now (only if it is still the same entry).
+            let _ = inner.remove_if(&kref, |v| Arc::ptr_eq(v, &e));
+            Lookup::Miss
+        }
+    }
+
+    /// Stores `answer` for `key` (+ DO bit) at time `now`, replacing any previous entry.
+    /// Returns false if not cacheable (ttl 0 / disabled / negative with negcache off).
+    pub fn insert(
+        &self,
+        key: QuestionKey,
+        do_bit: bool,
+        answer: StoredAnswer,
+        now: Instant,
+    ) -> bool {
+        let Some(inner) = &self.inner else {
+            return false;
+        };
+        let ttl = answer.cache_ttl();
+        if ttl == 0 || (answer.is_negative() && self.cfg.no_negcache) {
+            return false;
+        }
+        let expires = now.saturating_add(Duration::from_secs(u64::from(ttl)));
+        self.shared
+            .last_now
+            .fetch_max(now.as_millis(), Ordering::Relaxed);
+        inner.insert(
+            CacheKey { q: key, do_bit },
+            Arc::new(CacheEntry {
+                answer,
+                inserted: now,
+                expires,
+            }),
+        );
+        self.stripe().insertions.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Removes every entry (dnsmasq SIGHUP / cache flush). Counters are kept.
+    pub fn clear(&self) {
+        if let Some(inner) = &self.inner {
+            inner.clear();
+        }
+    }
+
+    /// Current counters (summed over stripes; relaxed, so only approximately simultaneous).
+    pub fn stats(&self) -> CacheStats {
+        let mut s = CacheStats {
+            size: self.len(),
+            capacity: self.cfg.max_entries,
+            evictions: self.shared.evictions.load(Ordering::Relaxed),
+            ..CacheStats::default()
+        };
+        for st in &self.shared.stripes {
+            s.hits += st.hits.load(Ordering::Relaxed);
+            s.stale_hits += st.stale_hits.load(Ordering::Relaxed);
+            s.misses += st.misses.load(Ordering::Relaxed);
+            s.insertions += st.insertions.load(Ordering::Relaxed);
+        }
+        s
+    }
+
+    /// Number of entries held (fresh and expired-but-not-yet-evicted).
+    pub fn len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// True if nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests;
