@@ -1,0 +1,987 @@
+//! The per-worker DNS forwarder: client queries in, answers and upstream queries out.
+//!
+//! One [`Forwarder`] runs on each worker. It answers from the shared cache when it can, merges
+//! identical questions in flight (CVE-2020-25686), sends the rest upstream with a fresh random ID
+//! from a random one of the worker's upstream sockets (RFC 5452 §9.2), accepts an answer only from
+//! the server asked, on the socket used, with the same ID and the same question (RFC 5452 §9.1;
+//! the whole question is compared, never a hash: CVE-2020-25685), moves to the next server on
+//! timeout, REFUSED or SERVFAIL, and retries truncated answers over TCP (RFC 7766 §5).
+
+use super::answer::{NormalizeOptions, normalize_response};
+use super::cache::{DnsCache, Lookup};
+use super::chaos::{ChaosName, StatsView, write_chaos_reply};
+use super::outbox::{ClientEndpoint, Destination, Outbox};
+use super::packet::{
+    Edns, Query, QuestionKey, parse_query, parse_response_head, write_error_reply,
+};
+use super::servers::{Route, ServerTable};
+use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};
+use crate::time::Instant;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// RFC 1035 §4.1.1 response codes used here.
+pub mod rcode {
+    /// No error.
+    pub const NOERROR: u8 = 0;
+    /// Format error.
+    pub const FORMERR: u8 = 1;
+    /// Server failure.
+    pub const SERVFAIL: u8 = 2;
+    /// Name does not exist.
+    pub const NXDOMAIN: u8 = 3;
+    /// Not implemented.
+    pub const NOTIMP: u8 = 4;
+    /// Refused.
+    pub const REFUSED: u8 = 5;
+}
+
+const FLAG_QR: u16 = 0x8000;
+const FLAG_TC: u16 = 0x0200;
+const FLAG_RD: u16 = 0x0100;
+const FLAG_CD: u16 = 0x0010;
+const OPCODE_MASK: u16 = 0x7800;
+/// Most attempts (server, socket, ID) one query keeps listening for.
+const MAX_ATTEMPTS: usize = 8;
+/// Most clients merged onto one upstream query.
+const MAX_WAITERS: usize = 64;
+/// Longest header + question kept per waiting client (12 + 255 + 4).
+const HEAD_MAX: usize = 12 + 255 + 4;
+/// dnsmasq re-measures server speed every 50 queries or 20 seconds.
+const PROBE_EVERY_QUERIES: u32 = 50;
+const PROBE_EVERY_MS: u64 = 20_000;
+
+/// Forwarding policy, from the configuration.
+#[derive(Clone, Debug)]
+pub struct ForwarderConfig {
+    /// EDNS0 UDP payload size advertised upstream and the most we send to a client (`-P`).
+    pub edns_packet_max: u16,
+    /// Most queries in flight per server (`-0/--dns-forward-max`).
+    pub dns_forward_max: u32,
+    /// Try servers strictly in order (`-o`).
+    pub strict_order: bool,
+    /// Send every query to every server (`--all-servers`).
+    pub all_servers: bool,
+    /// Time to wait for one server before trying the next.
+    pub attempt_timeout_ms: u64,
+    /// Double the per-attempt wait after each retry (`--fast-dns-retry` back-off).
+    pub backoff: bool,
+    /// Time after which a query is given up and answered SERVFAIL.
+    pub total_timeout_ms: u64,
+    /// Cap on TTLs handed to clients (`--max-ttl`).
+    pub max_ttl: Option<u32>,
+    /// TTL clamps for caching.
+    pub normalize: NormalizeOptions,
+    /// Upstream sockets the engine opened per address family (slots `0..n`).
+    pub upstream_slots: u16,
+    /// Most queries in flight on this worker.
+    pub max_in_flight: usize,
+}
+
+impl Default for ForwarderConfig {
+    fn default() -> Self {
+        Self {
+            edns_packet_max: 1232,
+            dns_forward_max: 150,
+            strict_order: false,
+            all_servers: false,
+            attempt_timeout_ms: 1000,
+            backoff: false,
+            total_timeout_ms: 10_000,
+            max_ttl: None,
+            normalize: NormalizeOptions {
+                min_cache_ttl: None,
+                max_cache_ttl: None,
+                neg_ttl: None,
+            },
+            upstream_slots: 1,
+            max_in_flight: 4096,
+        }
+    }
+}
+
+/// A client waiting for an answer.
+struct Waiter {
+    client: ClientEndpoint,
+    id: u16,
+    flags: u16,
+    edns: Option<Edns>,
+    head: [u8; HEAD_MAX],
+    head_len: usize,
+}
+
+/// One upstream try: the server, the socket it left from and its ID.
+#[derive(Clone, Copy)]
+struct Attempt {
+    server: usize,
+    addr: SocketAddr,
+    slot: u16,
+    id: u16,
+    tcp: bool,
+    sent_at: Instant,
+}
+
+/// A question in flight upstream.
+struct InFlight {
+    generation: u32,
+    live: bool,
+    key: QuestionKey,
+    do_bit: bool,
+    cd_bit: bool,
+    table: Arc<ServerTable>,
+    group: usize,
+    /// Bit i set: the group's i-th server has been tried.
+    tried: u64,
+    attempts: [Option<Attempt>; MAX_ATTEMPTS],
+    next_attempt: usize,
+    waiters: Vec<Waiter>,
+    /// Header + question + OPT to send upstream (ID patched per attempt).
+    query: Vec<u8>,
+    reserved: Option<usize>,
+    deadline: Instant,
+    final_deadline: Instant,
+    attempt_wait_ms: u64,
+    probe: bool,
+}
+
+/// Merge key: the question plus the flags that change the answer.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct MergeKey {
+    key: QuestionKey,
+    do_bit: bool,
+    cd_bit: bool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct GroupState {
+    preferred: usize,
+    since_probe: u32,
+    last_probe: Instant,
+}
+
+/// Everything the worker shares with the others.
+#[derive(Clone)]
+pub struct Shared {
+    /// The DNS cache (None when `--cache-size=0`).
+    pub cache: Option<Arc<DnsCache>>,
+    /// Every worker's counters (for CHAOS statistics).
+    pub registry: Arc<StatsRegistry>,
+}
+
+/// The per-worker forwarder.
+pub struct Forwarder {
+    cfg: ForwarderConfig,
+    shared: Shared,
+    counters: Arc<WorkerCounters>,
+    table: Arc<ServerTable>,
+    group_state: Vec<GroupState>,
+    rng: StdRng,
+    slab: Vec<InFlight>,
+    free: Vec<u32>,
+    by_question: HashMap<MergeKey, u32>,
+    by_attempt: HashMap<(u16, u16), u32>,
+    timers: BinaryHeap<std::cmp::Reverse<(Instant, u32, u32)>>,
+}
+
+/// Encodes a slab index and generation into a TCP token.
+fn token(idx: u32, generation: u32) -> u64 {
+    (u64::from(generation) << 32) | u64::from(idx)
+}
+
+impl Forwarder {
+    /// A forwarder for one worker. `seed` seeds the CSPRNG for IDs and socket choice.
+    pub fn new(
+        cfg: ForwarderConfig,
+        shared: Shared,
+        counters: Arc<WorkerCounters>,
+        table: Arc<ServerTable>,
+        seed: [u8; 32],
+    ) -> Self {
+        let cap = cfg.max_in_flight.max(16);
+        Self {
+            group_state: vec![GroupState::default(); table.group_count()],
+            cfg,
+            shared,
+            counters,
+            table,
+            rng: StdRng::from_seed(seed),
+            slab: Vec::with_capacity(cap),
+            free: Vec::with_capacity(cap),
+            by_question: HashMap::with_capacity(cap),
+            by_attempt: HashMap::with_capacity(cap * 2),
+            timers: BinaryHeap::with_capacity(cap * 2),
+        }
+    }
+
+    /// Installs a new server table (resolv-file change, reload). Queries in flight finish with the old one.
+    pub fn set_servers(&mut self, table: Arc<ServerTable>) {
+        if !Arc::ptr_eq(&table, &self.table) {
+            self.group_state = vec![GroupState::default(); table.group_count()];
+            self.table = table;
+        }
+    }
+
+    /// The server table in use.
+    pub fn servers(&self) -> &Arc<ServerTable> {
+        &self.table
+    }
+
+    /// Number of questions in flight upstream.
+    pub fn in_flight(&self) -> usize {
+        self.by_question.len()
+    }
+
+    /// The earliest time [`Forwarder::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|r| r.0.0)
+    }
+
+    /// Handles one client query (UDP datagram or TCP message payload).
+    pub fn handle_query(
+        &mut self,
+        now: Instant,
+        client: ClientEndpoint,
+        bytes: &[u8],
+        out: &mut Outbox,
+    ) {
+        let udp = client.tcp.is_none();
+        let q = match parse_query(bytes) {
+            Ok(q) => q,
+            Err(_) => {
+                self.counters.drop_packet(DropReason::MalformedQuery);
+                return;
+            }
+        };
+        // RFC 1035 §4.1.1: a message with QR=1 is a response; never answer one (reflection loops).
+        if q.flags & FLAG_QR != 0 {
+            self.counters.drop_packet(DropReason::ResponseFromClient);
+            return;
+        }
+        self.counters.bump(Counter::Queries);
+        let our_size = self.cfg.edns_packet_max;
+        // RFC 1035 §4.1.1: only standard queries (opcode 0) are implemented.
+        if q.flags & OPCODE_MASK != 0 {
+            self.reply_error(&q, rcode::NOTIMP, client, out);
+            return;
+        }
+        // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS (extended rcode 16).
+        if let Some(e) = q.edns
+            && e.version > 0
+        {
+            self.reply_error(&q, rcode::NOERROR, client, out);
+            return;
+        }
+        if let Some(name) = ChaosName::from_query(&q) {
+            let mut buf = out.buffer();
+            let view = StatsView {
+                cache: self
+                    .shared
+                    .cache
+                    .as_ref()
+                    .map(|c| c.stats())
+                    .unwrap_or_default(),
+                registry: &self.shared.registry,
+                servers: &self.table,
+            };
+            match write_chaos_reply(&q, name, &view, &mut buf) {
+                Some(len) => {
+                    self.counters.bump(Counter::LocalAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                }
+                None => out.recycle(buf),
+            }
+            return;
+        }
+        let do_bit = q.edns.is_some_and(|e| e.do_bit);
+        let cd_bit = q.flags & FLAG_CD != 0;
+        // dnsmasq: queries with RD=0 are forwarded and never answered from the cache (anti-snooping).
+        if q.flags & FLAG_RD != 0
+            && let Some(cache) = &self.shared.cache
+        {
+            match cache.lookup(&q.key, do_bit, now) {
+                Lookup::Fresh(entry) => {
+                    let mut buf = out.buffer();
+                    let elapsed =
+                        (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
+                    let len = entry.answer.write_reply(
+                        &q,
+                        elapsed,
+                        self.cfg.max_ttl,
+                        our_size,
+                        udp,
+                        &mut buf,
+                    );
+                    self.counters.bump(Counter::CacheAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                    return;
+                }
+                Lookup::Stale(entry) => {
+                    // Serve stale (RFC 8767 §4) and refresh below.
+                    let mut buf = out.buffer();
+                    let elapsed =
+                        (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
+                    let len = entry.answer.write_reply(
+                        &q,
+                        elapsed,
+                        self.cfg.max_ttl,
+                        our_size,
+                        udp,
+                        &mut buf,
+                    );
+                    self.counters.bump(Counter::CacheAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                    self.forward(now, &q, None, do_bit, cd_bit, out);
+                    return;
+                }
+                Lookup::Miss => {}
+            }
+        }
+        self.forward(now, &q, Some(client), do_bit, cd_bit, out);
+    }
+
+    fn reply_error(&self, q: &Query<'_>, rc: u8, client: ClientEndpoint, out: &mut Outbox) {
+        let mut buf = out.buffer();
+        let len = write_error_reply(q, rc, &mut buf, self.cfg.edns_packet_max);
+        if len == 0 {
+            out.recycle(buf);
+            return;
+        }
+        if q.edns.is_some_and(|e| e.version > 0) {
+            set_badvers(&mut buf[..len]);
+        }
+        out.push(Destination::Client(client), buf, len);
+    }
+
+    /// Sends `q` upstream, or merges it onto the same question in flight. `client` is None for a
+    /// background refresh of a stale entry.
+    fn forward(
+        &mut self,
+        now: Instant,
+        q: &Query<'_>,
+        client: Option<ClientEndpoint>,
+        do_bit: bool,
+        cd_bit: bool,
+        out: &mut Outbox,
+    ) {
+        let mkey = MergeKey {
+            key: q.key.clone(),
+            do_bit,
+            cd_bit,
+        };
+        if let Some(&idx) = self.by_question.get(&mkey) {
+            let Some(client) = client else { return };
+            let entry = &mut self.slab[idx as usize];
+            let retry = entry.waiters.iter().any(|w| {
+                w.client.peer == client.peer && w.id == q.id && w.client.tcp == client.tcp
+            });
+            if retry {
+                // A client retry of a query in flight: dnsmasq resends it, to the next server.
+                let last = entry.attempts.iter().flatten().map(|a| a.sent_at).max();
+                if last.is_none_or(|t| now.as_millis().saturating_sub(t.as_millis()) >= 500) {
+                    self.send_next(now, idx, false, out);
+                }
+                return;
+            }
+            if entry.waiters.len() >= MAX_WAITERS {
+                self.counters.drop_packet(DropReason::InFlightFull);
+                return;
+            }
+            entry.waiters.push(Waiter::new(client, q));
+            self.counters.bump(Counter::Merged);
+            return;
+        }
+        let group = match self.table.route(q.key.name_wire()) {
+            Route::Group(g) => g,
+            Route::LocalOnly => {
+                if let Some(c) = client {
+                    self.counters.bump(Counter::LocalAnswers);
+                    self.reply_error(q, rcode::NXDOMAIN, c, out);
+                }
+                return;
+            }
+            Route::NoServers => {
+                if let Some(c) = client {
+                    self.reply_error(q, rcode::REFUSED, c, out);
+                }
+                return;
+            }
+        };
+        if self.by_question.len() >= self.cfg.max_in_flight {
+            self.counters.drop_packet(DropReason::InFlightFull);
+            if let Some(c) = client {
+                self.reply_error(q, rcode::REFUSED, c, out);
+            }
+            return;
+        }
+        let first = self.choose_server(now, group);
+        let server_idx = self.table.group(group)[first];
+        // dnsmasq: over --dns-forward-max the query is refused.
+        if !self.table.servers()[server_idx].try_reserve(self.cfg.dns_forward_max) {
+            self.counters.drop_packet(DropReason::ForwardLimit);
+            if let Some(c) = client {
+                self.reply_error(q, rcode::REFUSED, c, out);
+            }
+            return;
+        }
+        let idx = self.alloc();
+        let probe = self.is_probe_time(now, group);
+        let entry = &mut self.slab[idx as usize];
+        entry.live = true;
+        entry.key = q.key.clone();
+        entry.do_bit = do_bit;
+        entry.cd_bit = cd_bit;
+        entry.table = Arc::clone(&self.table);
+        entry.group = group;
+        entry.tried = 0;
+        entry.attempts = [None; MAX_ATTEMPTS];
+        entry.next_attempt = 0;
+        entry.waiters.clear();
+        if let Some(c) = client {
+            entry.waiters.push(Waiter::new(c, q));
+        }
+        build_upstream_query(&mut entry.query, q, do_bit, self.cfg.edns_packet_max);
+        entry.reserved = Some(server_idx);
+        entry.final_deadline = Instant(now.as_millis() + self.cfg.total_timeout_ms);
+        entry.attempt_wait_ms = self.cfg.attempt_timeout_ms;
+        entry.probe = probe;
+        self.by_question.insert(mkey, idx);
+        if probe || self.cfg.all_servers {
+            let n = self.table.group(group).len();
+            for i in 0..n.min(64) {
+                self.send_attempt(now, idx, i, out);
+            }
+        } else {
+            self.send_attempt(now, idx, first, out);
+        }
+        self.arm(now, idx);
+    }
+
+    fn is_probe_time(&mut self, now: Instant, group: usize) -> bool {
+        if self.cfg.strict_order || self.table.group(group).len() < 2 {
+            return false;
+        }
+        let st = &mut self.group_state[group];
+        st.since_probe += 1;
+        if st.since_probe >= PROBE_EVERY_QUERIES
+            || now.as_millis().saturating_sub(st.last_probe.as_millis()) >= PROBE_EVERY_MS
+        {
+            st.since_probe = 0;
+            st.last_probe = now;
+            return true;
+        }
+        false
+    }
+
+    fn choose_server(&self, _now: Instant, group: usize) -> usize {
+        if self.cfg.strict_order {
+            0
+        } else {
+            let n = self.table.group(group).len().max(1);
+            self.group_state[group].preferred % n
+        }
+    }
+
+    fn alloc(&mut self) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let e = &mut self.slab[i as usize];
+            e.generation = e.generation.wrapping_add(1);
+            return i;
+        }
+        self.slab.push(InFlight {
+            generation: 0,
+            live: false,
+            key: QuestionKey::new(b"\0", 0, 0),
+            do_bit: false,
+            cd_bit: false,
+            table: Arc::clone(&self.table),
+            group: 0,
+            tried: 0,
+            attempts: [None; MAX_ATTEMPTS],
+            next_attempt: 0,
+            waiters: Vec::with_capacity(4),
+            query: Vec::with_capacity(512),
+            reserved: None,
+            deadline: Instant(0),
+            final_deadline: Instant(0),
+            attempt_wait_ms: 0,
+            probe: false,
+        });
+        (self.slab.len() - 1) as u32
+    }
+
+    /// Sends the entry's query to the `pos`-th server of its group, from a random socket with a random ID.
+    fn send_attempt(&mut self, now: Instant, idx: u32, pos: usize, out: &mut Outbox) {
+        let slots = self.cfg.upstream_slots.max(1);
+        let (slot, id) = loop {
+            let slot = self.rng.random_range(0..slots);
+            let id: u16 = self.rng.random();
+            if !self.by_attempt.contains_key(&(slot, id)) {
+                break (slot, id);
+            }
+        };
+        let entry = &mut self.slab[idx as usize];
+        let Some(&server) = entry.table.group(entry.group).get(pos) else {
+            return;
+        };
+        let srv = &entry.table.servers()[server];
+        let addr = srv.addr;
+        srv.queries_sent.fetch_add(1, Ordering::Relaxed);
+        if pos < 64 {
+            entry.tried |= 1 << pos;
+        }
+        let a = entry.next_attempt % MAX_ATTEMPTS;
+        if let Some(old) = entry.attempts[a].take() {
+            self.by_attempt.remove(&(old.slot, old.id));
+        }
+        entry.attempts[a] = Some(Attempt {
+            server,
+            addr,
+            slot,
+            id,
+            tcp: false,
+            sent_at: now,
+        });
+        entry.next_attempt += 1;
+        self.by_attempt.insert((slot, id), idx);
+        let mut buf = out.buffer();
+        let len = entry.query.len();
+        buf[..len].copy_from_slice(&entry.query);
+        buf[..2].copy_from_slice(&id.to_be_bytes());
+        self.counters.bump(Counter::Forwarded);
+        out.push(Destination::Upstream { slot, server: addr }, buf, len);
+    }
+
+    /// Sends to the next untried server of the group; false when every server has been tried.
+    fn send_next(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        must_be_untried: bool,
+        out: &mut Outbox,
+    ) -> bool {
+        let entry = &self.slab[idx as usize];
+        let n = entry.table.group(entry.group).len();
+        if n == 0 {
+            return false;
+        }
+        let start = entry
+            .attempts
+            .iter()
+            .flatten()
+            .max_by_key(|a| a.sent_at)
+            .and_then(|a| {
+                entry
+                    .table
+                    .group(entry.group)
+                    .iter()
+                    .position(|&s| s == a.server)
+            })
+            .map_or(0, |p| p + 1);
+        for k in 0..n {
+            let pos = (start + k) % n;
+            if pos >= 64 || entry.tried & (1 << pos) == 0 {
+                self.send_attempt(now, idx, pos, out);
+                return true;
+            }
+        }
+        if must_be_untried {
+            return false;
+        }
+        self.send_attempt(now, idx, start % n, out);
+        true
+    }
+
+    fn arm(&mut self, now: Instant, idx: u32) {
+        let entry = &mut self.slab[idx as usize];
+        let at = Instant(
+            (now.as_millis() + entry.attempt_wait_ms).min(entry.final_deadline.as_millis()),
+        );
+        entry.deadline = at;
+        self.timers
+            .push(std::cmp::Reverse((at, idx, entry.generation)));
+    }
+
+    /// Handles a datagram that arrived on upstream socket `slot` from `from`.
+    pub fn handle_upstream(
+        &mut self,
+        now: Instant,
+        slot: u16,
+        from: SocketAddr,
+        bytes: &[u8],
+        out: &mut Outbox,
+    ) {
+        let head = match parse_response_head(bytes) {
+            Ok(h) => h,
+            Err(_) => {
+                self.counters.drop_packet(DropReason::MalformedAnswer);
+                return;
+            }
+        };
+        let Some(&idx) = self.by_attempt.get(&(slot, head.id)) else {
+            self.counters.drop_packet(DropReason::RejectedAnswer);
+            return;
+        };
+        let entry = &self.slab[idx as usize];
+        let attempt = entry
+            .attempts
+            .iter()
+            .flatten()
+            .find(|a| a.slot == slot && a.id == head.id && !a.tcp)
+            .copied();
+        let Some(attempt) = attempt else {
+            self.counters.drop_packet(DropReason::RejectedAnswer);
+            return;
+        };
+        // RFC 5452 §9.1: the answer must come from the address and port queried, and repeat the question.
+        let same_question = head.key.as_ref() == Some(&entry.key);
+        if attempt.addr != from || head.flags & FLAG_QR == 0 || !same_question {
+            self.counters.drop_packet(DropReason::RejectedAnswer);
+            return;
+        }
+        self.accept_answer(now, idx, attempt, bytes, head.flags, head.rcode, out);
+    }
+
+    /// Handles the outcome of an upstream TCP exchange started by a [`Destination::UpstreamTcp`].
+    /// `answer` is None when the connection failed.
+    pub fn handle_upstream_tcp(
+        &mut self,
+        now: Instant,
+        token_value: u64,
+        answer: Option<&[u8]>,
+        out: &mut Outbox,
+    ) {
+        let idx = (token_value & 0xffff_ffff) as u32;
+        let generation = (token_value >> 32) as u32;
+        let Some(entry) = self.slab.get(idx as usize) else {
+            return;
+        };
+        if !entry.live || entry.generation != generation {
+            return;
+        }
+        let Some(attempt) = entry.attempts.iter().flatten().find(|a| a.tcp).copied() else {
+            return;
+        };
+        let Some(bytes) = answer else {
+            self.fail_attempt(now, idx, attempt, out);
+            return;
+        };
+        let head = match parse_response_head(bytes) {
+            Ok(h) => h,
+            Err(_) => {
+                self.counters.drop_packet(DropReason::MalformedAnswer);
+                self.fail_attempt(now, idx, attempt, out);
+                return;
+            }
+        };
+        if head.id != attempt.id
+            || head.key.as_ref() != Some(&entry.key)
+            || head.flags & FLAG_QR == 0
+        {
+            self.counters.drop_packet(DropReason::RejectedAnswer);
+            self.fail_attempt(now, idx, attempt, out);
+            return;
+        }
+        // A truncated TCP answer cannot be improved on; pass it on as it is.
+        self.accept_answer(
+            now,
+            idx,
+            attempt,
+            bytes,
+            head.flags & !FLAG_TC,
+            head.rcode,
+            out,
+        );
+    }
+
+    fn fail_attempt(&mut self, now: Instant, idx: u32, attempt: Attempt, out: &mut Outbox) {
+        let entry = &self.slab[idx as usize];
+        entry.table.servers()[attempt.server]
+            .queries_failed
+            .fetch_add(1, Ordering::Relaxed);
+        if !self.send_next(now, idx, true, out) {
+            self.finish_servfail(idx, out);
+        } else {
+            self.arm(now, idx);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn accept_answer(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        attempt: Attempt,
+        bytes: &[u8],
+        flags: u16,
+        rc: u8,
+        out: &mut Outbox,
+    ) {
+        let entry = &self.slab[idx as usize];
+        let group = entry.group;
+        let table = Arc::clone(&entry.table);
+        let pos = table.group(group).iter().position(|&s| s == attempt.server);
+        // The first server to answer usefully becomes the preferred one (dnsmasq's fastest-server rule).
+        if matches!(rc, rcode::REFUSED | rcode::SERVFAIL) {
+            table.servers()[attempt.server]
+                .queries_failed
+                .fetch_add(1, Ordering::Relaxed);
+            if Arc::ptr_eq(&table, &self.table)
+                && let (Some(p), Some(st)) = (pos, self.group_state.get_mut(group))
+                && st.preferred == p
+            {
+                st.preferred = p + 1;
+            }
+            let tried_all = {
+                let n = table.group(group).len().min(64);
+                let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+                entry.tried & mask == mask
+            };
+            if !tried_all && now < entry.final_deadline && self.send_next(now, idx, true, out) {
+                self.arm(now, idx);
+                return;
+            }
+        } else if Arc::ptr_eq(&table, &self.table)
+            && let (Some(p), Some(st)) = (pos, self.group_state.get_mut(group))
+        {
+            st.preferred = p;
+        }
+        self.counters.bump(Counter::UpstreamAnswers);
+        // RFC 7766 §5 / RFC 1035 §4.2.1: a truncated UDP answer is retried over TCP.
+        if flags & FLAG_TC != 0 && !attempt.tcp {
+            self.retry_tcp(now, idx, attempt, out);
+            return;
+        }
+        let (stored, report) =
+            match normalize_response(bytes, &self.slab[idx as usize].key, &self.cfg.normalize) {
+                Ok(x) => x,
+                Err(_) => {
+                    self.counters.drop_packet(DropReason::MalformedAnswer);
+                    self.fail_attempt(now, idx, attempt, out);
+                    return;
+                }
+            };
+        self.counters
+            .add(Counter::OutOfBailiwick, u64::from(report.dropped_records));
+        let entry = &mut self.slab[idx as usize];
+        for w in entry.waiters.drain(..) {
+            let q = w.query(&entry.key);
+            let mut buf = out.buffer();
+            let len = stored.write_reply(
+                &q,
+                0,
+                self.cfg.max_ttl,
+                self.cfg.edns_packet_max,
+                w.client.tcp.is_none(),
+                &mut buf,
+            );
+            out.push(Destination::Client(w.client), buf, len);
+        }
+        // Answers to CD=1 queries are unvalidated by definition; keep them out of the shared cache.
+        if !entry.cd_bit
+            && let Some(cache) = &self.shared.cache
+        {
+            cache.insert(entry.key.clone(), entry.do_bit, stored, now);
+        }
+        self.release(idx);
+    }
+
+    fn retry_tcp(&mut self, now: Instant, idx: u32, attempt: Attempt, out: &mut Outbox) {
+        let entry = &mut self.slab[idx as usize];
+        let a = entry.next_attempt % MAX_ATTEMPTS;
+        if let Some(old) = entry.attempts[a].take() {
+            self.by_attempt.remove(&(old.slot, old.id));
+        }
+        let id: u16 = self.rng.random();
+        entry.attempts[a] = Some(Attempt {
+            tcp: true,
+            id,
+            sent_at: now,
+            ..attempt
+        });
+        entry.next_attempt += 1;
+        let mut buf = out.buffer();
+        let len = entry.query.len();
+        // RFC 1035 §4.2.2: two-byte length prefix on TCP.
+        buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
+        buf[2..2 + len].copy_from_slice(&entry.query);
+        buf[2..4].copy_from_slice(&id.to_be_bytes());
+        self.counters.bump(Counter::TcpRetries);
+        out.push(
+            Destination::UpstreamTcp {
+                server: attempt.addr,
+                token: token(idx, entry.generation),
+            },
+            buf,
+            len + 2,
+        );
+        entry.attempt_wait_ms = entry.attempt_wait_ms.max(self.cfg.attempt_timeout_ms * 2);
+        self.arm(now, idx);
+    }
+
+    fn finish_servfail(&mut self, idx: u32, out: &mut Outbox) {
+        let entry = &mut self.slab[idx as usize];
+        for w in entry.waiters.drain(..) {
+            let q = w.query(&entry.key);
+            let mut buf = out.buffer();
+            let len = write_error_reply(&q, rcode::SERVFAIL, &mut buf, self.cfg.edns_packet_max);
+            if len > 0 {
+                out.push(Destination::Client(w.client), buf, len);
+            } else {
+                out.recycle(buf);
+            }
+        }
+        self.counters.bump(Counter::ServfailSent);
+        self.release(idx);
+    }
+
+    fn release(&mut self, idx: u32) {
+        let entry = &mut self.slab[idx as usize];
+        if !entry.live {
+            return;
+        }
+        entry.live = false;
+        for a in entry.attempts.iter_mut() {
+            if let Some(a) = a.take() {
+                self.by_attempt.remove(&(a.slot, a.id));
+            }
+        }
+        if let Some(s) = entry.reserved.take() {
+            entry.table.servers()[s].release();
+        }
+        let mkey = MergeKey {
+            key: entry.key.clone(),
+            do_bit: entry.do_bit,
+            cd_bit: entry.cd_bit,
+        };
+        self.by_question.remove(&mkey);
+        entry.waiters.clear();
+        self.free.push(idx);
+    }
+
+    /// Handles expired timers: retries on the next server, or gives up with SERVFAIL.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
+        while let Some(&std::cmp::Reverse((at, idx, generation))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let entry = &self.slab[idx as usize];
+            if !entry.live || entry.generation != generation || entry.deadline != at {
+                continue;
+            }
+            self.counters.bump(Counter::UpstreamTimeouts);
+            if let Some(last) = entry.attempts.iter().flatten().max_by_key(|a| a.sent_at) {
+                entry.table.servers()[last.server]
+                    .queries_failed
+                    .fetch_add(1, Ordering::Relaxed);
+                let group = entry.group;
+                if Arc::ptr_eq(&entry.table, &self.table)
+                    && let Some(p) = self
+                        .table
+                        .group(group)
+                        .iter()
+                        .position(|&s| s == last.server)
+                    && let Some(st) = self.group_state.get_mut(group)
+                    && st.preferred == p
+                {
+                    st.preferred = p + 1;
+                }
+            }
+            let entry = &mut self.slab[idx as usize];
+            if now >= entry.final_deadline {
+                self.finish_servfail(idx, out);
+                continue;
+            }
+            if self.cfg.backoff {
+                entry.attempt_wait_ms = entry.attempt_wait_ms.saturating_mul(2);
+            }
+            // Past the first round, keep cycling through the servers until the final deadline.
+            self.send_next(now, idx, false, out);
+            self.arm(now, idx);
+        }
+    }
+}
+
+impl Waiter {
+    fn new(client: ClientEndpoint, q: &Query<'_>) -> Self {
+        let mut head = [0u8; HEAD_MAX];
+        let qb = &q.bytes[q.question.clone()];
+        let qlen = qb.len().min(HEAD_MAX - 12);
+        head[..12].copy_from_slice(&q.bytes[..12]);
+        head[12..12 + qlen].copy_from_slice(&qb[..qlen]);
+        Self {
+            client,
+            id: q.id,
+            flags: q.flags,
+            edns: q.edns,
+            head,
+            head_len: 12 + qlen,
+        }
+    }
+
+    /// A query view over the saved header and question, for writing this client's answer.
+    fn query<'a>(&'a self, key: &QuestionKey) -> Query<'a> {
+        Query {
+            bytes: &self.head[..self.head_len],
+            id: self.id,
+            flags: self.flags,
+            key: key.clone(),
+            question: 12..self.head_len,
+            edns: self.edns,
+        }
+    }
+}
+
+/// Builds the upstream form of a client query: header (ID set per attempt), the question as the
+/// client wrote it, and an OPT record advertising our payload size (RFC 6891 §6.2.5), with DO
+/// copied from the client (RFC 3225 §3).
+fn build_upstream_query(buf: &mut Vec<u8>, q: &Query<'_>, do_bit: bool, udp_size: u16) {
+    buf.clear();
+    buf.extend_from_slice(&[0, 0]);
+    let flags = q.flags & (FLAG_RD | FLAG_CD | 0x0020);
+    buf.extend_from_slice(&flags.to_be_bytes());
+    buf.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 1]);
+    buf.extend_from_slice(&q.bytes[q.question.clone()]);
+    buf.push(0); // root owner
+    buf.extend_from_slice(&41u16.to_be_bytes()); // OPT
+    buf.extend_from_slice(&udp_size.max(512).to_be_bytes());
+    buf.extend_from_slice(&[0, 0]); // extended rcode, version 0
+    buf.extend_from_slice(&(if do_bit { 0x8000u16 } else { 0 }).to_be_bytes());
+    buf.extend_from_slice(&[0, 0]); // RDLENGTH
+}
+
+/// Sets the extended rcode BADVERS (16, RFC 6891 §6.1.3) in a reply that ends with an OPT record.
+fn set_badvers(reply: &mut [u8]) {
+    // The OPT record is the last 11 bytes: name(1) type(2) class(2) ttl(4) rdlen(2).
+    if reply.len() >= 12 + 11 && reply[reply.len() - 11] == 0 {
+        let ttl_at = reply.len() - 11 + 5;
+        reply[ttl_at] = 1; // upper 8 bits of the 12-bit rcode: 16 >> 4 = 1
+        reply[3] &= 0xf0;
+    }
+}
+
+/// Seeds for per-worker forwarders, for tests that need determinism.
+pub fn test_seed(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("in_flight", &self.by_question.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod send_check {
+    fn is_send<T: Send>() {}
+    #[test]
+    fn forwarder_is_send() {
+        is_send::<super::Forwarder>();
+    }
+}
