@@ -259,7 +259,8 @@ mod tests {
             let mut out = [0u8; MAX_NAME_LEN];
             let (len, end) = read_name(&wire, 0, &mut out).unwrap();
             prop_assert_eq!(end, wire.len());
-            prop_assert_eq!(&out[..len], wire.to_ascii_lowercase().as_slice());
+            let lower = wire.to_ascii_lowercase();
+            prop_assert_eq!(&out[..len], lower.as_slice());
             let text = name_to_string(&out[..len]);
             let expect = if labels.is_empty() { ".".to_string() } else { format!("{}.", labels.join(".").to_ascii_lowercase()) };
             prop_assert_eq!(text, expect);

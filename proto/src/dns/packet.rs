@@ -703,7 +703,7 @@ mod tests {
         // Compressed question name.
         let mut b = good[..12].to_vec();
         b[11] = 0;
-        b.extend_from_slice(&[0xC0, 0x00, 0, 1, 0, 1]);
+        b.extend_from_slice(&[0xC0, 0x0B, 0, 1, 0, 1]);
         assert_eq!(parse_query(&b).unwrap_err(), PacketError::BadPointer);
     }
 

@@ -1,1 +1,209 @@
+//! Cache tests: time is an argument, so expiry, stale serving and eviction run instantly.
+
 use super::*;
+use crate::dns::answer::{NormalizeOptions, normalize_response};
+use crate::dns::packet::captures::*;
+use crate::dns::packet::parse_query;
+
+fn answer(r: &str, q: &str) -> (QuestionKey, StoredAnswer) {
+    let qb = hex(q);
+    let key = parse_query(&qb).unwrap().key;
+    let a = normalize_response(&hex(r), &key, &NormalizeOptions::default())
+        .unwrap()
+        .0;
+    (key, a)
+}
+
+fn cfg(max_entries: usize) -> CacheConfig {
+    CacheConfig {
+        max_entries,
+        use_stale_secs: None,
+        no_negcache: false,
+    }
+}
+
+const T0: Instant = Instant(1_000_000);
+
+fn secs(s: u64) -> Instant {
+    T0.saturating_add(Duration::from_secs(s))
+}
+
+#[test]
+fn hit_then_expiry() {
+    let c = DnsCache::new(cfg(150));
+    let (k, a) = answer(WWW_A_R, WWW_A_Q);
+    assert!(matches!(c.lookup(&k, false, T0), Lookup::Miss));
+    assert!(c.insert(k.clone(), false, a, T0));
+    assert_eq!(c.len(), 1);
+    let Lookup::Fresh(e) = c.lookup(&k, false, secs(100)) else {
+        panic!("expected hit")
+    };
+    assert_eq!(e.elapsed_secs(secs(100)), 100);
+    assert_eq!(e.expires, secs(3600));
+    // The DO bit is part of the key.
+    assert!(matches!(c.lookup(&k, true, secs(1)), Lookup::Miss));
+    // Fresh until the last millisecond of the TTL, gone after (and removed).
+    assert!(matches!(
+        c.lookup(&k, false, Instant(secs(3600).0 - 1)),
+        Lookup::Fresh(_)
+    ));
+    assert!(matches!(c.lookup(&k, false, secs(3600)), Lookup::Miss));
+    assert_eq!(c.len(), 0);
+    let s = c.stats();
+    assert_eq!(
+        (s.hits, s.misses, s.insertions, s.size, s.capacity),
+        (2, 3, 1, 0, 150)
+    );
+}
+
+#[test]
+fn replay_from_cache_counts_ttl_down() {
+    let c = DnsCache::new(cfg(150));
+    let (k, a) = answer(ALIAS_A_R, ALIAS_A_Q);
+    c.insert(k.clone(), false, a, T0);
+    let qb = hex(ALIAS_A_Q);
+    let q = parse_query(&qb).unwrap();
+    let now = T0.saturating_add(Duration::from_millis(1_234_567));
+    let Lookup::Fresh(e) = c.lookup(&q.key, false, now) else {
+        panic!()
+    };
+    let mut out = [0u8; 1232];
+    let n = e
+        .answer
+        .write_reply(&q, e.elapsed_secs(now), None, 1232, true, &mut out);
+    let m = hickory_proto::op::Message::from_vec(&out[..n]).unwrap();
+    assert!(m.answers.iter().all(|r| r.ttl == 3600 - 1234));
+    assert_eq!(m.metadata.id, q.id);
+}
+
+#[test]
+fn negative_caching_and_no_negcache() {
+    let (k, a) = answer(NX_R, NX_Q);
+    let c = DnsCache::new(cfg(150));
+    assert!(c.insert(k.clone(), false, a.clone(), T0));
+    // SOA MINIMUM 300 -> cached for 300 s.
+    assert!(matches!(c.lookup(&k, false, secs(299)), Lookup::Fresh(e) if e.answer.is_negative()));
+    assert!(matches!(c.lookup(&k, false, secs(300)), Lookup::Miss));
+    let c = DnsCache::new(CacheConfig {
+        no_negcache: true,
+        ..cfg(150)
+    });
+    assert!(!c.insert(k, false, a, T0));
+    assert_eq!(c.len(), 0);
+}
+
+#[test]
+fn uncacheable_and_disabled() {
+    let (k, a) = answer(WWW_A_R, WWW_A_Q);
+    let off = DnsCache::new(cfg(0));
+    assert!(!off.insert(k.clone(), false, a.clone(), T0));
+    assert!(matches!(off.lookup(&k, false, T0), Lookup::Miss));
+    assert_eq!(off.stats().misses, 1);
+    // TTL 0 after clamping: not cached.
+    let opts = NormalizeOptions {
+        max_cache_ttl: Some(0),
+        ..Default::default()
+    };
+    let zero = normalize_response(&hex(WWW_A_R), &k, &opts).unwrap().0;
+    let c = DnsCache::new(cfg(10));
+    assert!(!c.insert(k.clone(), false, zero, T0));
+    assert!(c.insert(k.clone(), false, a, T0));
+    c.clear();
+    assert!(c.is_empty());
+}
+
+#[test]
+fn stale_serving_window() {
+    let (k, a) = answer(WWW_A_R, WWW_A_Q);
+    let c = DnsCache::new(CacheConfig {
+        use_stale_secs: Some(60),
+        ..cfg(150)
+    });
+    c.insert(k.clone(), false, a.clone(), T0);
+    assert!(matches!(c.lookup(&k, false, secs(3599)), Lookup::Fresh(_)));
+    let Lookup::Stale(e) = c.lookup(&k, false, secs(3630)) else {
+        panic!("expected stale")
+    };
+    // Stale replies carry TTL 0.
+    let qb = hex(WWW_A_Q);
+    let q = parse_query(&qb).unwrap();
+    let mut out = [0u8; 512];
+    let n = e
+        .answer
+        .write_reply(&q, e.elapsed_secs(secs(3630)), None, 1232, true, &mut out);
+    let m = hickory_proto::op::Message::from_vec(&out[..n]).unwrap();
+    assert!(m.answers.iter().all(|r| r.ttl == 0));
+    assert!(matches!(c.lookup(&k, false, secs(3660)), Lookup::Miss));
+    assert_eq!(c.stats().stale_hits, 1);
+
+    // 0 = no limit.
+    let c = DnsCache::new(CacheConfig {
+        use_stale_secs: Some(0),
+        ..cfg(150)
+    });
+    c.insert(k.clone(), false, a, T0);
+    assert!(matches!(
+        c.lookup(&k, false, secs(10_000_000)),
+        Lookup::Stale(_)
+    ));
+}
+
+fn key_n(i: u32) -> QuestionKey {
+    let label = format!("h{i}");
+    let mut w = vec![label.len() as u8];
+    w.extend_from_slice(label.as_bytes());
+    w.extend_from_slice(b"\x07example\x03com\x00");
+    QuestionKey::new(&w, 1, 1)
+}
+
+#[test]
+fn eviction_keeps_hot_entries_and_bounds_memory() {
+    let (_, a) = answer(WWW_A_R, WWW_A_Q);
+    let c = DnsCache::new(cfg(200));
+    let hot: Vec<QuestionKey> = (0..20).map(key_n).collect();
+    for k in &hot {
+        c.insert(k.clone(), false, a.clone(), T0);
+    }
+    for round in 0..50u32 {
+        for k in &hot {
+            assert!(
+                matches!(c.lookup(k, false, secs(1)), Lookup::Fresh(_)),
+                "hot entry lost in round {round}"
+            );
+        }
+        // A scan of 100 one-off names per round.
+        for i in 0..100 {
+            let k = key_n(1000 + round * 100 + i);
+            c.insert(k, false, a.clone(), secs(1));
+        }
+    }
+    let s = c.stats();
+    assert!(s.size <= 400, "size {} not bounded", s.size);
+    assert!(s.evictions > 4000, "evictions {}", s.evictions);
+    assert_eq!(s.insertions, 20 + 50 * 100);
+}
+
+#[test]
+fn shared_between_threads() {
+    let (k, a) = answer(WWW_A_R, WWW_A_Q);
+    let c = Arc::new(DnsCache::new(cfg(1000)));
+    c.insert(k.clone(), false, a, T0);
+    let hs: Vec<_> = (0..4)
+        .map(|t| {
+            let c = c.clone();
+            let k = k.clone();
+            std::thread::spawn(move || {
+                for i in 0..1000u32 {
+                    assert!(matches!(c.lookup(&k, false, secs(1)), Lookup::Fresh(_)));
+                    let (_, a) = answer(NX_R, NX_Q);
+                    c.insert(key_n(t * 10_000 + i), false, a, secs(1));
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(c.stats().hits, 4000);
+    assert_eq!(c.stats().insertions, 4001);
+}
