@@ -1,1 +1,43 @@
-//! config
+//! dnsmasq-compatible configuration front end for ringmasq.
+//!
+//! * [`option`]: the option table (every dnsmasq 2.90 option plus ringmasq's
+//!   own), shared by the command line and configuration files.
+//! * [`load`]: argv (without argv\[0\]) plus configuration files to a typed
+//!   [`Config`], collecting every error as [`ConfigErrors`].
+//! * [`ServerRule`]: the `--server`/`--local`/`--rev-server` model.
+//! * [`parse_resolv_conf`], [`help_text`], [`VERSION`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod apply;
+mod argv;
+mod conf_line;
+mod config;
+mod directive;
+mod error;
+mod help;
+mod load;
+pub mod option;
+mod origin;
+mod resolv_conf;
+mod rev_server;
+mod server;
+mod value;
+
+pub use apply::MAX_THREADS;
+pub use argv::parse_args;
+pub use conf_line::{ConfLine, LineError, parse_line};
+pub use config::*;
+pub use directive::Directive;
+pub use error::{ConfigError, ConfigErrors};
+pub use help::help_text;
+pub use load::{load, load_servers_file, load_with_default};
+pub use option::{ArgKind, OptionSpec, Status};
+pub use origin::Origin;
+pub use resolv_conf::parse_resolv_conf;
+pub use rev_server::{parse_rev_server, reverse_zones};
+pub use server::{DNS_PORT, DomainMatch, ServerAction, ServerRule, Upstream, parse_upstream};
+pub use value::{ValueError, parse_duration_secs};
+
+/// ringmasq's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,259 @@
+//! Applying one implemented directive to the typed [`Config`], with dnsmasq's
+//! validation and clamping.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use crate::config::{
+    Config, DEFAULT_FAST_RETRY_INITIAL_MS, DEFAULT_FAST_RETRY_TOTAL_MS, DEFAULT_STALE_CACHE_SECS,
+    IoBackend, LocalService, MAX_CACHE_SIZE, MAX_MIN_CACHE_TTL, MIN_EDNS_PACKET_MAX,
+    MIN_FAST_RETRY_INITIAL_MS,
+};
+use crate::directive::Directive;
+use crate::error::ConfigError;
+use crate::rev_server::parse_rev_server;
+use crate::server::{ServerRule, parse_interface};
+use crate::value::{
+    ValueError, parse_duration_secs, parse_port, parse_u32, parse_uint, split_list,
+};
+
+/// Most worker threads accepted by `--threads`.
+pub const MAX_THREADS: usize = 1024;
+
+/// State carried between directives while applying.
+#[derive(Debug, Default)]
+pub(crate) struct ApplyState {
+    /// A `--resolv-file` has replaced the default list.
+    resolv_given: bool,
+}
+
+/// Syslog facility names accepted by `--log-facility` (the glibc table dnsmasq uses).
+const FACILITIES: &[&str] = &[
+    "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news", "security",
+    "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7",
+];
+
+/// Applies `d`; the caller has already checked that it is implemented.
+pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Result<(), ConfigError> {
+    let invalid = |value: &str, e: ValueError| ConfigError::InvalidValue {
+        origin: d.origin.clone(),
+        option: d.name().to_string(),
+        value: value.to_string(),
+        expected: e.expected,
+    };
+    let value = d.value.as_deref();
+    let req = || {
+        value.ok_or_else(|| ConfigError::MissingValue {
+            origin: d.origin.clone(),
+            option: d.name().to_string(),
+            expected: crate::help::metavar(d.name()).to_string(),
+        })
+    };
+    let u32_of = |v: &str| parse_u32(v).map_err(|e| invalid(v, e));
+    let non_empty = |v: &str| {
+        if v.is_empty() {
+            Err(invalid(v, ValueError::expected("a non-empty path")))
+        } else {
+            Ok(PathBuf::from(v))
+        }
+    };
+    match d.name() {
+        "keep-in-foreground" => c.keep_in_foreground = true,
+        "no-daemon" => c.no_daemon = true,
+        "test" => c.test_only = true,
+        "help" => c.show_help = true,
+        "version" => c.show_version = true,
+        "bind-interfaces" => c.bind_interfaces = true,
+        "no-resolv" => c.no_resolv = true,
+        "no-poll" => c.no_poll = true,
+        "strict-order" => c.strict_order = true,
+        "all-servers" => c.all_servers = true,
+        "no-negcache" => c.no_negcache = true,
+        "no-hosts" => c.no_hosts = true,
+        // Handled by the loader while reading files.
+        "conf-file" | "conf-dir" | "servers-file" => {}
+        "port" => {
+            let v = req()?;
+            c.port = parse_port(v).map_err(|e| invalid(v, e))?;
+        }
+        "listen-address" => {
+            let v = req()?;
+            for item in split_list(v) {
+                let ip: IpAddr = item
+                    .parse()
+                    .map_err(|_| invalid(item, ValueError::expected("an IPv4 or IPv6 address")))?;
+                c.listen_addresses.push(ip);
+            }
+        }
+        "interface" | "except-interface" => {
+            let v = req()?;
+            for item in split_list(v) {
+                let name = parse_interface(item).map_err(|e| invalid(item, e))?;
+                if d.name() == "interface" {
+                    c.interfaces.push(name);
+                } else {
+                    c.except_interfaces.push(name);
+                }
+            }
+        }
+        "local-service" => {
+            c.local_service = Some(match value {
+                None | Some("net") => LocalService::Net,
+                Some("host") => LocalService::Host,
+                Some(v) => return Err(invalid(v, ValueError::expected("net or host"))),
+            });
+        }
+        "server" | "local" => {
+            let v = req()?;
+            c.servers
+                .push(ServerRule::parse(v, d.origin.clone()).map_err(|e| invalid(v, e))?);
+        }
+        "rev-server" => {
+            let v = req()?;
+            c.servers
+                .push(parse_rev_server(v, d.origin.clone()).map_err(|e| invalid(v, e))?);
+        }
+        "resolv-file" => {
+            // The first --resolv-file replaces the default; later ones add.
+            // With no file name the list is emptied.
+            if !st.resolv_given {
+                c.resolv_files.clear();
+                st.resolv_given = true;
+            }
+            match value {
+                None | Some("") => c.resolv_files.clear(),
+                Some(p) => c.resolv_files.push(PathBuf::from(p)),
+            }
+        }
+        "dns-forward-max" => c.dns_forward_max = u32_of(req()?)?,
+        "fast-dns-retry" => {
+            c.fast_dns_retry = Some(match value {
+                None => (DEFAULT_FAST_RETRY_INITIAL_MS, DEFAULT_FAST_RETRY_TOTAL_MS),
+                Some(v) => {
+                    let expected = || {
+                        ValueError::expected(format!(
+                            "initial-ms[,total-ms] with initial-ms at least {MIN_FAST_RETRY_INITIAL_MS}"
+                        ))
+                    };
+                    let (first, total) = match v.split_once(',') {
+                        Some((a, b)) => (a.trim(), Some(b.trim())),
+                        None => (v.trim(), None),
+                    };
+                    let initial = parse_u32(first).map_err(|_| invalid(v, expected()))?;
+                    if initial < MIN_FAST_RETRY_INITIAL_MS {
+                        return Err(invalid(v, expected()));
+                    }
+                    let total = match total {
+                        Some(t) => parse_u32(t).map_err(|_| invalid(v, expected()))?,
+                        None => DEFAULT_FAST_RETRY_TOTAL_MS,
+                    };
+                    (initial, total)
+                }
+            });
+        }
+        "query-port" | "min-port" | "max-port" => {
+            let v = req()?;
+            let p = Some(parse_port(v).map_err(|e| invalid(v, e))?);
+            match d.name() {
+                "query-port" => c.query_port = p,
+                "min-port" => c.min_port = p,
+                _ => c.max_port = p,
+            }
+        }
+        "edns-packet-max" => {
+            let v = req()?;
+            let n = parse_uint(v, 65535)
+                .map_err(|_| invalid(v, ValueError::expected("a UDP payload size up to 65535")))?;
+            c.edns_packet_max = (n as u16).max(MIN_EDNS_PACKET_MAX);
+        }
+        "cache-size" => {
+            let v = req()?;
+            let n = parse_uint(v, u64::MAX).map_err(|e| invalid(v, e))?;
+            c.cache_size = n.min(u64::from(MAX_CACHE_SIZE)) as u32;
+        }
+        "neg-ttl" => c.neg_ttl = Some(u32_of(req()?)?),
+        "max-cache-ttl" => c.max_cache_ttl = Some(u32_of(req()?)?),
+        "min-cache-ttl" => c.min_cache_ttl = Some(u32_of(req()?)?.min(MAX_MIN_CACHE_TTL)),
+        "max-ttl" => c.max_ttl = Some(u32_of(req()?)?),
+        "local-ttl" => c.local_ttl = u32_of(req()?)?,
+        "use-stale-cache" => {
+            c.use_stale_cache = Some(match value {
+                None => DEFAULT_STALE_CACHE_SECS,
+                Some(v) => u32_of(v)?,
+            });
+        }
+        "addn-hosts" => c.addn_hosts.push(non_empty(req()?)?),
+        "log-queries" => {
+            c.log_queries = true;
+            match value {
+                None => {}
+                Some("extra" | "proto" | "auth") => c.log_queries_extra = true,
+                Some(v) => return Err(invalid(v, ValueError::expected("extra, proto or auth"))),
+            }
+        }
+        "log-facility" => {
+            let v = req()?;
+            let ok = v == "-"
+                || v.contains('/')
+                || FACILITIES.contains(&v.to_ascii_lowercase().as_str());
+            if !ok {
+                return Err(invalid(
+                    v,
+                    ValueError::expected(
+                        "a syslog facility (daemon, local0-local7, ...), a file path containing /, or -",
+                    ),
+                ));
+            }
+            c.log_facility = Some(v.to_string());
+        }
+        "pid-file" => {
+            c.pid_file = match value {
+                None | Some("") => None,
+                Some(p) => Some(PathBuf::from(p)),
+            };
+        }
+        "max-tcp-connections" => {
+            let v = req()?;
+            let n = u32_of(v)?;
+            if n == 0 {
+                return Err(invalid(v, ValueError::expected("at least 1 connection")));
+            }
+            c.max_tcp_connections = n;
+        }
+        "threads" => {
+            let v = req()?;
+            let n = parse_uint(v, MAX_THREADS as u64).map_err(|e| invalid(v, e))? as usize;
+            c.threads = (n != 0).then_some(n);
+        }
+        "io-backend" => {
+            let v = req()?;
+            c.io_backend = match v {
+                "auto" => IoBackend::Auto,
+                "uring" | "io_uring" | "io-uring" => IoBackend::Uring,
+                "epoll" => IoBackend::Epoll,
+                _ => return Err(invalid(v, ValueError::expected("auto, uring or epoll"))),
+            };
+        }
+        "tcp-idle-timeout" => {
+            let v = req()?;
+            let secs = parse_duration_secs(v).map_err(|e| invalid(v, e))?;
+            if secs == 0 {
+                return Err(invalid(
+                    v,
+                    ValueError::expected("a timeout of at least 1 second"),
+                ));
+            }
+            c.tcp_idle_timeout_secs = secs;
+        }
+        other => {
+            // Every implemented option is handled above; reaching here means
+            // the table and this function disagree.
+            return Err(ConfigError::UnknownOption {
+                origin: d.origin.clone(),
+                option: other.to_string(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `--help` text: the implemented options with their values, ringmasq's own
+//! options, and the dnsmasq options not implemented yet.
+
+use std::fmt::Write;
+
+use crate::option::{ArgKind, Family, OPTIONS, OptionSpec};
+
+/// Description of an option's value, used in help and in "expected" messages.
+pub fn metavar(long: &str) -> &'static str {
+    match long {
+        "port" | "min-port" | "max-port" | "query-port" => "a port number 0-65535",
+        "listen-address" => "IP addresses (IPv4 or IPv6), comma separated",
+        "interface" | "except-interface" => {
+            "interface names, comma separated (trailing * = wildcard)"
+        }
+        "local-service" => "net or host",
+        "server" | "local" => "[/[domain]/[domain/]][ip[#port]][@interface][@source-ip[#port]]",
+        "rev-server" => "ip[/prefix][,ip[#port][@interface][@source-ip[#port]]]",
+        "resolv-file" | "conf-file" | "servers-file" | "pid-file" => "a file path",
+        "addn-hosts" => "a hosts file or directory path",
+        "conf-dir" => "a directory[,.ext-to-skip...|,*.ext-to-load...]",
+        "dns-forward-max" | "cache-size" | "max-tcp-connections" => "a whole number",
+        "fast-dns-retry" => "initial-ms[,total-ms]",
+        "edns-packet-max" => "a UDP payload size 512-65535",
+        "neg-ttl" | "max-cache-ttl" | "min-cache-ttl" | "max-ttl" | "local-ttl" => "whole seconds",
+        "use-stale-cache" => "whole seconds past expiry (0 = unlimited)",
+        "log-facility" => "a syslog facility, a file path containing /, or - for stderr",
+        "log-queries" => "extra, proto or auth",
+        "threads" => "a worker count (0 = one per online CPU)",
+        "io-backend" => "auto, uring or epoll",
+        "tcp-idle-timeout" => "a duration (seconds, or with s/m/h/d/w)",
+        _ => "a value",
+    }
+}
+
+fn describe(long: &str) -> &'static str {
+    match long {
+        "keep-in-foreground" => "Stay in the foreground; otherwise run normally.",
+        "no-daemon" => "Debug mode: stay in the foreground and log to stderr too.",
+        "conf-file" => "Read this configuration file instead of /etc/ringmasq.conf (- = stdin).",
+        "conf-dir" => "Read every file in a directory as configuration.",
+        "servers-file" => "Read server= and rev-server= lines from a file, again on SIGHUP.",
+        "test" => "Check the configuration and exit.",
+        "help" => "Show this text and exit.",
+        "version" => "Show the version and exit.",
+        "port" => "DNS port to listen on (default 53; 0 disables DNS).",
+        "listen-address" => "Listen on these addresses.",
+        "interface" => "Listen on these interfaces (plus loopback).",
+        "except-interface" => "Never listen on these interfaces.",
+        "bind-interfaces" => "Bind each listening address rather than the wildcard.",
+        "local-service" => {
+            "Only answer hosts on directly connected networks (or, =host, this host)."
+        }
+        "server" => "Upstream server, optionally only for some domains.",
+        "local" => "Same as --server; commonly a domain that is never forwarded.",
+        "rev-server" => "Upstream server for reverse lookups in an address prefix.",
+        "resolv-file" => "Read upstream servers from this file (default /etc/resolv.conf).",
+        "no-resolv" => "Do not read resolver files.",
+        "no-poll" => "Do not watch resolver files for changes.",
+        "strict-order" => "Try upstream servers in the order given.",
+        "all-servers" => "Send each query to every upstream server.",
+        "dns-forward-max" => "Most concurrent forwarded queries (default 150).",
+        "fast-dns-retry" => "Retry upstream queries ourselves (default 1000ms, for 10000ms).",
+        "query-port" => "Send upstream queries from this fixed port (0 = one OS port).",
+        "min-port" => "Lowest random source port for upstream queries.",
+        "max-port" => "Highest random source port for upstream queries.",
+        "edns-packet-max" => "Largest EDNS UDP payload (default 1232).",
+        "cache-size" => "Cache entries (default 150; 0 disables caching).",
+        "no-negcache" => "Do not cache negative answers.",
+        "neg-ttl" => "TTL for negative answers that carry no SOA.",
+        "max-cache-ttl" => "Cap TTLs stored in the cache.",
+        "min-cache-ttl" => "Raise short TTLs stored in the cache (at most 3600).",
+        "max-ttl" => "Cap TTLs sent to clients.",
+        "use-stale-cache" => {
+            "Answer from expired cache entries while refreshing (default limit one day)."
+        }
+        "local-ttl" => "TTL for answers from hosts files and configuration (default 0).",
+        "no-hosts" => "Do not read /etc/hosts.",
+        "addn-hosts" => "Also read this hosts file or directory.",
+        "log-queries" => "Log every query.",
+        "log-facility" => "Where to log (default syslog DAEMON).",
+        "pid-file" => "Where to write the PID (default /run/ringmasq.pid; empty = none).",
+        "max-tcp-connections" => "Most concurrent TCP connections (default 20).",
+        "threads" => "Worker threads (default one per online CPU).",
+        "io-backend" => "Packet I/O: io_uring, epoll, or auto (default).",
+        "tcp-idle-timeout" => "Close idle TCP connections after this long (default 10s).",
+        _ => "",
+    }
+}
+
+fn usage(spec: &OptionSpec) -> String {
+    let mut s = match spec.short {
+        Some(c) => format!("-{c}, --{}", spec.long),
+        None => format!("    --{}", spec.long),
+    };
+    match spec.arg {
+        ArgKind::None => {}
+        ArgKind::Required => s.push_str("=<value>"),
+        ArgKind::Optional => s.push_str("[=<value>]"),
+    }
+    s
+}
+
+/// The full `--help` text.
+pub fn help_text() -> String {
+    let mut out = format!(
+        "Usage: ringmasq [options]\n\
+         ringmasq {} reads dnsmasq's command line and configuration files.\n\
+         Every option may also be written in a configuration file as name[=value].\n\n\
+         Options:\n",
+        crate::VERSION
+    );
+    let implemented = OPTIONS
+        .iter()
+        .filter(|o| o.is_implemented() && o.family == Family::Dnsmasq);
+    for spec in implemented {
+        let _ = writeln!(out, "{:<32} {}", usage(spec), describe(spec.long));
+        if spec.arg != ArgKind::None {
+            let _ = writeln!(out, "{:<32}   value: {}", "", metavar(spec.long));
+        }
+    }
+    out.push_str("\nringmasq extensions (not in dnsmasq):\n");
+    for spec in OPTIONS.iter().filter(|o| o.family == Family::Ringmasq) {
+        let _ = writeln!(out, "{:<32} {}", usage(spec), describe(spec.long));
+        let _ = writeln!(out, "{:<32}   value: {}", "", metavar(spec.long));
+    }
+    out.push_str("\ndnsmasq options recognised but not implemented yet (using one is an error):\n");
+    let mut line = String::new();
+    for spec in OPTIONS.iter().filter(|o| !o.is_implemented()) {
+        if line.len() + spec.long.len() + 3 > 78 {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line.clear();
+        }
+        let _ = write!(line, "--{} ", spec.long);
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implemented_option_is_described() {
+        for spec in OPTIONS.iter().filter(|o| o.is_implemented()) {
+            assert!(!describe(spec.long).is_empty(), "{}", spec.long);
+            if spec.arg != ArgKind::None {
+                assert_ne!(metavar(spec.long), "a value", "{}", spec.long);
+            }
+        }
+    }
+
+    #[test]
+    fn help_lists_extensions_and_unimplemented() {
+        let h = help_text();
+        for needle in [
+            "--threads",
+            "--io-backend",
+            "--tcp-idle-timeout",
+            "-p, --port",
+            "--dhcp-range",
+            "--user",
+        ] {
+            assert!(h.contains(needle), "{needle}");
+        }
+    }
+}
