@@ -71,7 +71,11 @@ mod tests {
         let mut seen = Vec::new();
         let r = for_each_backend(|b| {
             seen.push(b);
-            if b == Backend::Epoll { Err("boom") } else { Ok(()) }
+            if b == Backend::Epoll {
+                Err("boom")
+            } else {
+                Ok(())
+            }
         });
         assert_eq!(seen, Backend::ALL.to_vec());
         assert_eq!(r.unwrap_err(), "backend epoll: boom");

@@ -19,7 +19,9 @@ impl BlackHole {
         for _ in 0..32 {
             let udp = UdpSocket::bind(SocketAddr::from((LOCALHOST, 0)))
                 .map_err(|e| HarnessError::io("bind black hole", e))?;
-            let addr = udp.local_addr().map_err(|e| HarnessError::io("local_addr", e))?;
+            let addr = udp
+                .local_addr()
+                .map_err(|e| HarnessError::io("local_addr", e))?;
             if let Ok(tcp) = TcpListener::bind(addr) {
                 return Ok(Self { udp, _tcp: tcp });
             }

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
 use crate::error::{HarnessError, Result};
@@ -208,6 +208,29 @@ impl DnsClient {
             })
             .flatten()
             .collect())
+    }
+
+    /// Queries `name`/`rtype` over UDP up to `tries` times (each bounded by the timeout) and
+    /// returns the first response with rcode NOERROR or NXDOMAIN.
+    pub fn query_retry(&self, name: &str, rtype: RecordType, tries: u32) -> Result<Message> {
+        let mut last = Err(HarnessError::Timeout {
+            server: self.server.to_string(),
+            timeout: self.timeout,
+        });
+        for _ in 0..tries {
+            last = self.query(name, rtype);
+            if let Ok(m) = &last {
+                if matches!(
+                    m.metadata.response_code,
+                    ResponseCode::NoError | ResponseCode::NXDomain
+                ) {
+                    return last;
+                }
+                // SERVFAIL/REFUSED: give the server a moment before the next try.
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        last
     }
 
     /// Reads one numeric CHAOS TXT counter such as `hits.bind`.

@@ -16,7 +16,9 @@ pub enum HarnessError {
         source: std::io::Error,
     },
     /// The `ringmasq` binary could not be found.
-    #[error("ringmasq binary not found (looked at {looked:?}); build it with `cargo build --release --workspace --bins` or set RINGMASQ_BIN")]
+    #[error(
+        "ringmasq binary not found (looked at {looked:?}); build it with `cargo build --release --workspace --bins` or set RINGMASQ_BIN"
+    )]
     BinaryNotFound {
         /// The candidate paths that were checked.
         looked: Vec<PathBuf>,

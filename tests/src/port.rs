@@ -1,6 +1,8 @@
 //! Free loopback ports and addresses, found by binding port 0 (or a candidate) and releasing it.
 
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{HarnessError, Result};
@@ -9,6 +11,15 @@ use crate::error::{HarnessError, Result};
 pub const LOCALHOST: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 
 static NEXT_ADDR: AtomicU32 = AtomicU32::new(0);
+
+/// Ports already handed out in this process: a released port 0 binding is often handed out
+/// again by the kernel, so parallel tests in one binary would otherwise collide.
+static HANDED_OUT: Mutex<Option<HashSet<(Ipv4Addr, u16)>>> = Mutex::new(None);
+
+fn claim(ip: Ipv4Addr, port: u16) -> bool {
+    let mut g = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    g.get_or_insert_with(HashSet::new).insert((ip, port))
+}
 
 fn udp_and_tcp_free(addr: SocketAddr) -> bool {
     let udp = UdpSocket::bind(addr);
@@ -26,7 +37,7 @@ pub fn free_port_on(ip: Ipv4Addr) -> Result<u16> {
             .map_err(|e| HarnessError::io("local_addr", e))?
             .port();
         drop(sock);
-        if udp_and_tcp_free(SocketAddr::from((ip, port))) {
+        if udp_and_tcp_free(SocketAddr::from((ip, port))) && claim(ip, port) {
             return Ok(port);
         }
     }
@@ -45,12 +56,19 @@ pub fn free_loopback_addr(port: u16) -> Result<Ipv4Addr> {
     for _ in 0..128 {
         let n = NEXT_ADDR.fetch_add(1, Ordering::Relaxed);
         let v = seed.wrapping_add(n.wrapping_mul(40_503));
-        let ip = Ipv4Addr::new(127, 100 + (v % 100) as u8, (v >> 8) as u8, 2 + ((v >> 16) % 250) as u8);
-        if udp_and_tcp_free(SocketAddr::from((ip, port))) {
+        let ip = Ipv4Addr::new(
+            127,
+            100 + (v % 100) as u8,
+            (v >> 8) as u8,
+            2 + ((v >> 16) % 250) as u8,
+        );
+        if udp_and_tcp_free(SocketAddr::from((ip, port))) && claim(ip, port) {
             return Ok(ip);
         }
     }
-    Err(HarnessError::NoFreePort(format!("no 127.x address with port {port} free")))
+    Err(HarnessError::NoFreePort(format!(
+        "no 127.x address with port {port} free"
+    )))
 }
 
 /// An address on which nothing listens for UDP or TCP (a probed free port on 127.0.0.1):

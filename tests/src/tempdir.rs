@@ -23,10 +23,8 @@ impl TempDir {
             .unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         // Short names: knotd's control socket path must fit in sun_path (108 bytes).
-        let path = std::env::temp_dir().join(format!(
-            "rmq-{prefix}-{}-{n}-{nanos:x}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("rmq-{prefix}-{}-{n}-{nanos:x}", std::process::id()));
         std::fs::create_dir_all(&path)
             .map_err(|e| HarnessError::io(format!("create {}", path.display()), e))?;
         Ok(Self { path })

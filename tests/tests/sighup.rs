@@ -1,0 +1,47 @@
+//! SIGHUP clears the cache: after it, the same query goes upstream again.
+
+use std::time::Duration;
+
+use anyhow::ensure;
+use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
+
+fn sighup(backend: Backend) -> anyhow::Result<()> {
+    let knot = Knot::start_lab()?;
+    let mut rm = Ringmasq::start(backend, &knot.server_spec())?;
+    let k0 = knot.query_count()?;
+    for _ in 0..2 {
+        let a = rm.dig("www.lab.test").run()?;
+        ensure!(a.status == "NOERROR" && a.answers.len() == 1, "{a:?}");
+    }
+    ensure!(
+        knot.query_count()? == k0 + 1,
+        "second query not served from cache"
+    );
+
+    rm.signal(libc::SIGHUP)?;
+    std::thread::sleep(Duration::from_millis(300));
+    rm.check_running()?;
+    ensure!(
+        rm.counter("cachesize.bind")? == 150,
+        "cachesize.bind after SIGHUP"
+    );
+
+    let a = rm.dig("www.lab.test").run()?;
+    ensure!(
+        a.status == "NOERROR" && a.answers.len() == 1,
+        "after SIGHUP: {a:?}"
+    );
+    ensure!(
+        knot.query_count()? == k0 + 2,
+        "query after SIGHUP did not go upstream (cache not cleared)"
+    );
+    let a = rm.dig("www.lab.test").run()?;
+    ensure!(a.status == "NOERROR", "{a:?}");
+    ensure!(
+        knot.query_count()? == k0 + 2,
+        "cache not refilled after SIGHUP"
+    );
+    Ok(())
+}
+
+backend_tests!(sighup);
