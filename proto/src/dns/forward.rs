@@ -252,7 +252,14 @@ impl Forwarder {
         let q = match parse_query(bytes) {
             Ok(q) => q,
             Err(_) => {
-                self.counters.drop_packet(DropReason::MalformedQuery);
+                // RFC 1035 §4.1.1: a message with QR=1 is a response; never answer one
+                // (that is how reflection loops start).
+                let reason = if bytes.len() >= 12 && bytes[2] & 0x80 != 0 {
+                    DropReason::ResponseFromClient
+                } else {
+                    DropReason::MalformedQuery
+                };
+                self.counters.drop_packet(reason);
                 return;
             }
         };
@@ -985,3 +992,6 @@ mod send_check {
         is_send::<super::Forwarder>();
     }
 }
+
+#[cfg(test)]
+mod tests;

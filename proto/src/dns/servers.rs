@@ -78,6 +78,8 @@ pub struct ServerTable {
     suffixes: HashMap<Box<[u8]>, Rule>,
     /// Rule for names with a single label (`--server=//ADDR`).
     unqualified: Option<Rule>,
+    /// Text-suffix rules (`/*foo/`), lowercase dotted, longest first.
+    wildcards: Vec<(Box<[u8]>, Rule)>,
     /// Rule for the root suffix (`--server=/./ADDR` style rules and `/#/`).
     root: Option<Rule>,
 }
@@ -94,6 +96,9 @@ pub struct ServerTableBuilder {
 pub enum DomainPattern {
     /// The name and every name below it; lowercase, dotted, no trailing dot; `""` is the root.
     Suffix(String),
+    /// Names whose text ends with this string, not necessarily at a label boundary
+    /// (`/*example.com/` in dnsmasq syntax); lowercase, no trailing dot.
+    Wildcard(String),
     /// Names with a single label (`//` in dnsmasq syntax).
     Unqualified,
 }
@@ -149,6 +154,11 @@ impl ServerTableBuilder {
         let key: Vec<u8> = match pattern {
             DomainPattern::Suffix(s) => dotted_to_wire_suffix(s),
             DomainPattern::Unqualified => b"\0unqualified".to_vec(),
+            DomainPattern::Wildcard(w) => {
+                let mut k = b"\0wildcard:".to_vec();
+                k.extend_from_slice(w.as_bytes());
+                k
+            }
         };
         let rule = match action {
             DomainAction::Forward(addr) => {
@@ -164,6 +174,17 @@ impl ServerTableBuilder {
         };
         match pattern {
             DomainPattern::Unqualified => self.table.unqualified = Some(rule),
+            DomainPattern::Wildcard(w) => {
+                let text = w.trim_end_matches('.').to_ascii_lowercase().into_bytes();
+                match self.table.wildcards.iter_mut().find(|(t, _)| **t == *text) {
+                    Some(e) if matches!(rule, Rule::Group(_)) => e.1 = rule,
+                    Some(_) => {}
+                    None => self.table.wildcards.push((text.into_boxed_slice(), rule)),
+                }
+                self.table
+                    .wildcards
+                    .sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+            }
             DomainPattern::Suffix(s) if s.is_empty() => self.table.root = Some(rule),
             DomainPattern::Suffix(_) => {
                 // A forwarding rule wins over a local-only one for the same domain, as
@@ -258,18 +279,56 @@ impl ServerTable {
                 return self.resolve(rule);
             }
         }
+        // The most specific (longest) matching rule wins, label-wise suffixes and text
+        // wildcards alike.
+        let mut best: Option<(usize, Rule)> = None;
         if !self.suffixes.is_empty() {
             let mut pos = 0usize;
             while pos < name.len() {
                 if let Some(&rule) = self.suffixes.get(&name[pos..]) {
-                    return self.resolve(rule);
+                    best = Some((name.len() - pos - 1, rule));
+                    break;
                 }
                 pos += 1 + name[pos] as usize;
             }
         }
+        if !self.wildcards.is_empty() {
+            let mut text = [0u8; 256];
+            let len = dotted(name, &mut text);
+            let text = &text[..len];
+            if let Some((w, rule)) = self.wildcards.iter().find(|(w, _)| text.ends_with(w))
+                && best.is_none_or(|(l, _)| w.len() > l)
+            {
+                best = Some((w.len(), *rule));
+            }
+        }
+        if let Some((_, rule)) = best {
+            return self.resolve(rule);
+        }
         self.root
             .map_or_else(|| self.default_route(), |r| self.resolve(r))
     }
+}
+
+/// Writes a wire name (without the root byte) as lowercase dotted text; returns its length.
+fn dotted(name: &[u8], out: &mut [u8; 256]) -> usize {
+    let mut pos = 0;
+    let mut len = 0;
+    while pos < name.len() {
+        let l = name[pos] as usize;
+        if len > 0 && len < out.len() {
+            out[len] = b'.';
+            len += 1;
+        }
+        for &b in name.get(pos + 1..pos + 1 + l).unwrap_or(&[]) {
+            if len < out.len() {
+                out[len] = b.to_ascii_lowercase();
+                len += 1;
+            }
+        }
+        pos += 1 + l;
+    }
+    len
 }
 
 #[cfg(test)]
@@ -322,6 +381,24 @@ mod tests {
         // "xexample.com" is not under "example.com": matching is label-wise.
         assert_eq!(server_of("xexample.com"), addr("127.0.0.1:53"));
         assert_eq!(t.route(&wire("h.local.example.com")), Route::LocalOnly);
+    }
+
+    #[test]
+    fn wildcard_matches_text_suffix() {
+        let mut b = ServerTableBuilder::new();
+        b.add_default(addr("127.0.0.1:53"));
+        b.add_domain(
+            &DomainPattern::Wildcard("google.com".into()),
+            DomainAction::Forward(addr("127.0.0.9:53")),
+        );
+        let t = b.build();
+        let first = |name: &str| match t.route(&wire(name)) {
+            Route::Group(g) => t.servers()[t.group(g)[0]].addr,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first("supergoogle.com"), addr("127.0.0.9:53"));
+        assert_eq!(first("www.google.com"), addr("127.0.0.9:53"));
+        assert_eq!(first("google.org"), addr("127.0.0.1:53"));
     }
 
     #[test]

@@ -1,0 +1,133 @@
+//! The control thread: signals, resolv-file polling, statistics.
+//!
+//! Runs on a tokio current-thread runtime. tokio-uring was the brief's first choice for this
+//! thread; it is unmaintained (last release 2024, io-uring 0.6, no multishot) and nothing here
+//! is I/O-bound, so plain tokio is used (see README, "Design notes").
+
+use crate::upstreams::{ResolvState, build_table, read_resolv, resolv_changed};
+use anyhow::Result;
+use arc_swap::ArcSwap;
+use ringmasq_config::Config;
+use ringmasq_proto::dns::cache::DnsCache;
+use ringmasq_proto::dns::servers::ServerTable;
+use ringmasq_proto::dns::stats::{Counter, DropReason, StatsRegistry};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// What the control thread owns.
+pub struct ControlState {
+    /// The configuration.
+    pub cfg: Config,
+    /// The shared cache.
+    pub cache: Option<Arc<DnsCache>>,
+    /// Every worker's counters.
+    pub registry: Arc<StatsRegistry>,
+    /// The published server table.
+    pub servers: Arc<ArcSwap<ServerTable>>,
+    /// The resolv-file as last read.
+    pub resolv: ResolvState,
+    /// Our listening addresses (never used as upstreams).
+    pub listen: Vec<SocketAddr>,
+}
+
+impl ControlState {
+    fn publish_servers(&mut self) {
+        let table = build_table(&self.cfg, &self.resolv, &self.listen);
+        for s in table.servers() {
+            tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
+        }
+        self.servers.store(Arc::new(table));
+    }
+
+    fn poll_resolv(&mut self) {
+        if resolv_changed(&self.cfg, &self.resolv) {
+            self.resolv = read_resolv(&self.cfg);
+            if let Some(p) = &self.resolv.path {
+                tracing::info!("reading {}", p.display());
+            }
+            self.publish_servers();
+        }
+    }
+
+    /// SIGHUP: clear the cache and re-read what dnsmasq re-reads.
+    fn reload(&mut self) {
+        if let Some(c) = &self.cache {
+            c.clear();
+        }
+        tracing::info!("cleared cache");
+        if self.cfg.no_poll {
+            self.resolv = read_resolv(&self.cfg);
+            self.publish_servers();
+        }
+    }
+
+    /// SIGUSR1: statistics to the log, in dnsmasq's words.
+    pub fn log_stats(&self) {
+        let r = &self.registry;
+        if let Some(c) = &self.cache {
+            let s = c.stats();
+            tracing::info!(
+                "cache size {}, {}/{} cache insertions re-used unexpired cache entries.",
+                s.capacity,
+                s.evictions,
+                s.insertions
+            );
+            tracing::info!("cache hits {}, cache misses {}", s.hits, s.misses);
+        } else {
+            tracing::info!("cache size 0, 0/0 cache insertions re-used unexpired cache entries.");
+        }
+        tracing::info!(
+            "queries forwarded {}, queries answered locally {}",
+            r.total(Counter::Forwarded),
+            r.total(Counter::CacheAnswers) + r.total(Counter::LocalAnswers)
+        );
+        for s in self.servers.load().servers() {
+            tracing::info!(
+                "server {}#{}: queries sent {}, retried or failed {}",
+                s.addr.ip(),
+                s.addr.port(),
+                s.queries_sent.load(Ordering::Relaxed),
+                s.queries_failed.load(Ordering::Relaxed)
+            );
+        }
+        let drops: Vec<String> = DropReason::ALL
+            .iter()
+            .map(|d| format!("{} {}", d.name(), r.drops(*d)))
+            .collect();
+        tracing::info!("dropped: {}", drops.join(", "));
+    }
+}
+
+/// Runs until SIGTERM or SIGINT.
+pub fn run(mut state: ControlState) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut usr1 = signal(SignalKind::user_defined1())?;
+        let mut usr2 = signal(SignalKind::user_defined2())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = hup.recv() => state.reload(),
+                _ = usr1.recv() => state.log_stats(),
+                _ = usr2.recv() => crate::logging::reopen(),
+                _ = term.recv() => { tracing::info!("exiting on receipt of SIGTERM"); break; }
+                _ = int.recv() => { tracing::info!("exiting on receipt of SIGINT"); break; }
+                _ = tick.tick() => {
+                    // dnsmasq checks the resolv-file about once a second unless --no-poll.
+                    if !state.cfg.no_poll {
+                        state.poll_resolv();
+                    }
+                }
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}

@@ -1,0 +1,18 @@
+//! The ringmasq engine: per-core workers on io_uring (or epoll with recvmmsg/sendmmsg), the
+//! control thread, and process setup. Protocol rules live in `ringmasq-proto`; this crate only
+//! moves bytes, keeps time and wires things together.
+#![warn(missing_docs)]
+
+pub mod access;
+pub mod clock;
+pub mod control;
+pub mod epoll;
+pub mod logging;
+pub mod mmsg;
+pub mod process;
+pub mod runtime;
+pub mod socket;
+pub mod tcp;
+pub mod upstreams;
+pub mod uring;
+pub mod worker;

@@ -1,0 +1,323 @@
+//! Startup: binds every socket, starts the workers and runs the control loop.
+
+use crate::access::{AccessPolicy, interface_addrs};
+use crate::control::{self, ControlState};
+use crate::epoll::{Epoll, Token};
+use crate::socket::{eventfd, tcp_listener, udp_listener, upstream_socket};
+use crate::tcp::TcpManager;
+use crate::upstreams::{build_table, read_resolv};
+use crate::worker::{Control, WorkerCore, WorkerSockets};
+use anyhow::{Context, Result, bail};
+use arc_swap::ArcSwap;
+use ringmasq_config::{Config, IoBackend, LocalService};
+use ringmasq_proto::dns::answer::NormalizeOptions;
+use ringmasq_proto::dns::cache::{CacheConfig, DnsCache};
+use ringmasq_proto::dns::forward::{Forwarder, ForwarderConfig, Shared};
+use ringmasq_proto::dns::stats::StatsRegistry;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+/// Upstream sockets per address family per worker (the random source-port pool, RFC 5452 §9.2).
+pub const UPSTREAM_SLOTS: u16 = 32;
+
+/// Sockets bound before the process daemonises or drops privileges.
+pub struct Bound {
+    /// Per worker: its sockets.
+    pub workers: Vec<WorkerSockets>,
+    /// The addresses we listen on.
+    pub listen: Vec<SocketAddr>,
+}
+
+/// The addresses to listen on, from `-a`, `-i`, `-I`, `-z` and `-p` (dnsmasq's rules).
+pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
+    if cfg.port == 0 {
+        return Ok(Vec::new());
+    }
+    let ifaces = interface_addrs();
+    let excluded = |name: &str| cfg.except_interfaces.iter().any(|e| wildcard_match(e, name));
+    let mut addrs: Vec<IpAddr> = cfg.listen_addresses.clone();
+    if !cfg.interfaces.is_empty() {
+        for want in &cfg.interfaces {
+            let found: Vec<IpAddr> = ifaces
+                .iter()
+                .filter(|a| wildcard_match(want, &a.name) && !excluded(&a.name))
+                .map(|a| a.addr)
+                .collect();
+            if found.is_empty() {
+                bail!("unknown interface {want}");
+            }
+            addrs.extend(found);
+        }
+        // dnsmasq adds the loopback interface whenever --interface is used.
+        addrs.extend(ifaces.iter().filter(|a| a.addr.is_loopback()).map(|a| a.addr));
+    } else if cfg.listen_addresses.is_empty()
+        && (cfg.bind_interfaces || !cfg.except_interfaces.is_empty())
+    {
+        addrs.extend(
+            ifaces
+                .iter()
+                .filter(|a| !excluded(&a.name))
+                .map(|a| a.addr),
+        );
+    }
+    let mut out: Vec<SocketAddr> = Vec::new();
+    if addrs.is_empty() {
+        out.push(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), cfg.port));
+        if ipv6_available() {
+            out.push(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), cfg.port));
+        }
+    } else {
+        for a in addrs {
+            // Link-local IPv6 addresses need their interface's scope to bind.
+            let sa = match a {
+                IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => {
+                    let scope = ifaces
+                        .iter()
+                        .find(|i| i.addr == a)
+                        .map_or(0, |i| i.index);
+                    SocketAddr::V6(std::net::SocketAddrV6::new(v6, cfg.port, 0, scope))
+                }
+                _ => SocketAddr::new(a, cfg.port),
+            };
+            if !out.contains(&sa) {
+                out.push(sa);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    // dnsmasq allows a trailing `*` in interface names.
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+fn ipv6_available() -> bool {
+    std::net::UdpSocket::bind("[::1]:0").is_ok()
+}
+
+/// The number of workers: `--threads`, else one per online CPU.
+pub fn worker_count(cfg: &Config) -> usize {
+    match cfg.threads {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+/// Binds every socket for every worker.
+pub fn bind(cfg: &Config) -> Result<Bound> {
+    let listen = listen_addresses(cfg)?;
+    let n = worker_count(cfg);
+    let range = match (cfg.min_port, cfg.max_port) {
+        (None, None) => None,
+        (lo, hi) => Some((lo.unwrap_or(1024), hi.unwrap_or(65535))),
+    };
+    let v6_ok = ipv6_available();
+    let mut workers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut w = WorkerSockets {
+            udp: Vec::new(),
+            tcp: Vec::new(),
+            upstream_v4: Vec::new(),
+            upstream_v6: Vec::new(),
+        };
+        for a in &listen {
+            w.udp.push(udp_listener(*a)?);
+            w.tcp.push(tcp_listener(*a)?);
+        }
+        // With --query-port every query leaves from that one port.
+        let slots = if cfg.query_port.is_some() { 1 } else { UPSTREAM_SLOTS };
+        for _ in 0..slots {
+            w.upstream_v4
+                .push(upstream_socket(false, cfg.query_port, range).context("upstream socket")?);
+            if v6_ok {
+                w.upstream_v6
+                    .push(upstream_socket(true, cfg.query_port, range).context("upstream socket")?);
+            }
+        }
+        workers.push(w);
+    }
+    Ok(Bound { workers, listen })
+}
+
+fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
+    let (attempt, total, backoff) = match cfg.fast_dns_retry {
+        Some((initial, total)) => (u64::from(initial.max(50)), u64::from(total.max(initial)), true),
+        None => (1000, 10_000, false),
+    };
+    ForwarderConfig {
+        edns_packet_max: cfg.edns_packet_max.max(512),
+        dns_forward_max: cfg.dns_forward_max.max(1),
+        strict_order: cfg.strict_order,
+        all_servers: cfg.all_servers,
+        attempt_timeout_ms: attempt,
+        backoff,
+        total_timeout_ms: total,
+        max_ttl: cfg.max_ttl,
+        normalize: NormalizeOptions {
+            min_cache_ttl: cfg.min_cache_ttl,
+            max_cache_ttl: cfg.max_cache_ttl,
+            neg_ttl: cfg.neg_ttl,
+        },
+        upstream_slots: slots,
+        max_in_flight: 4096,
+    }
+}
+
+/// Chooses the backend: io_uring unless asked otherwise or unavailable.
+fn uring_usable(cfg: &Config) -> bool {
+    match cfg.io_backend {
+        IoBackend::Epoll => false,
+        IoBackend::Uring | IoBackend::Auto => match crate::uring::probe() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(
+                    "io_uring is not available ({e}); using the epoll + recvmmsg/sendmmsg backend"
+                );
+                false
+            }
+        },
+    }
+}
+
+/// Runs the server until SIGTERM/SIGINT.
+pub fn run(cfg: Config, bound: Bound) -> Result<()> {
+    let n = bound.workers.len();
+    let registry = Arc::new(StatsRegistry::new(n));
+    let cache = (cfg.cache_size > 0).then(|| {
+        Arc::new(DnsCache::new(CacheConfig {
+            max_entries: cfg.cache_size as usize,
+            use_stale_secs: cfg.use_stale_cache,
+            no_negcache: cfg.no_negcache,
+        }))
+    });
+    let resolv = read_resolv(&cfg);
+    let table = Arc::new(build_table(&cfg, &resolv, &bound.listen));
+    if table.is_empty() && cfg.port != 0 {
+        tracing::warn!("no upstream servers configured");
+    }
+    for s in table.servers() {
+        tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
+    }
+    let servers = Arc::new(ArcSwap::new(table));
+    let use_uring = !bound.listen.is_empty() && uring_usable(&cfg);
+    if cfg.io_backend == IoBackend::Uring && !use_uring && !bound.listen.is_empty() {
+        bail!("--io-backend=uring was requested but io_uring cannot be used here");
+    }
+    let ifaces = interface_addrs();
+    let access = match cfg.local_service {
+        Some(_) if !cfg.listen_addresses.is_empty() || !cfg.interfaces.is_empty() => {
+            AccessPolicy::open()
+        }
+        Some(LocalService::Host) => AccessPolicy::host_only(&ifaces),
+        Some(LocalService::Net) => AccessPolicy::local_subnets(&ifaces),
+        None => AccessPolicy::open(),
+    };
+    let open_tcp = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    let mut doorbells = Vec::new();
+    for (id, sockets) in bound.workers.into_iter().enumerate() {
+        let slots = sockets.upstream_v4.len().max(1) as u16;
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        let doorbell = eventfd()?;
+        doorbells.push((tx, doorbell));
+        let epoll = Epoll::new()?;
+        epoll.add(doorbell, Token::Doorbell, false)?;
+        let WorkerSockets {
+            udp,
+            tcp,
+            upstream_v4,
+            upstream_v6,
+        } = sockets;
+        let tcp_mgr = TcpManager::new(
+            tcp,
+            &epoll,
+            u64::from(cfg.tcp_idle_timeout_secs.max(1)) * 1000,
+            Arc::clone(&open_tcp),
+            cfg.max_tcp_connections.max(1) as usize,
+        )?;
+        let counters = registry.worker(id);
+        let mut seed = [0u8; 32];
+        rand::fill(&mut seed);
+        let fwd = Forwarder::new(
+            forwarder_config(&cfg, slots),
+            Shared {
+                cache: cache.clone(),
+                registry: Arc::clone(&registry),
+            },
+            Arc::clone(&counters),
+            servers.load_full(),
+            seed,
+        );
+        let core = WorkerCore {
+            id,
+            fwd,
+            outbox: Default::default(),
+            tcp: tcp_mgr,
+            epoll,
+            doorbell,
+            control: rx,
+            servers: Arc::clone(&servers),
+            access: access.clone(),
+            counters,
+            log_queries: cfg.log_queries,
+            stopping: false,
+        };
+        let sockets = WorkerSockets {
+            udp,
+            tcp: Vec::new(),
+            upstream_v4,
+            upstream_v6,
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("ringmasq-w{id}"))
+            .spawn(move || {
+                let result = if use_uring {
+                    crate::uring::run(core, sockets)
+                } else {
+                    crate::mmsg::run(core, sockets)
+                };
+                if let Err(e) = &result {
+                    tracing::error!("worker {id} stopped: {e:#}");
+                }
+                result
+            })?;
+        handles.push(handle);
+    }
+    tracing::info!(
+        "started: {} worker(s) on the {} backend, listening on {}",
+        n,
+        if use_uring { "io_uring" } else { "epoll" },
+        bound
+            .listen
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let state = ControlState {
+        cfg,
+        cache,
+        registry,
+        servers,
+        resolv,
+        listen: bound.listen,
+    };
+    control::run(state)?;
+    for (tx, fd) in &doorbells {
+        let _ = tx.send(Control::Shutdown);
+        let one = 1u64;
+        // SAFETY: writes 8 bytes from a u64 we own to our eventfd.
+        unsafe {
+            libc::write(*fd, (&one as *const u64).cast(), 8);
+        }
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! Socket setup: per-worker SO_REUSEPORT listeners, the upstream socket pool, and the
+//! packet-info control messages that make answers leave from the address a query arrived at.
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
+
+/// Room for one IP_PKTINFO or IPV6_PKTINFO control message.
+pub const CMSG_SPACE: usize = 64;
+
+fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> std::io::Result<()> {
+    // SAFETY: passes a pointer to a live i32 and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// A UDP socket for client queries on `addr`, shared with the other workers through
+/// SO_REUSEPORT, reporting each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO).
+pub fn udp_listener(addr: SocketAddr) -> Result<Socket> {
+    let domain = Domain::for_address(addr);
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+        .with_context(|| format!("creating UDP socket for {addr}"))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(4 << 20);
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+        setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+    } else {
+        setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+    }
+    s.bind(&SockAddr::from(addr))
+        .with_context(|| format!("binding UDP {addr}"))?;
+    Ok(s)
+}
+
+/// A TCP listener on `addr` shared through SO_REUSEPORT.
+pub fn tcp_listener(addr: SocketAddr) -> Result<Socket> {
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .with_context(|| format!("creating TCP socket for {addr}"))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.bind(&SockAddr::from(addr))
+        .with_context(|| format!("binding TCP {addr}"))?;
+    s.listen(128)?;
+    Ok(s)
+}
+
+/// A UDP socket for upstream queries, bound to a random port.
+///
+/// With `fixed` (`--query-port`) that port is used; with a `[min, max]` range (`--min-port`,
+/// `--max-port`) a random free port in it; otherwise the kernel picks a random ephemeral port.
+pub fn upstream_socket(v6: bool, fixed: Option<u16>, range: Option<(u16, u16)>) -> Result<Socket> {
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    let _ = s.set_recv_buffer_size(2 << 20);
+    if v6 {
+        s.set_only_v6(true)?;
+    }
+    let any = |port| -> SocketAddr {
+        if v6 {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)
+        } else {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
+        }
+    };
+    if let Some(port) = fixed {
+        s.set_reuse_address(true)?;
+        s.set_reuse_port(true)?;
+        s.bind(&SockAddr::from(any(port)))
+            .with_context(|| format!("binding query port {port}"))?;
+        return Ok(s);
+    }
+    if let Some((lo, hi)) = range {
+        for _ in 0..64 {
+            let port = rand::random_range(lo..=hi);
+            if s.bind(&SockAddr::from(any(port))).is_ok() {
+                return Ok(s);
+            }
+        }
+        anyhow::bail!("no free port between {lo} and {hi} for upstream queries");
+    }
+    s.bind(&SockAddr::from(any(0)))?;
+    Ok(s)
+}
+
+/// The address a socket is bound to.
+pub fn local_addr(s: &Socket) -> Option<SocketAddr> {
+    s.local_addr().ok().and_then(|a| a.as_socket())
+}
+
+/// Converts a kernel socket address to a [`SocketAddr`].
+pub fn from_sockaddr(storage: &libc::sockaddr_storage, len: usize) -> Option<SocketAddr> {
+    match storage.ss_family as i32 {
+        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says this is a sockaddr_in, and it is large enough.
+            let a: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
+                u16::from_be(a.sin_port),
+            )))
+        }
+        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family says this is a sockaddr_in6, and it is large enough.
+            let a: &libc::sockaddr_in6 =
+                unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(a.sin6_addr.s6_addr),
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// Writes `addr` as a kernel socket address; returns its length.
+pub fn to_sockaddr(addr: &SocketAddr, storage: &mut libc::sockaddr_storage) -> libc::socklen_t {
+    // SAFETY: an all-zero sockaddr_storage is valid.
+    *storage = unsafe { zeroed() };
+    match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            let s: &mut libc::sockaddr_in =
+                unsafe { &mut *(storage as *mut _ as *mut libc::sockaddr_in) };
+            s.sin_family = libc::AF_INET as libc::sa_family_t;
+            s.sin_port = a.port().to_be();
+            s.sin_addr.s_addr = u32::from(*a.ip()).to_be();
+            size_of::<libc::sockaddr_in>() as libc::socklen_t
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            let s: &mut libc::sockaddr_in6 =
+                unsafe { &mut *(storage as *mut _ as *mut libc::sockaddr_in6) };
+            s.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            s.sin6_port = a.port().to_be();
+            s.sin6_addr.s6_addr = a.ip().octets();
+            s.sin6_flowinfo = a.flowinfo();
+            s.sin6_scope_id = a.scope_id();
+            size_of::<libc::sockaddr_in6>() as libc::socklen_t
+        }
+    }
+}
+
+/// Reads the destination address and interface from a received message's control data.
+pub fn parse_pktinfo(control: &[u8]) -> (Option<IpAddr>, u32) {
+    // SAFETY: a msghdr that points at `control` only so the CMSG_* macros can walk it; the
+    // macros never read past msg_controllen.
+    unsafe {
+        let mut msg: libc::msghdr = zeroed();
+        msg.msg_control = control.as_ptr() as *mut _;
+        msg.msg_controllen = control.len() as _;
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_PKTINFO {
+                let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                return (
+                    Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)))),
+                    info.ipi_ifindex as u32,
+                );
+            }
+            if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+                let info: libc::in6_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                return (
+                    Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr))),
+                    info.ipi6_ifindex,
+                );
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    (None, 0)
+}
+
+/// Writes a control message that makes the kernel send from `local` (and out of `ifindex`);
+/// returns the control length, 0 when none is needed.
+pub fn write_pktinfo(local: Option<IpAddr>, ifindex: u32, control: &mut [u8; CMSG_SPACE]) -> usize {
+    let Some(local) = local else { return 0 };
+    control.fill(0);
+    // SAFETY: as in parse_pktinfo; the buffer is large enough for one pktinfo cmsg of either
+    // family (CMSG_SPACE(sizeof in6_pktinfo) = 40 <= 64) and we write within CMSG_LEN.
+    unsafe {
+        let mut msg: libc::msghdr = zeroed();
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = CMSG_SPACE as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        match local {
+            IpAddr::V4(a) => {
+                (*cmsg).cmsg_level = libc::IPPROTO_IP;
+                (*cmsg).cmsg_type = libc::IP_PKTINFO;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<libc::in_pktinfo>() as u32) as _;
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: libc::in_addr {
+                        s_addr: u32::from(a).to_be(),
+                    },
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                let _ = ifindex;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast(), info);
+                libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as usize
+            }
+            IpAddr::V6(a) => {
+                (*cmsg).cmsg_level = libc::IPPROTO_IPV6;
+                (*cmsg).cmsg_type = libc::IPV6_PKTINFO;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<libc::in6_pktinfo>() as u32) as _;
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr { s6_addr: a.octets() },
+                    // Link-local answers must leave through the interface they came in on.
+                    ipi6_ifindex: if a.segments()[0] & 0xffc0 == 0xfe80 { ifindex } else { 0 },
+                };
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast(), info);
+                libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) as usize
+            }
+        }
+    }
+}
+
+/// Creates a non-blocking eventfd used as a worker's doorbell.
+pub fn eventfd() -> Result<RawFd> {
+    // SAFETY: plain syscall; the returned fd is owned by the caller.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("eventfd");
+    }
+    Ok(fd)
+}

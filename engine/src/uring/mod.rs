@@ -1,0 +1,415 @@
+//! The io_uring backend. All unsafe ring code of the engine lives in this module.
+//!
+//! Per worker: one ring; one multishot `RecvMsgMulti` armed on every UDP socket (client listeners
+//! and upstream sockets), receiving into a provided-buffer ring; answers and upstream queries go
+//! out as `SendMsg` entries, all submitted with one `io_uring_enter` per loop turn that also
+//! waits for the next completions. TCP sockets and the doorbell live in the worker's epoll set,
+//! which the ring watches with a multishot `PollAdd`.
+
+mod buf_ring;
+
+use crate::clock;
+use crate::epoll::Epoll;
+use crate::socket::{CMSG_SPACE, from_sockaddr, parse_pktinfo, to_sockaddr, write_pktinfo};
+use crate::worker::{WorkerCore, WorkerSockets};
+use buf_ring::BufRing;
+use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
+use io_uring::{IoUring, cqueue, opcode};
+use ringmasq_proto::dns::outbox::{Destination, Transmit};
+use std::io;
+use std::mem::zeroed;
+use std::os::fd::AsRawFd;
+
+const RING_ENTRIES: u32 = 1024;
+const BUFFERS: u16 = 1024;
+const BUF_SIZE: usize = 4096;
+/// Sends in flight per worker.
+const SEND_SLOTS: usize = 512;
+
+const KIND_SHIFT: u64 = 56;
+const KIND_RECV: u64 = 1;
+const KIND_SEND: u64 = 2;
+const KIND_POLL: u64 = 3;
+
+/// Checks that io_uring works here with what this backend needs (multishot recvmsg, 6.0+;
+/// buffer rings, 5.19+).
+pub fn probe() -> io::Result<()> {
+    let ring = IoUring::new(8)?;
+    let mut p = io_uring::Probe::new();
+    ring.submitter().register_probe(&mut p)?;
+    for op in [opcode::RecvMsg::CODE, opcode::SendMsg::CODE, opcode::PollAdd::CODE] {
+        if !p.is_supported(op) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("io_uring opcode {op} unsupported"),
+            ));
+        }
+    }
+    // Buffer rings are the feature most often missing on old kernels.
+    let _bufs = BufRing::new(&ring, 8, 64, 0)?;
+    Ok(())
+}
+
+/// One in-flight send: everything the kernel reads until the completion arrives.
+struct SendSlot {
+    hdr: libc::msghdr,
+    iov: libc::iovec,
+    name: libc::sockaddr_storage,
+    control: [u8; CMSG_SPACE],
+    transmit: Option<Transmit>,
+}
+
+/// A UDP socket the ring receives on.
+struct RecvSocket {
+    fixed: u32,
+    kind: SocketKind,
+    armed: bool,
+}
+
+#[derive(Clone, Copy)]
+enum SocketKind {
+    Client(u16),
+    Upstream(u16),
+}
+
+/// The ring and the memory it uses; fields drop in order, so the ring goes before its buffers.
+struct Ring {
+    ring: IoUring,
+    bufs: BufRing,
+    /// The msghdr template for multishot receives (only name and control lengths are read).
+    recv_hdr: Box<libc::msghdr>,
+    sends: Box<[SendSlot]>,
+    free_sends: Vec<u16>,
+    /// Completions taken off the queue early (while waiting for a free send slot).
+    deferred: Vec<(u64, i32, u32)>,
+}
+
+/// Runs the worker on io_uring until it is told to stop.
+pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
+    let ring = IoUring::builder()
+        .setup_cqsize(RING_ENTRIES * 8)
+        .setup_coop_taskrun()
+        .setup_single_issuer()
+        .build(RING_ENTRIES)?;
+    let bufs = BufRing::new(&ring, BUFFERS, BUF_SIZE, 1)?;
+    // SAFETY: all-zero msghdr is valid; only the two lengths matter for multishot recvmsg.
+    let mut recv_hdr: Box<libc::msghdr> = Box::new(unsafe { zeroed() });
+    recv_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+    recv_hdr.msg_controllen = CMSG_SPACE as _;
+    let sends: Box<[SendSlot]> = (0..SEND_SLOTS)
+        .map(|_| SendSlot {
+            // SAFETY: all-zero C structs are valid values.
+            hdr: unsafe { zeroed() },
+            iov: unsafe { zeroed() },
+            name: unsafe { zeroed() },
+            control: [0; CMSG_SPACE],
+            transmit: None,
+        })
+        .collect();
+    let mut r = Ring {
+        ring,
+        bufs,
+        recv_hdr,
+        sends,
+        free_sends: (0..SEND_SLOTS as u16).rev().collect(),
+        deferred: Vec::with_capacity(1024),
+    };
+    // Registered files: client sockets, then upstream v4, then upstream v6.
+    let mut fds = Vec::new();
+    let mut recv: Vec<RecvSocket> = Vec::new();
+    for (i, s) in sockets.udp.iter().enumerate() {
+        recv.push(RecvSocket {
+            fixed: fds.len() as u32,
+            kind: SocketKind::Client(i as u16),
+            armed: false,
+        });
+        fds.push(s.as_raw_fd());
+    }
+    let up_v4_base = fds.len() as u32;
+    for (i, s) in sockets.upstream_v4.iter().enumerate() {
+        recv.push(RecvSocket {
+            fixed: fds.len() as u32,
+            kind: SocketKind::Upstream(i as u16),
+            armed: false,
+        });
+        fds.push(s.as_raw_fd());
+    }
+    let up_v6_base = fds.len() as u32;
+    for (i, s) in sockets.upstream_v6.iter().enumerate() {
+        recv.push(RecvSocket {
+            fixed: fds.len() as u32,
+            kind: SocketKind::Upstream(i as u16),
+            armed: false,
+        });
+        fds.push(s.as_raw_fd());
+    }
+    r.ring.submitter().register_files(&fds)?;
+    let mut poll_armed = false;
+    let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize * 8);
+    let mut epoll_events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
+    let fixed_for = |to: &Destination| -> Option<u32> {
+        match *to {
+            Destination::Client(ep) => {
+                ((ep.socket as usize) < sockets.udp.len()).then_some(u32::from(ep.socket))
+            }
+            Destination::Upstream { slot, server } => {
+                if server.is_ipv6() {
+                    ((slot as usize) < sockets.upstream_v6.len())
+                        .then_some(up_v6_base + u32::from(slot))
+                } else {
+                    ((slot as usize) < sockets.upstream_v4.len())
+                        .then_some(up_v4_base + u32::from(slot))
+                }
+            }
+            Destination::UpstreamTcp { .. } => None,
+        }
+    };
+
+    while !core.stopping {
+        // (Re-)arm multishot receives and the epoll watch.
+        for (i, s) in recv.iter_mut().enumerate() {
+            if !s.armed {
+                let e = opcode::RecvMsgMulti::new(Fixed(s.fixed), &*r.recv_hdr, r.bufs.bgid())
+                    .build()
+                    .user_data((KIND_RECV << KIND_SHIFT) | i as u64);
+                if push(&mut r.ring, &e) {
+                    s.armed = true;
+                }
+            }
+        }
+        if !poll_armed {
+            let e = opcode::PollAdd::new(io_uring::types::Fd(core.epoll.fd()), libc::POLLIN as u32)
+                .multi(true)
+                .build()
+                .user_data(KIND_POLL << KIND_SHIFT);
+            if push(&mut r.ring, &e) {
+                poll_armed = true;
+            }
+        }
+        queue_sends(&mut core, &mut r, &fixed_for);
+        let now = clock::now();
+        let wait = core.wait_ms(now);
+        let ts = Timespec::new()
+            .sec(wait / 1000)
+            .nsec(((wait % 1000) * 1_000_000) as u32);
+        let args = SubmitArgs::new().timespec(&ts);
+        match r.ring.submitter().submit_with_args(1, &args) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let now = clock::now();
+        core.refresh();
+        cqes.clear();
+        cqes.append(&mut r.deferred);
+        cqes.extend(
+            r.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        let mut returned = false;
+        for &(ud, res, flags) in &cqes {
+            let idx = (ud & ((1 << KIND_SHIFT) - 1)) as usize;
+            match ud >> KIND_SHIFT {
+                KIND_RECV => {
+                    if !cqueue::more(flags) {
+                        recv[idx].armed = false;
+                    }
+                    if res < 0 {
+                        // ENOBUFS: every buffer was busy; the receive re-arms next turn.
+                        continue;
+                    }
+                    // SAFETY: a completed buffer-select receive on our group; the buffer is
+                    // pushed back below, after its last use.
+                    let Some((bid, data)) = (unsafe { r.bufs.get(flags, res as usize) }) else {
+                        continue;
+                    };
+                    if let Ok(msg) = RecvMsgOut::parse(data, &r.recv_hdr)
+                        && !msg.is_payload_truncated()
+                    {
+                        let name = msg.name_data();
+                        // SAFETY: all-zero sockaddr_storage is valid; we copy at most its size.
+                        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+                        let n = name.len().min(std::mem::size_of::<libc::sockaddr_storage>());
+                        // SAFETY: copies n bytes into ss, which is at least n bytes long.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                name.as_ptr(),
+                                (&mut ss as *mut libc::sockaddr_storage).cast::<u8>(),
+                                n,
+                            );
+                        }
+                        if let Some(peer) = from_sockaddr(&ss, n) {
+                            match recv[idx].kind {
+                                SocketKind::Client(sock) => {
+                                    let (local, ifindex) = parse_pktinfo(msg.control_data());
+                                    core.client_datagram(
+                                        now,
+                                        sock,
+                                        peer,
+                                        local,
+                                        ifindex,
+                                        msg.payload_data(),
+                                    );
+                                }
+                                SocketKind::Upstream(slot) => {
+                                    core.upstream_datagram(now, slot, peer, msg.payload_data());
+                                }
+                            }
+                        }
+                    }
+                    r.bufs.push(bid);
+                    returned = true;
+                }
+                KIND_SEND => {
+                    if let Some(slot) = r.sends.get_mut(idx)
+                        && let Some(t) = slot.transmit.take()
+                    {
+                        core.outbox.recycle(t.buf);
+                        r.free_sends.push(idx as u16);
+                    }
+                }
+                KIND_POLL => {
+                    if !cqueue::more(flags) {
+                        poll_armed = false;
+                    }
+                    let n = core.epoll.wait(&mut epoll_events, 0)?;
+                    for ev in &epoll_events[..n] {
+                        core.epoll_event(Epoll::token(ev), now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if returned {
+            r.bufs.publish();
+        }
+        core.timers(now);
+    }
+    // Let in-flight sends finish before their buffers are freed with the ring.
+    let _ = r.ring.submitter().submit();
+    Ok(())
+}
+
+/// Pushes one SQE; when the queue is full, submits first. False if it still does not fit.
+fn push(ring: &mut IoUring, e: &io_uring::squeue::Entry) -> bool {
+    // SAFETY: every pointer in `e` (msghdr templates, send slots) stays valid until its
+    // completion: they live in the `Ring` that outlives the IoUring's use of them.
+    if unsafe { ring.submission().push(e) }.is_ok() {
+        return true;
+    }
+    let _ = ring.submit();
+    // SAFETY: as above.
+    unsafe { ring.submission().push(e) }.is_ok()
+}
+
+/// Turns the outbox into SendMsg entries (UDP) or TCP actions.
+fn queue_sends(core: &mut WorkerCore, r: &mut Ring, fixed_for: &dyn Fn(&Destination) -> Option<u32>) {
+    let now = clock::now();
+    while !core.outbox.is_empty() {
+        let pending: Vec<Transmit> = core.outbox.drain().collect();
+        for t in pending {
+            match t.to {
+                Destination::Client(ep) if ep.tcp.is_some() => {
+                    core.tcp
+                        .send_answer(ep.tcp.unwrap_or(0), t.data(), &core.epoll);
+                    core.outbox.recycle(t.buf);
+                }
+                Destination::UpstreamTcp { server, token } => {
+                    let data = t.data().to_vec();
+                    core.outbox.recycle(t.buf);
+                    core.tcp.start_upstream(
+                        server,
+                        token,
+                        &data,
+                        &core.epoll,
+                        now,
+                        &mut core.fwd,
+                        &mut core.outbox,
+                    );
+                }
+                _ => {
+                    let Some(fixed) = fixed_for(&t.to) else {
+                        core.outbox.recycle(t.buf);
+                        continue;
+                    };
+                    let slot_idx = match r.free_sends.pop() {
+                        Some(i) => i,
+                        None => {
+                            // Every send slot is busy: wait for some completions to come back.
+                            reap_sends(core, r);
+                            match r.free_sends.pop() {
+                                Some(i) => i,
+                                None => {
+                                    core.outbox.recycle(t.buf);
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    let slot = &mut r.sends[slot_idx as usize];
+                    let (peer, local, ifindex) = match t.to {
+                        Destination::Client(ep) => (ep.peer, ep.local, ep.ifindex),
+                        Destination::Upstream { server, .. } => (server, None, 0),
+                        Destination::UpstreamTcp { server, .. } => (server, None, 0),
+                    };
+                    let namelen = to_sockaddr(&peer, &mut slot.name);
+                    let clen = write_pktinfo(local, ifindex, &mut slot.control);
+                    slot.iov = libc::iovec {
+                        iov_base: t.buf.as_ptr() as *mut _,
+                        iov_len: t.len,
+                    };
+                    slot.hdr.msg_name = (&mut slot.name as *mut libc::sockaddr_storage).cast();
+                    slot.hdr.msg_namelen = namelen;
+                    slot.hdr.msg_iov = &mut slot.iov;
+                    slot.hdr.msg_iovlen = 1;
+                    slot.hdr.msg_control = if clen > 0 {
+                        slot.control.as_mut_ptr().cast()
+                    } else {
+                        std::ptr::null_mut()
+                    };
+                    slot.hdr.msg_controllen = clen as _;
+                    slot.hdr.msg_flags = 0;
+                    slot.transmit = Some(t);
+                    let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
+                        .build()
+                        .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+                    if !push(&mut r.ring, &e) {
+                        if let Some(t) = slot.transmit.take() {
+                            core.outbox.recycle(t.buf);
+                        }
+                        r.free_sends.push(slot_idx);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Submits and collects send completions (used when every send slot is busy); other
+/// completions are kept for the main loop.
+fn reap_sends(core: &mut WorkerCore, r: &mut Ring) {
+    let _ = r.ring.submitter().submit_and_wait(1);
+    let Ring {
+        ring,
+        sends,
+        free_sends,
+        deferred,
+        ..
+    } = r;
+    for c in ring.completion() {
+        if c.user_data() >> KIND_SHIFT == KIND_SEND {
+            let idx = (c.user_data() & ((1 << KIND_SHIFT) - 1)) as usize;
+            if let Some(slot) = sends.get_mut(idx)
+                && let Some(t) = slot.transmit.take()
+            {
+                core.outbox.recycle(t.buf);
+                free_sends.push(idx as u16);
+            }
+        } else {
+            deferred.push((c.user_data(), c.result(), c.flags()));
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! One worker thread: its sockets, its forwarder and the loop turn both backends share.
+//!
+//! A worker owns SO_REUSEPORT listeners on every listen address, its own pool of upstream
+//! sockets, its TCP connections and a [`Forwarder`]. The backend (io_uring or epoll with
+//! recvmmsg/sendmmsg) only moves datagrams; everything else happens here.
+
+use crate::access::AccessPolicy;
+use crate::epoll::{Epoll, Token};
+use crate::tcp::TcpManager;
+use arc_swap::ArcSwap;
+use crossbeam_channel::Receiver;
+use ringmasq_proto::dns::forward::Forwarder;
+use ringmasq_proto::dns::outbox::{ClientEndpoint, Outbox};
+use ringmasq_proto::dns::packet::parse_query;
+use ringmasq_proto::dns::servers::ServerTable;
+use ringmasq_proto::dns::stats::{DropReason, WorkerCounters};
+use ringmasq_proto::time::Instant;
+use socket2::Socket;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+/// A message from the control thread to a worker.
+#[derive(Debug)]
+pub enum Control {
+    /// Stop the worker.
+    Shutdown,
+}
+
+/// The sockets a worker owns.
+pub struct WorkerSockets {
+    /// Client UDP listeners (index = [`ClientEndpoint::socket`]).
+    pub udp: Vec<Socket>,
+    /// Client TCP listeners.
+    pub tcp: Vec<Socket>,
+    /// Upstream IPv4 sockets, by slot.
+    pub upstream_v4: Vec<Socket>,
+    /// Upstream IPv6 sockets, by slot (may be empty when IPv6 is unavailable).
+    pub upstream_v6: Vec<Socket>,
+}
+
+/// Everything a worker's loop needs, whatever the backend.
+pub struct WorkerCore {
+    /// Worker number (for logs).
+    pub id: usize,
+    /// The DNS forwarder.
+    pub fwd: Forwarder,
+    /// Transmits produced by the forwarder.
+    pub outbox: Outbox,
+    /// TCP connections.
+    pub tcp: TcpManager,
+    /// epoll set holding TCP sockets and the doorbell (and, for the portable backend, UDP).
+    pub epoll: Epoll,
+    /// The doorbell eventfd.
+    pub doorbell: RawFd,
+    /// Control messages.
+    pub control: Receiver<Control>,
+    /// The current server table, published by the control thread.
+    pub servers: Arc<ArcSwap<ServerTable>>,
+    /// Who may query us.
+    pub access: AccessPolicy,
+    /// This worker's counters.
+    pub counters: Arc<WorkerCounters>,
+    /// Log every query (`-q`).
+    pub log_queries: bool,
+    /// Set when the worker must stop.
+    pub stopping: bool,
+}
+
+impl WorkerCore {
+    /// Called once per loop turn with a fresh clock reading: picks up a new server table.
+    pub fn refresh(&mut self) {
+        let current = self.servers.load();
+        if !Arc::ptr_eq(&current, self.fwd.servers()) {
+            self.fwd.set_servers(Arc::clone(&current));
+        }
+    }
+
+    /// Handles one client datagram.
+    #[inline]
+    pub fn client_datagram(
+        &mut self,
+        now: Instant,
+        socket: u16,
+        peer: SocketAddr,
+        local: Option<IpAddr>,
+        ifindex: u32,
+        data: &[u8],
+    ) {
+        if !self.access.allows(peer.ip()) {
+            self.counters.drop_packet(DropReason::NotAllowed);
+            return;
+        }
+        if self.log_queries {
+            log_query(peer, data);
+        }
+        let ep = ClientEndpoint {
+            peer,
+            local,
+            ifindex,
+            socket,
+            tcp: None,
+        };
+        self.fwd.handle_query(now, ep, data, &mut self.outbox);
+    }
+
+    /// Handles one datagram on an upstream socket.
+    #[inline]
+    pub fn upstream_datagram(&mut self, now: Instant, slot: u16, from: SocketAddr, data: &[u8]) {
+        self.fwd
+            .handle_upstream(now, slot, from, data, &mut self.outbox);
+    }
+
+    /// Handles an epoll event that is not a UDP socket's.
+    pub fn epoll_event(&mut self, token: Token, now: Instant) {
+        match token {
+            Token::Doorbell => {
+                let mut v = 0u64;
+                // SAFETY: reads 8 bytes into a u64 we own from our eventfd.
+                unsafe {
+                    libc::read(self.doorbell, (&mut v as *mut u64).cast(), 8);
+                }
+                while let Ok(msg) = self.control.try_recv() {
+                    match msg {
+                        Control::Shutdown => self.stopping = true,
+                    }
+                }
+            }
+            Token::TcpListener(_) | Token::TcpClient(_) | Token::TcpUpstream(_) => {
+                self.tcp
+                    .on_event(token, &self.epoll, now, &mut self.fwd, &mut self.outbox);
+            }
+            Token::Udp(_) | Token::Upstream { .. } => {}
+        }
+    }
+
+    /// Timers: forwarder retries and TCP idle sweeps.
+    pub fn timers(&mut self, now: Instant) {
+        self.fwd.handle_timeout(now, &mut self.outbox);
+        self.tcp
+            .sweep(&self.epoll, now, &mut self.fwd, &mut self.outbox);
+    }
+
+    /// Milliseconds until the next timer, capped so TCP sweeps and control checks happen.
+    pub fn wait_ms(&self, now: Instant) -> u64 {
+        let cap = 500;
+        match self.fwd.poll_timeout() {
+            Some(t) => t.as_millis().saturating_sub(now.as_millis()).min(cap),
+            None => cap,
+        }
+    }
+}
+
+fn log_query(peer: SocketAddr, data: &[u8]) {
+    if let Ok(q) = parse_query(data) {
+        tracing::info!(
+            "query[{}] {} from {}",
+            qtype_name(q.key.qtype()),
+            q.key.name_to_string().trim_end_matches('.'),
+            peer.ip()
+        );
+    }
+}
+
+/// Mnemonic of common query types, as dnsmasq logs them.
+pub fn qtype_name(t: u16) -> String {
+    match t {
+        1 => "A".into(),
+        2 => "NS".into(),
+        5 => "CNAME".into(),
+        6 => "SOA".into(),
+        12 => "PTR".into(),
+        15 => "MX".into(),
+        16 => "TXT".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        35 => "NAPTR".into(),
+        43 => "DS".into(),
+        48 => "DNSKEY".into(),
+        64 => "SVCB".into(),
+        65 => "HTTPS".into(),
+        255 => "ANY".into(),
+        n => format!("type={n}"),
+    }
+}
