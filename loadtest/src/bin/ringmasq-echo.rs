@@ -1,0 +1,45 @@
+//! `ringmasq-echo`: answers each DNS datagram with the same bytes and QR set.
+//! Prints `listening on ADDR` on stdout once bound (use port 0 for an ephemeral port).
+
+use anyhow::Context;
+use clap::Parser;
+use ringmasq_load::affinity::pin_current_thread;
+use ringmasq_load::echo::{Dropper, serve_tcp, serve_udp};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+
+/// Trivial recvmmsg/sendmmsg DNS echo responder (one core).
+#[derive(Debug, Parser)]
+#[command(name = "ringmasq-echo", version)]
+struct Args {
+    /// Address to listen on, ADDR:PORT.
+    #[arg(long, default_value = "127.0.0.1:5300")]
+    listen: SocketAddr,
+    /// Drop every Nth query (0: none).
+    #[arg(long, default_value_t = 0)]
+    drop_every: u64,
+    /// Also answer TCP (length-framed) on the same port.
+    #[arg(long)]
+    tcp: bool,
+    /// Pin the UDP loop to this CPU.
+    #[arg(long)]
+    cpu: Option<usize>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let sock = UdpSocket::bind(a.listen).with_context(|| format!("bind {}", a.listen))?;
+    let addr = sock.local_addr()?;
+    if a.tcp {
+        let l = TcpListener::bind(addr).with_context(|| format!("bind tcp {addr}"))?;
+        let every = a.drop_every;
+        std::thread::spawn(move || serve_tcp(l, every));
+    }
+    if let Some(c) = a.cpu {
+        pin_current_thread(c).with_context(|| format!("pin to CPU {c}"))?;
+    }
+    println!("listening on {addr}");
+    std::io::stdout().flush()?;
+    serve_udp(&sock, Dropper::new(a.drop_every))?;
+    Ok(())
+}

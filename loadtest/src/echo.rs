@@ -1,0 +1,184 @@
+//! A trivial DNS "echo" responder used as the throughput ceiling and as a test peer:
+//! every datagram comes back with the same bytes and QR set (RFC 1035 §4.1.1).
+//! Optionally drops every Nth query to exercise timeout accounting.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+
+/// Datagrams per recvmmsg/sendmmsg call.
+const BATCH: usize = 64;
+const BUF: usize = 4096;
+
+/// Turns a query into its echo: QR bit set. Returns false for runts (fewer than 3 octets).
+pub fn make_echo(pkt: &mut [u8]) -> bool {
+    match pkt.get_mut(2) {
+        Some(b) => {
+            *b |= 0x80;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Decides which queries to drop: the `n`th, `2n`th, ... (none when `n` is 0).
+#[derive(Debug, Clone, Copy)]
+pub struct Dropper {
+    every: u64,
+    seen: u64,
+}
+
+impl Dropper {
+    /// Drops every `every`th query; `0` drops none.
+    pub fn new(every: u64) -> Self {
+        Dropper { every, seen: 0 }
+    }
+
+    /// Counts one query and says whether to drop it.
+    pub fn drop_next(&mut self) -> bool {
+        self.seen += 1;
+        self.every != 0 && self.seen.is_multiple_of(self.every)
+    }
+}
+
+/// Serves UDP forever on a blocking socket with recvmmsg/sendmmsg.
+pub fn serve_udp(sock: &UdpSocket, mut dropper: Dropper) -> io::Result<()> {
+    crate::transport::set_buffer_sizes(sock.as_raw_fd(), 8 << 20);
+    let mut bufs = vec![0u8; BATCH * BUF];
+    // SAFETY (for the zeroed values): plain C structs for which all-zero is valid.
+    let mut names: Vec<libc::sockaddr_storage> =
+        (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut iovs: Vec<libc::iovec> = (0..BATCH)
+        .map(|i| libc::iovec {
+            iov_base: bufs[i * BUF..].as_mut_ptr().cast(),
+            iov_len: BUF,
+        })
+        .collect();
+    let mut hdrs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut out: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut out_iov: Vec<libc::iovec> = iovs.clone();
+    loop {
+        for i in 0..BATCH {
+            hdrs[i].msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            hdrs[i].msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+            iovs[i].iov_len = BUF;
+            hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
+            hdrs[i].msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: BATCH headers point at live name storage and iovecs over `bufs`.
+        let n = unsafe {
+            libc::recvmmsg(
+                sock.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                BATCH as u32,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        let mut k = 0;
+        for i in 0..n as usize {
+            let len = (hdrs[i].msg_len as usize).min(BUF);
+            if dropper.drop_next() || !make_echo(&mut bufs[i * BUF..i * BUF + len]) {
+                continue;
+            }
+            out_iov[k] = libc::iovec {
+                iov_base: bufs[i * BUF..].as_mut_ptr().cast(),
+                iov_len: len,
+            };
+            out[k].msg_hdr.msg_name = hdrs[i].msg_hdr.msg_name;
+            out[k].msg_hdr.msg_namelen = hdrs[i].msg_hdr.msg_namelen;
+            out[k].msg_hdr.msg_iov = &mut out_iov[k];
+            out[k].msg_hdr.msg_iovlen = 1;
+            k += 1;
+        }
+        let mut done = 0;
+        while done < k {
+            // SAFETY: out[done..k] are filled above and point into live buffers.
+            let r = unsafe {
+                libc::sendmmsg(
+                    sock.as_raw_fd(),
+                    out[done..].as_mut_ptr(),
+                    (k - done) as u32,
+                    0,
+                )
+            };
+            if r <= 0 {
+                // Unreachable peer or full buffer: skip this datagram, like any UDP server.
+                done += 1;
+            } else {
+                done += r as usize;
+            }
+        }
+    }
+}
+
+/// Serves TCP: one thread per connection, length-framed messages echoed in order.
+pub fn serve_tcp(listener: TcpListener, drop_every: u64) -> io::Result<()> {
+    for conn in listener.incoming() {
+        let conn = conn?;
+        std::thread::spawn(move || {
+            let _ = echo_tcp_conn(conn, Dropper::new(drop_every));
+        });
+    }
+    Ok(())
+}
+
+fn echo_tcp_conn(mut s: TcpStream, mut dropper: Dropper) -> io::Result<()> {
+    s.set_nodelay(true)?;
+    let mut rbuf = vec![0u8; 1 << 17];
+    let mut rlen = 0;
+    let mut wbuf = Vec::with_capacity(1 << 17);
+    loop {
+        let n = s.read(&mut rbuf[rlen..])?;
+        if n == 0 {
+            return Ok(());
+        }
+        rlen += n;
+        let mut p = 0;
+        // RFC 1035 §4.2.2: two-octet length prefix per message.
+        while rlen - p >= 2 {
+            let m = usize::from(u16::from_be_bytes([rbuf[p], rbuf[p + 1]]));
+            if rlen - p < 2 + m {
+                break;
+            }
+            let msg = &mut rbuf[p + 2..p + 2 + m];
+            if !dropper.drop_next() && make_echo(msg) {
+                wbuf.extend_from_slice(&rbuf[p..p + 2 + m]);
+            }
+            p += 2 + m;
+        }
+        rbuf.copy_within(p..rlen, 0);
+        rlen -= p;
+        s.write_all(&wbuf)?;
+        wbuf.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_sets_qr_only() {
+        let mut q = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        assert!(make_echo(&mut q));
+        assert_eq!(q[..4], [0x12, 0x34, 0x81, 0x00]);
+        assert!(!make_echo(&mut [1, 2]));
+    }
+
+    #[test]
+    fn dropper_counts() {
+        let mut d = Dropper::new(10);
+        let dropped = (0..100).filter(|_| d.drop_next()).count();
+        assert_eq!(dropped, 10);
+        let mut d = Dropper::new(0);
+        assert!(!(0..100).any(|_| d.drop_next()));
+    }
+}

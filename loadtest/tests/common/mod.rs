@@ -1,0 +1,71 @@
+//! Shared helpers for the end-to-end tests: start the echo responder on an ephemeral
+//! loopback port, run the generator, parse its JSON. Every child is killed by PID.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A child process killed (by its PID) and reaped on drop.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `ringmasq-echo` on 127.0.0.1 with an ephemeral port; returns it and `ADDR:PORT`.
+pub fn echo(extra: &[&str]) -> (Guard, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringmasq-echo"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn ringmasq-echo");
+    let out = child.stdout.take().expect("stdout");
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .expect("read listen line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listen line")
+        .to_string();
+    (guard, addr)
+}
+
+/// Runs `ringmasq-load dns --server ADDR <args> --json` (bounded by a 60 s kill timer)
+/// and returns the parsed JSON plus the raw stdout.
+pub fn load(addr: &str, args: &[&str]) -> (Value, String) {
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            env!("CARGO_BIN_EXE_ringmasq-load"),
+            "dns",
+            "--server",
+            addr,
+        ])
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run ringmasq-load");
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    assert!(
+        out.status.success(),
+        "ringmasq-load failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    (v, stdout)
+}
+
+/// A JSON number as u64.
+pub fn n(v: &Value, k: &str) -> u64 {
+    v[k].as_u64()
+        .unwrap_or_else(|| panic!("`{k}` missing or not an integer in {v}"))
+}

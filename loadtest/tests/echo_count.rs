@@ -1,0 +1,89 @@
+//! Against the echo responder every query is answered: sent == answered exactly.
+
+mod common;
+use common::{echo, load, n};
+
+fn exact(extra: &[&str], backend: &str) {
+    let (_e, addr) = echo(&["--tcp"]);
+    let mut args = vec![
+        "--names",
+        "1000",
+        "--suffix",
+        "lab.test",
+        "--count",
+        "20000",
+        "--max-outstanding",
+        "256",
+    ];
+    args.extend_from_slice(extra);
+    let (v, _) = load(&addr, &args);
+    assert_eq!(n(&v, "sent"), 20_000, "{v}");
+    assert_eq!(n(&v, "answered"), 20_000, "{v}");
+    assert_eq!(n(&v, "timeouts"), 0, "{v}");
+    assert_eq!(n(&v, "unexpected"), 0, "{v}");
+    assert_eq!(v["rcodes"]["NOERROR"], 20_000);
+    assert_eq!(v["backend"], backend);
+}
+
+#[test]
+fn uring_counts_exactly() {
+    let (_e, addr) = echo(&[]);
+    // Skip quietly only if io_uring is unavailable here; the fallback test still runs.
+    let (v, _) = load(
+        &addr,
+        &["--names", "10", "--suffix", "x.test", "--count", "1"],
+    );
+    if v["backend"] != "io_uring" {
+        eprintln!("io_uring unavailable; skipped");
+        return;
+    }
+    exact(&["--backend", "uring"], "io_uring");
+}
+
+#[test]
+fn mmsg_counts_exactly() {
+    exact(&["--backend", "mmsg"], "mmsg");
+}
+
+#[test]
+fn tcp_counts_exactly() {
+    exact(&["--tcp"], "tcp");
+}
+
+#[test]
+fn two_threads_many_sockets_count_exactly() {
+    exact(
+        &[
+            "--threads",
+            "2",
+            "--sockets",
+            "3",
+            "--unique",
+            "miss.test",
+            "--hit-ratio",
+            "0.5",
+        ],
+        "io_uring",
+    );
+}
+
+#[test]
+fn query_file_counts_exactly() {
+    let dir = std::env::temp_dir().join(format!("ringmasq-load-q-{}", std::process::id()));
+    std::fs::write(
+        &dir,
+        "# dnsperf format\nwww.example.com A\nexample.com MX\n\nexample.org AAAA\n",
+    )
+    .unwrap();
+    let (_e, addr) = echo(&[]);
+    let (v, _) = load(
+        &addr,
+        &["--queries", dir.to_str().unwrap(), "--count", "3000"],
+    );
+    std::fs::remove_file(&dir).unwrap();
+    assert_eq!(
+        (n(&v, "sent"), n(&v, "answered"), n(&v, "unexpected")),
+        (3000, 3000, 0),
+        "{v}"
+    );
+}
