@@ -93,8 +93,7 @@ pub fn parse_args(args: &[OsString]) -> (Vec<Directive>, Vec<ConfigError>) {
             i += 1;
             continue;
         };
-        let mut chars = cluster.char_indices();
-        while let Some((at, letter)) = chars.next() {
+        for (at, letter) in cluster.char_indices() {
             let Some(spec) = option::find_short(letter) else {
                 errors.push(ConfigError::UnknownOption {
                     origin: Origin::CommandLine,

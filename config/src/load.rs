@@ -68,6 +68,7 @@ pub fn load_with_default(
         }
     }
     check_ports(&config, &file_directives, &cmdline, &mut loader.errors);
+    sort_by_position(&mut loader.errors, &loader.files_read);
     config.conf_files_read = loader.files_read;
     config.servers_files = loader.servers_files;
 
@@ -99,6 +100,21 @@ pub fn load_servers_file(path: &Path) -> Result<Vec<ServerRule>, ConfigErrors> {
     } else {
         Err(ConfigErrors(loader.errors))
     }
+}
+
+/// Orders errors as their sources were read: files in reading order by line,
+/// then the command line (a stable sort, so same-place errors keep their order).
+fn sort_by_position(errors: &mut [ConfigError], files: &[PathBuf]) {
+    errors.sort_by_key(|e| match e.origin() {
+        Some(Origin::File { path, line }) => (
+            files
+                .iter()
+                .position(|f| f == path)
+                .unwrap_or(usize::MAX - 1),
+            *line,
+        ),
+        _ => (usize::MAX, 0),
+    });
 }
 
 /// `--min-port` must not exceed `--max-port`.
