@@ -50,7 +50,21 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             expected: crate::help::metavar(d.name()).to_string(),
         })
     };
-    let u32_of = |v: &str| parse_u32(v).map_err(|e| invalid(v, e));
+    // As in dnsmasq, an empty number (`local-ttl=`) reads as 0.
+    let u32_of = |v: &str| {
+        if v.is_empty() {
+            Ok(0)
+        } else {
+            parse_u32(v).map_err(|e| invalid(v, e))
+        }
+    };
+    let port_of = |v: &str| {
+        if v.is_empty() {
+            Ok(0)
+        } else {
+            parse_port(v).map_err(|e| invalid(v, e))
+        }
+    };
     let non_empty = |v: &str| {
         if v.is_empty() {
             Err(invalid(v, ValueError::expected("a non-empty path")))
@@ -74,8 +88,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         // Handled by the loader while reading files.
         "conf-file" | "conf-dir" | "servers-file" => {}
         "port" => {
-            let v = req()?;
-            c.port = parse_port(v).map_err(|e| invalid(v, e))?;
+            c.port = port_of(req()?)?;
         }
         "listen-address" => {
             let v = req()?;
@@ -88,7 +101,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "interface" | "except-interface" => {
             let v = req()?;
-            for item in split_list(v) {
+            // Empty names (`interface=`, as in dnsmasq's example file) add nothing.
+            for item in split_list(v).filter(|i| !i.is_empty()) {
                 let name = parse_interface(item).map_err(|e| invalid(item, e))?;
                 if d.name() == "interface" {
                     c.interfaces.push(name);
@@ -153,8 +167,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             });
         }
         "query-port" | "min-port" | "max-port" => {
-            let v = req()?;
-            let p = Some(parse_port(v).map_err(|e| invalid(v, e))?);
+            let p = Some(port_of(req()?)?);
             match d.name() {
                 "query-port" => c.query_port = p,
                 "min-port" => c.min_port = p,
@@ -163,13 +176,17 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "edns-packet-max" => {
             let v = req()?;
-            let n = parse_uint(v, 65535)
+            let n = parse_uint(if v.is_empty() { "0" } else { v }, 65535)
                 .map_err(|_| invalid(v, ValueError::expected("a UDP payload size up to 65535")))?;
             c.edns_packet_max = (n as u16).max(MIN_EDNS_PACKET_MAX);
         }
         "cache-size" => {
             let v = req()?;
-            let n = parse_uint(v, u64::MAX).map_err(|e| invalid(v, e))?;
+            let n = if v.is_empty() {
+                0
+            } else {
+                parse_uint(v, u64::MAX).map_err(|e| invalid(v, e))?
+            };
             c.cache_size = n.min(u64::from(MAX_CACHE_SIZE)) as u32;
         }
         "neg-ttl" => c.neg_ttl = Some(u32_of(req()?)?),

@@ -361,6 +361,10 @@ fn value_validation_and_clamping() {
     assert_eq!(ok(&["--threads=0"]).threads, None);
     assert_eq!(ok(&["--io-backend=uring"]).io_backend, IoBackend::Uring);
     assert_eq!(ok(&["-p", "0"]).port, 0);
+    // Empty numbers read as 0 and empty interface names add nothing, as in dnsmasq.
+    assert_eq!(ok(&["--port="]).port, 0);
+    assert_eq!(ok(&["--local-ttl=", "-c", ""]).cache_size, 0);
+    assert!(ok(&["--interface="]).interfaces.is_empty());
     assert_eq!(
         ok(&["-x", "/tmp/r.pid"]).pid_file,
         Some(PathBuf::from("/tmp/r.pid"))
