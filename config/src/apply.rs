@@ -225,10 +225,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.log_facility = Some(v.to_string());
         }
         "pid-file" => {
-            c.pid_file = match value {
-                None | Some("") => None,
-                Some(p) => Some(PathBuf::from(p)),
-            };
+            // No value disables the PID file: recorded as an empty path.
+            c.pid_file = Some(PathBuf::from(value.unwrap_or("")));
         }
         "max-tcp-connections" => {
             let v = req()?;

@@ -36,7 +36,7 @@ pub const DEFAULT_STALE_CACHE_SECS: u32 = 86_400;
 pub const DEFAULT_CONF_FILE: &str = "/etc/ringmasq.conf";
 /// Resolver file read unless `--resolv-file` or `--no-resolv` says otherwise.
 pub const DEFAULT_RESOLV_FILE: &str = "/etc/resolv.conf";
-/// PID file written unless `--pid-file` says otherwise.
+/// PID file written when daemonising unless `--pid-file` says otherwise.
 pub const DEFAULT_PID_FILE: &str = "/run/ringmasq.pid";
 
 /// `--local-service` mode.
@@ -138,7 +138,9 @@ pub struct Config {
     pub log_queries_extra: bool,
     /// `-8/--log-facility`: a syslog facility, a file path (contains `/`) or `-` (stderr).
     pub log_facility: Option<String>,
-    /// `-x/--pid-file`; `None` = write no PID file (`--pid-file` with no value).
+    /// `-x/--pid-file`: `None` = not given (the engine then writes
+    /// [`DEFAULT_PID_FILE`] only when it daemonises, as dnsmasq does);
+    /// `Some("")` = disabled (`--pid-file` with no value); else the path.
     pub pid_file: Option<PathBuf>,
     /// `--max-tcp-connections`.
     pub max_tcp_connections: u32,
@@ -192,7 +194,7 @@ impl Default for Config {
             log_queries: false,
             log_queries_extra: false,
             log_facility: None,
-            pid_file: Some(PathBuf::from(DEFAULT_PID_FILE)),
+            pid_file: None,
             max_tcp_connections: DEFAULT_MAX_TCP_CONNECTIONS,
             threads: None,
             io_backend: IoBackend::Auto,
@@ -208,6 +210,16 @@ impl Config {
     /// unless `no_resolv`).
     pub fn default_servers(&self) -> impl Iterator<Item = &ServerRule> {
         self.servers.iter().filter(|s| s.is_default())
+    }
+
+    /// The PID file to write, if any, given whether the process daemonises.
+    pub fn effective_pid_file(&self, daemonising: bool) -> Option<&std::path::Path> {
+        match &self.pid_file {
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p),
+            None if daemonising => Some(std::path::Path::new(DEFAULT_PID_FILE)),
+            None => None,
+        }
     }
 
     /// Resolver files to read: empty under `--no-resolv`.

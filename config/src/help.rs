@@ -79,7 +79,9 @@ fn describe(long: &str) -> &'static str {
         "addn-hosts" => "Also read this hosts file or directory.",
         "log-queries" => "Log every query.",
         "log-facility" => "Where to log (default syslog DAEMON).",
-        "pid-file" => "Where to write the PID (default /run/ringmasq.pid; empty = none).",
+        "pid-file" => {
+            "Where to write the PID (default /run/ringmasq.pid when daemonising; no value = none)."
+        }
         "max-tcp-connections" => "Most concurrent TCP connections (default 20).",
         "threads" => "Worker threads (default one per online CPU).",
         "io-backend" => "Packet I/O: io_uring, epoll, or auto (default).",

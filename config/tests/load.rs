@@ -93,7 +93,12 @@ fn basic_corpus_parses_into_the_model() {
     );
     assert!(c.log_queries && c.log_queries_extra);
     assert_eq!(c.log_facility.as_deref(), Some("local3"));
-    assert_eq!(c.pid_file, None, "empty pid-file disables it");
+    assert_eq!(
+        c.pid_file,
+        Some(PathBuf::new()),
+        "empty pid-file disables it"
+    );
+    assert_eq!(c.effective_pid_file(true), None);
     assert_eq!(c.max_tcp_connections, 64);
     assert_eq!(c.threads, Some(2));
     assert_eq!(c.io_backend, IoBackend::Epoll);
