@@ -119,7 +119,10 @@ impl UringTransport {
         sockets: usize,
         in_flight: usize,
     ) -> Result<Self, UringSetupError> {
-        let entries = (in_flight * 2).clamp(1024, 32768).next_power_of_two() as u16;
+        // Buffers are recycled after every completion batch, so the ring needs room for
+        // one batch of responses, not for the whole window; the socket buffer absorbs
+        // any excess (the multishot receive stops on ENOBUFS and is re-armed).
+        let entries = in_flight.next_power_of_two().clamp(512, 4096) as u16;
         let sq = 1024u32;
         let ring = IoUring::builder()
             .setup_single_issuer()
