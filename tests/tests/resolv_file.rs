@@ -47,6 +47,7 @@ fn resolv_file(backend: Backend) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(1100));
     write_atomically(&dir, &resolv, &format!("nameserver {ip}\n"))?;
 
+    let mut last = String::new();
     let ok = poll_until(
         Duration::from_secs(8),
         Duration::from_millis(200),
@@ -58,10 +59,23 @@ fn resolv_file(backend: Backend) -> anyhow::Result<()> {
             {
                 Some(())
             }
-            _ => None,
+            other => {
+                last = format!("{other:?}");
+                None
+            }
         },
     );
-    ensure!(ok.is_some(), "resolv file change not picked up within 8 s");
+    if ok.is_none() {
+        // Diagnose: is only the name queried before the change stuck (a cached or merged
+        // failure), or is the new nameserver not used at all?
+        let other = client.query("n1.lab.test.", RecordType::A);
+        anyhow::bail!(
+            "resolv file change not picked up within 8 s; knot on {ip}:53 saw {} queries \
+             (1 is the harness readiness probe); last result for www.lab.test: {last}; \
+             a fresh name (n1.lab.test) then gave: {other:?}",
+            knot.query_count()?
+        );
+    }
     ensure!(knot.query_count()? >= 1, "knot on {ip}:53 saw no query");
     Ok(())
 }
