@@ -1,16 +1,26 @@
-//! A black-hole upstream: a bound UDP socket (and TCP listener) that never answers.
+//! A black-hole upstream: a UDP socket (and TCP listener) that reads queries but never answers.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::error::{HarnessError, Result};
 use crate::port::LOCALHOST;
 
-/// Holds a UDP socket and a TCP listener on the same loopback port and never reads them, so
-/// queries sent there vanish without an ICMP error.
+/// Hard cap on the reader thread's lifetime.
+const MAX_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Holds a UDP socket and a TCP listener on the same loopback port; UDP datagrams are counted
+/// and dropped, TCP connections are never accepted. No ICMP error is ever produced.
 #[derive(Debug)]
 pub struct BlackHole {
-    udp: UdpSocket,
+    addr: SocketAddr,
     _tcp: TcpListener,
+    received: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl BlackHole {
@@ -22,21 +32,59 @@ impl BlackHole {
             let addr = udp
                 .local_addr()
                 .map_err(|e| HarnessError::io("local_addr", e))?;
-            if let Ok(tcp) = TcpListener::bind(addr) {
-                return Ok(Self { udp, _tcp: tcp });
-            }
+            let Ok(tcp) = TcpListener::bind(addr) else {
+                continue;
+            };
+            udp.set_read_timeout(Some(Duration::from_millis(100)))
+                .map_err(|e| HarnessError::io("set_read_timeout", e))?;
+            let received = Arc::new(AtomicU64::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (r, s) = (received.clone(), stop.clone());
+            let thread = std::thread::Builder::new()
+                .name("black-hole".into())
+                .spawn(move || {
+                    let start = Instant::now();
+                    let mut buf = [0u8; 4096];
+                    // Bounded by the stop flag and MAX_LIFETIME; each recv waits <= 100 ms.
+                    while !s.load(Ordering::Relaxed) && start.elapsed() < MAX_LIFETIME {
+                        if udp.recv_from(&mut buf).is_ok() {
+                            r.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+                .map_err(|e| HarnessError::io("spawn black hole thread", e))?;
+            return Ok(Self {
+                addr,
+                _tcp: tcp,
+                received,
+                stop,
+                thread: Some(thread),
+            });
         }
         Err(HarnessError::NoFreePort("black hole".into()))
     }
 
     /// The black hole's address.
     pub fn addr(&self) -> SocketAddr {
-        self.udp.local_addr().expect("bound socket has an address")
+        self.addr
     }
 
     /// `ADDR#PORT` for `--server=`.
     pub fn server_spec(&self) -> String {
-        let a = self.addr();
-        format!("{}#{}", a.ip(), a.port())
+        format!("{}#{}", self.addr.ip(), self.addr.port())
+    }
+
+    /// UDP datagrams swallowed so far.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

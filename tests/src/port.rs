@@ -27,8 +27,37 @@ fn udp_and_tcp_free(addr: SocketAddr) -> bool {
     udp.is_ok() && tcp.is_ok()
 }
 
+/// The kernel's ephemeral port range (`ip_local_port_range`), default 32768-60999.
+fn ephemeral_range() -> (u16, u16) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|x| x.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999))
+}
+
 /// A port on `ip` that is currently free for both UDP and TCP.
+///
+/// Ports are drawn from below the kernel's ephemeral range, so the many short-lived client
+/// sockets of parallel tests (dig, the Rust client) cannot grab the port between this check and
+/// the server's bind. Falls back to a kernel-chosen port if that range is unusable.
 pub fn free_port_on(ip: Ipv4Addr) -> Result<u16> {
+    let (eph_lo, _) = ephemeral_range();
+    let lo: u32 = 10_000;
+    let hi: u32 = u32::from(eph_lo).saturating_sub(1);
+    if hi > lo + 1000 {
+        let seed = std::process::id().wrapping_mul(2_246_822_519);
+        for _ in 0..256 {
+            let n = NEXT_ADDR.fetch_add(1, Ordering::Relaxed);
+            let v = seed.wrapping_add(n.wrapping_mul(2_654_435_761)) >> 7;
+            let port = (lo + v % (hi - lo)) as u16;
+            if udp_and_tcp_free(SocketAddr::from((ip, port))) && claim(ip, port) {
+                return Ok(port);
+            }
+        }
+    }
     for _ in 0..64 {
         let sock = UdpSocket::bind(SocketAddr::from((ip, 0)))
             .map_err(|e| HarnessError::io(format!("bind {ip}:0"), e))?;
@@ -41,7 +70,7 @@ pub fn free_port_on(ip: Ipv4Addr) -> Result<u16> {
             return Ok(port);
         }
     }
-    Err(HarnessError::NoFreePort(format!("{ip}: 64 tries")))
+    Err(HarnessError::NoFreePort(format!("{ip}: no free port")))
 }
 
 /// A port on 127.0.0.1 that is currently free for both UDP and TCP.
@@ -85,6 +114,15 @@ mod tests {
     fn free_port_is_bindable() {
         let p = free_port().unwrap();
         assert!(udp_and_tcp_free(SocketAddr::from((LOCALHOST, p))));
+    }
+
+    #[test]
+    fn ports_are_distinct_and_below_ephemeral_range() {
+        let (lo, _) = ephemeral_range();
+        let a = free_port().unwrap();
+        let b = free_port().unwrap();
+        assert_ne!(a, b);
+        assert!(a < lo && b < lo, "{a} {b} not below {lo}");
     }
 
     #[test]

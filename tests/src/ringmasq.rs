@@ -72,8 +72,17 @@ impl RingmasqBuilder {
         self
     }
 
-    /// Spawns the server and waits until it answers `cachesize.bind`.
+    /// Spawns the server and waits until it answers `cachesize.bind`. If the process exits
+    /// during start-up (e.g. its port was taken in the meantime) it is retried once on a new
+    /// port; the second failure is returned.
     pub fn spawn(self) -> Result<Ringmasq> {
+        match self.spawn_once() {
+            Err(HarnessError::Exited { .. }) => self.spawn_once(),
+            other => other,
+        }
+    }
+
+    fn spawn_once(&self) -> Result<Ringmasq> {
         let bin = ringmasq_bin()?;
         let dir = TempDir::new("rmq")?;
         let port = free_port()?;
