@@ -199,9 +199,10 @@ fn flush(core: &mut WorkerCore, sockets: &WorkerSockets, sb: &mut SendBatch, sen
         if core.outbox.is_empty() {
             return;
         }
-        let pending: Vec<Transmit> = core.outbox.drain().collect();
+        let mut scratch = std::mem::take(&mut core.scratch);
+        core.outbox.take_pending(&mut scratch);
         let mut batch_fd = -1;
-        for t in pending {
+        for t in scratch.drain(..) {
             match t.to {
                 Destination::Client(ep) if ep.tcp.is_some() => {
                     core.tcp
@@ -260,6 +261,7 @@ fn flush(core: &mut WorkerCore, sockets: &WorkerSockets, sb: &mut SendBatch, sen
             }
         }
         send_batch(batch_fd, sb, sent, core);
+        core.scratch = scratch;
     }
 }
 

@@ -266,6 +266,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             counters,
             log_queries: cfg.log_queries,
             stopping: false,
+            scratch: Vec::with_capacity(1024),
         };
         let sockets = WorkerSockets {
             udp,

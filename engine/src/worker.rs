@@ -65,6 +65,8 @@ pub struct WorkerCore {
     pub log_queries: bool,
     /// Set when the worker must stop.
     pub stopping: bool,
+    /// Reused list of transmits being sent (kept to avoid allocating per loop turn).
+    pub scratch: Vec<ringmasq_proto::dns::outbox::Transmit>,
 }
 
 impl WorkerCore {

@@ -21,7 +21,7 @@ use std::mem::zeroed;
 use std::os::fd::AsRawFd;
 
 const RING_ENTRIES: u32 = 1024;
-const BUFFERS: u16 = 1024;
+const BUFFERS: u16 = 512;
 const BUF_SIZE: usize = 4096;
 /// Sends in flight per worker.
 const SEND_SLOTS: usize = 512;
@@ -309,8 +309,9 @@ fn push(ring: &mut IoUring, e: &io_uring::squeue::Entry) -> bool {
 fn queue_sends(core: &mut WorkerCore, r: &mut Ring, fixed_for: &dyn Fn(&Destination) -> Option<u32>) {
     let now = clock::now();
     while !core.outbox.is_empty() {
-        let pending: Vec<Transmit> = core.outbox.drain().collect();
-        for t in pending {
+        let mut scratch = std::mem::take(&mut core.scratch);
+        core.outbox.take_pending(&mut scratch);
+        for t in scratch.drain(..) {
             match t.to {
                 Destination::Client(ep) if ep.tcp.is_some() => {
                     core.tcp
@@ -385,6 +386,7 @@ fn queue_sends(core: &mut WorkerCore, r: &mut Ring, fixed_for: &dyn Fn(&Destinat
                 }
             }
         }
+        core.scratch = scratch;
     }
 }
 

@@ -311,7 +311,7 @@ impl Forwarder {
         {
             match cache.lookup(&q.key, do_bit, now) {
                 Lookup::Fresh(entry) => {
-                    let mut buf = out.buffer();
+                    let mut buf = out.buffer_for(!udp);
                     let elapsed =
                         (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
                     let len = entry.answer.write_reply(
@@ -328,7 +328,7 @@ impl Forwarder {
                 }
                 Lookup::Stale(entry) => {
                     // Serve stale (RFC 8767 §4) and refresh below.
-                    let mut buf = out.buffer();
+                    let mut buf = out.buffer_for(!udp);
                     let elapsed =
                         (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
                     let len = entry.answer.write_reply(
@@ -776,7 +776,7 @@ impl Forwarder {
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
-            let mut buf = out.buffer();
+            let mut buf = out.buffer_for(w.client.tcp.is_some());
             let len = stored.write_reply(
                 &q,
                 0,

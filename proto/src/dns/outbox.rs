@@ -6,8 +6,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// Size of every transmit buffer: the largest DNS message plus a TCP length prefix.
+/// Size of a large transmit buffer: the largest DNS message plus a TCP length prefix.
+/// Used only for answers to TCP clients.
 pub const BUF_SIZE: usize = 65_535 + 2;
+/// Size of an ordinary transmit buffer: the largest UDP payload we send (EDNS sizes above
+/// 4096 are not used on UDP) plus a TCP length prefix.
+pub const SMALL_BUF_SIZE: usize = 4096 + 2;
 
 /// Where a client query came from, and so where its answer goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +55,7 @@ pub enum Destination {
 pub struct Transmit {
     /// Where it goes.
     pub to: Destination,
-    /// The buffer (always [`BUF_SIZE`] long); only `buf[..len]` is sent.
+    /// The buffer ([`SMALL_BUF_SIZE`] or [`BUF_SIZE`] long); only `buf[..len]` is sent.
     pub buf: Vec<u8>,
     /// Bytes to send.
     pub len: usize,
@@ -69,6 +73,7 @@ impl Transmit {
 pub struct Outbox {
     pending: Vec<Transmit>,
     free: Vec<Vec<u8>>,
+    free_large: Vec<Vec<u8>>,
 }
 
 impl Outbox {
@@ -77,9 +82,18 @@ impl Outbox {
         Self::default()
     }
 
-    /// A buffer of [`BUF_SIZE`] bytes, recycled when one is free.
+    /// A buffer of [`SMALL_BUF_SIZE`] bytes, recycled when one is free.
     pub fn buffer(&mut self) -> Vec<u8> {
-        self.free.pop().unwrap_or_else(|| vec![0u8; BUF_SIZE])
+        self.free.pop().unwrap_or_else(|| vec![0u8; SMALL_BUF_SIZE])
+    }
+
+    /// A buffer for an answer to a client: [`BUF_SIZE`] bytes when the client is on TCP.
+    pub fn buffer_for(&mut self, tcp: bool) -> Vec<u8> {
+        if tcp {
+            self.free_large.pop().unwrap_or_else(|| vec![0u8; BUF_SIZE])
+        } else {
+            self.buffer()
+        }
     }
 
     /// Queues `buf[..len]` for `to`.
@@ -90,9 +104,16 @@ impl Outbox {
 
     /// Returns a buffer that was not used.
     pub fn recycle(&mut self, buf: Vec<u8>) {
-        if buf.len() == BUF_SIZE && self.free.len() < 4096 {
+        if buf.len() == SMALL_BUF_SIZE && self.free.len() < 4096 {
             self.free.push(buf);
+        } else if buf.len() == BUF_SIZE && self.free_large.len() < 16 {
+            self.free_large.push(buf);
         }
+    }
+
+    /// Moves every queued transmit into `into` (no allocation once `into` has capacity).
+    pub fn take_pending(&mut self, into: &mut Vec<Transmit>) {
+        into.append(&mut self.pending);
     }
 
     /// Takes every queued transmit.
