@@ -30,6 +30,23 @@ fn main() -> ExitCode {
         println!("ringmasq version {}", ringmasq_config::VERSION);
         return ExitCode::SUCCESS;
     }
+    // Options the configuration accepts but the engine cannot honour yet are refused, never ignored.
+    let unsupported: Vec<String> = cfg
+        .servers
+        .iter()
+        .filter(|r| {
+            matches!(&r.action, ringmasq_config::ServerAction::Forward(u)
+                if u.interface.is_some() || u.source.is_some())
+        })
+        .map(|r| format!("server={r} ({})", r.origin))
+        .collect();
+    if !unsupported.is_empty() {
+        eprintln!(
+            "ringmasq: sending to an upstream through a chosen interface or source address (@IF, @SRC) is not implemented yet: {}",
+            unsupported.join("; ")
+        );
+        return ExitCode::from(1);
+    }
     if cfg.test_only {
         println!("ringmasq: syntax check OK.");
         return ExitCode::SUCCESS;
