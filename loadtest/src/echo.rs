@@ -21,28 +21,71 @@ pub fn make_echo(pkt: &mut [u8]) -> bool {
     }
 }
 
-/// Decides which queries to drop: the `n`th, `2n`th, ... (none when `n` is 0).
-#[derive(Debug, Clone, Copy)]
-pub struct Dropper {
-    every: u64,
+/// What the responder does with one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Answer it once.
+    Echo,
+    /// Do not answer.
+    Drop,
+    /// Answer it twice (the second copy must count as unexpected).
+    Duplicate,
+    /// Answer with a different QTYPE in the question (must not match the query).
+    Mangle,
+}
+
+/// Fault injection by query number: every `drop_every`th query is dropped, every
+/// `duplicate_every`th answered twice, every `mangle_every`th answered with a changed
+/// question (0 disables each; drop wins over duplicate, duplicate over mangle).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Drop every Nth query.
+    pub drop_every: u64,
+    /// Answer every Nth query twice.
+    pub duplicate_every: u64,
+    /// Change the question of every Nth answer.
+    pub mangle_every: u64,
     seen: u64,
 }
 
-impl Dropper {
-    /// Drops every `every`th query; `0` drops none.
-    pub fn new(every: u64) -> Self {
-        Dropper { every, seen: 0 }
+impl Faults {
+    /// Fault injection with the given periods (0 = off).
+    pub fn new(drop_every: u64, duplicate_every: u64, mangle_every: u64) -> Self {
+        Faults {
+            drop_every,
+            duplicate_every,
+            mangle_every,
+            seen: 0,
+        }
     }
 
-    /// Counts one query and says whether to drop it.
-    pub fn drop_next(&mut self) -> bool {
+    /// Counts one query and decides its fate.
+    pub fn next_fate(&mut self) -> Fate {
         self.seen += 1;
-        self.every != 0 && self.seen.is_multiple_of(self.every)
+        let hit = |every: u64| every != 0 && self.seen.is_multiple_of(every);
+        if hit(self.drop_every) {
+            Fate::Drop
+        } else if hit(self.duplicate_every) {
+            Fate::Duplicate
+        } else if hit(self.mangle_every) {
+            Fate::Mangle
+        } else {
+            Fate::Echo
+        }
+    }
+}
+
+/// Changes the QTYPE of the first question (the two octets before the final QCLASS of a
+/// single-question query), so the answer no longer matches what was asked.
+pub fn mangle(pkt: &mut [u8]) {
+    let n = pkt.len();
+    if n >= 12 + 5 {
+        pkt[n - 3] ^= 0x40;
     }
 }
 
 /// Serves UDP forever on a blocking socket with recvmmsg/sendmmsg.
-pub fn serve_udp(sock: &UdpSocket, mut dropper: Dropper) -> io::Result<()> {
+pub fn serve_udp(sock: &UdpSocket, mut faults: Faults) -> io::Result<()> {
     crate::transport::set_buffer_sizes(sock.as_raw_fd(), 8 << 20);
     let mut bufs = vec![0u8; BATCH * BUF];
     // SAFETY (for the zeroed values): plain C structs for which all-zero is valid.
@@ -55,8 +98,11 @@ pub fn serve_udp(sock: &UdpSocket, mut dropper: Dropper) -> io::Result<()> {
         })
         .collect();
     let mut hdrs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
-    let mut out: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
-    let mut out_iov: Vec<libc::iovec> = iovs.clone();
+    // Room for every datagram twice (duplicates).
+    let mut out: Vec<libc::mmsghdr> = (0..2 * BATCH)
+        .map(|_| unsafe { std::mem::zeroed() })
+        .collect();
+    let mut out_iov: Vec<libc::iovec> = iovs.iter().chain(iovs.iter()).copied().collect();
     loop {
         for i in 0..BATCH {
             hdrs[i].msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
@@ -85,18 +131,26 @@ pub fn serve_udp(sock: &UdpSocket, mut dropper: Dropper) -> io::Result<()> {
         let mut k = 0;
         for i in 0..n as usize {
             let len = (hdrs[i].msg_len as usize).min(BUF);
-            if dropper.drop_next() || !make_echo(&mut bufs[i * BUF..i * BUF + len]) {
+            let fate = faults.next_fate();
+            let pkt = &mut bufs[i * BUF..i * BUF + len];
+            if fate == Fate::Drop || !make_echo(pkt) {
                 continue;
             }
-            out_iov[k] = libc::iovec {
-                iov_base: bufs[i * BUF..].as_mut_ptr().cast(),
-                iov_len: len,
-            };
-            out[k].msg_hdr.msg_name = hdrs[i].msg_hdr.msg_name;
-            out[k].msg_hdr.msg_namelen = hdrs[i].msg_hdr.msg_namelen;
-            out[k].msg_hdr.msg_iov = &mut out_iov[k];
-            out[k].msg_hdr.msg_iovlen = 1;
-            k += 1;
+            if fate == Fate::Mangle {
+                mangle(pkt);
+            }
+            let copies = if fate == Fate::Duplicate { 2 } else { 1 };
+            for _ in 0..copies {
+                out_iov[k] = libc::iovec {
+                    iov_base: pkt.as_mut_ptr().cast(),
+                    iov_len: len,
+                };
+                out[k].msg_hdr.msg_name = hdrs[i].msg_hdr.msg_name;
+                out[k].msg_hdr.msg_namelen = hdrs[i].msg_hdr.msg_namelen;
+                out[k].msg_hdr.msg_iov = &mut out_iov[k];
+                out[k].msg_hdr.msg_iovlen = 1;
+                k += 1;
+            }
         }
         let mut done = 0;
         while done < k {
@@ -120,17 +174,17 @@ pub fn serve_udp(sock: &UdpSocket, mut dropper: Dropper) -> io::Result<()> {
 }
 
 /// Serves TCP: one thread per connection, length-framed messages echoed in order.
-pub fn serve_tcp(listener: TcpListener, drop_every: u64) -> io::Result<()> {
+pub fn serve_tcp(listener: TcpListener, faults: Faults) -> io::Result<()> {
     for conn in listener.incoming() {
         let conn = conn?;
         std::thread::spawn(move || {
-            let _ = echo_tcp_conn(conn, Dropper::new(drop_every));
+            let _ = echo_tcp_conn(conn, faults);
         });
     }
     Ok(())
 }
 
-fn echo_tcp_conn(mut s: TcpStream, mut dropper: Dropper) -> io::Result<()> {
+fn echo_tcp_conn(mut s: TcpStream, mut faults: Faults) -> io::Result<()> {
     s.set_nodelay(true)?;
     let mut rbuf = vec![0u8; 1 << 17];
     let mut rlen = 0;
@@ -148,9 +202,15 @@ fn echo_tcp_conn(mut s: TcpStream, mut dropper: Dropper) -> io::Result<()> {
             if rlen - p < 2 + m {
                 break;
             }
+            let fate = faults.next_fate();
             let msg = &mut rbuf[p + 2..p + 2 + m];
-            if !dropper.drop_next() && make_echo(msg) {
-                wbuf.extend_from_slice(&rbuf[p..p + 2 + m]);
+            if fate != Fate::Drop && make_echo(msg) {
+                if fate == Fate::Mangle {
+                    mangle(msg);
+                }
+                for _ in 0..if fate == Fate::Duplicate { 2 } else { 1 } {
+                    wbuf.extend_from_slice(&rbuf[p..p + 2 + m]);
+                }
             }
             p += 2 + m;
         }
@@ -174,11 +234,23 @@ mod tests {
     }
 
     #[test]
-    fn dropper_counts() {
-        let mut d = Dropper::new(10);
-        let dropped = (0..100).filter(|_| d.drop_next()).count();
-        assert_eq!(dropped, 10);
-        let mut d = Dropper::new(0);
-        assert!(!(0..100).any(|_| d.drop_next()));
+    fn faults_count() {
+        let mut f = Faults::new(10, 0, 0);
+        assert_eq!((0..100).filter(|_| f.next_fate() == Fate::Drop).count(), 10);
+        let mut f = Faults::default();
+        assert!((0..100).all(|_| f.next_fate() == Fate::Echo));
+        let mut f = Faults::new(10, 5, 3);
+        let fates: Vec<Fate> = (0..30).map(|_| f.next_fate()).collect();
+        assert_eq!(fates.iter().filter(|&&x| x == Fate::Drop).count(), 3);
+        assert_eq!(fates.iter().filter(|&&x| x == Fate::Duplicate).count(), 3); // 5, 15, 25
+        assert_eq!(fates.iter().filter(|&&x| x == Fate::Mangle).count(), 8); // 3,6,9,12,18,21,24,27
+    }
+
+    #[test]
+    fn mangle_changes_qtype_only() {
+        let mut q =
+            b"\x12\x34\x81\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01".to_vec();
+        mangle(&mut q);
+        assert_eq!(&q[q.len() - 4..], b"\x00\x41\x00\x01");
     }
 }

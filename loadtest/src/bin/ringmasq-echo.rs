@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use ringmasq_load::affinity::pin_current_thread;
-use ringmasq_load::echo::{Dropper, serve_tcp, serve_udp};
+use ringmasq_load::echo::{Faults, serve_tcp, serve_udp};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
@@ -18,6 +18,12 @@ struct Args {
     /// Drop every Nth query (0: none).
     #[arg(long, default_value_t = 0)]
     drop_every: u64,
+    /// Answer every Nth query twice (0: none).
+    #[arg(long, default_value_t = 0)]
+    duplicate_every: u64,
+    /// Answer every Nth query with a changed QTYPE (0: none).
+    #[arg(long, default_value_t = 0)]
+    mangle_every: u64,
     /// Also answer TCP (length-framed) on the same port.
     #[arg(long)]
     tcp: bool,
@@ -32,14 +38,17 @@ fn main() -> anyhow::Result<()> {
     let addr = sock.local_addr()?;
     if a.tcp {
         let l = TcpListener::bind(addr).with_context(|| format!("bind tcp {addr}"))?;
-        let every = a.drop_every;
-        std::thread::spawn(move || serve_tcp(l, every));
+        let faults = Faults::new(a.drop_every, a.duplicate_every, a.mangle_every);
+        std::thread::spawn(move || serve_tcp(l, faults));
     }
     if let Some(c) = a.cpu {
         pin_current_thread(c).with_context(|| format!("pin to CPU {c}"))?;
     }
     println!("listening on {addr}");
     std::io::stdout().flush()?;
-    serve_udp(&sock, Dropper::new(a.drop_every))?;
+    serve_udp(
+        &sock,
+        Faults::new(a.drop_every, a.duplicate_every, a.mangle_every),
+    )?;
     Ok(())
 }
