@@ -112,7 +112,12 @@ impl Epoll {
     pub fn wait(&self, events: &mut [libc::epoll_event], timeout_ms: i32) -> io::Result<usize> {
         // SAFETY: events is a valid writable array of its length.
         let n = unsafe {
-            libc::epoll_wait(self.fd, events.as_mut_ptr(), events.len() as i32, timeout_ms)
+            libc::epoll_wait(
+                self.fd,
+                events.as_mut_ptr(),
+                events.len() as i32,
+                timeout_ms,
+            )
         };
         if n < 0 {
             let e = io::Error::last_os_error();

@@ -100,7 +100,8 @@ pub fn init(target: &LogTarget, debug: bool) -> anyhow::Result<()> {
             .with_target(false)
             .init(),
         LogTarget::File(p) => {
-            let f = open(p).map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", p.display()))?;
+            let f = open(p)
+                .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", p.display()))?;
             let _ = LOG_FILE.set((p.clone(), Mutex::new(f)));
             tracing_subscriber::fmt()
                 .with_env_filter(filter)

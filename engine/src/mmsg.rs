@@ -144,7 +144,7 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
                                 continue;
                             };
                             let (local, ifindex) =
-                                parse_pktinfo(&rb.controls[k][..h.msg_controllen as usize]);
+                                parse_pktinfo(&rb.controls[k][..h.msg_controllen]);
                             core.client_datagram(
                                 now,
                                 i as u16,
@@ -176,7 +176,12 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
                             else {
                                 continue;
                             };
-                            core.upstream_datagram(now, slot, from, &rb.bufs[k][..len.min(RECV_BUF)]);
+                            core.upstream_datagram(
+                                now,
+                                slot,
+                                from,
+                                &rb.bufs[k][..len.min(RECV_BUF)],
+                            );
                         }
                         if got < BATCH {
                             break;
@@ -193,7 +198,12 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
 }
 
 /// Sends everything in the outbox: UDP in sendmmsg batches per socket, TCP through the manager.
-fn flush(core: &mut WorkerCore, sockets: &WorkerSockets, sb: &mut SendBatch, sent: &mut Vec<Transmit>) {
+fn flush(
+    core: &mut WorkerCore,
+    sockets: &WorkerSockets,
+    sb: &mut SendBatch,
+    sent: &mut Vec<Transmit>,
+) {
     let now = clock::now();
     loop {
         if core.outbox.is_empty() {

@@ -35,7 +35,11 @@ pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
         return Ok(Vec::new());
     }
     let ifaces = interface_addrs();
-    let excluded = |name: &str| cfg.except_interfaces.iter().any(|e| wildcard_match(e, name));
+    let excluded = |name: &str| {
+        cfg.except_interfaces
+            .iter()
+            .any(|e| wildcard_match(e, name))
+    };
     let mut addrs: Vec<IpAddr> = cfg.listen_addresses.clone();
     if !cfg.interfaces.is_empty() {
         for want in &cfg.interfaces {
@@ -50,16 +54,16 @@ pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
             addrs.extend(found);
         }
         // dnsmasq adds the loopback interface whenever --interface is used.
-        addrs.extend(ifaces.iter().filter(|a| a.addr.is_loopback()).map(|a| a.addr));
-    } else if cfg.listen_addresses.is_empty()
-        && (cfg.bind_interfaces || !cfg.except_interfaces.is_empty())
-    {
         addrs.extend(
             ifaces
                 .iter()
-                .filter(|a| !excluded(&a.name))
+                .filter(|a| a.addr.is_loopback())
                 .map(|a| a.addr),
         );
+    } else if cfg.listen_addresses.is_empty()
+        && (cfg.bind_interfaces || !cfg.except_interfaces.is_empty())
+    {
+        addrs.extend(ifaces.iter().filter(|a| !excluded(&a.name)).map(|a| a.addr));
     }
     let mut out: Vec<SocketAddr> = Vec::new();
     if addrs.is_empty() {
@@ -72,10 +76,7 @@ pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
             // Link-local IPv6 addresses need their interface's scope to bind.
             let sa = match a {
                 IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => {
-                    let scope = ifaces
-                        .iter()
-                        .find(|i| i.addr == a)
-                        .map_or(0, |i| i.index);
+                    let scope = ifaces.iter().find(|i| i.addr == a).map_or(0, |i| i.index);
                     SocketAddr::V6(std::net::SocketAddrV6::new(v6, cfg.port, 0, scope))
                 }
                 _ => SocketAddr::new(a, cfg.port),
@@ -130,7 +131,11 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             w.tcp.push(tcp_listener(*a)?);
         }
         // With --query-port every query leaves from that one port.
-        let slots = if cfg.query_port.is_some() { 1 } else { UPSTREAM_SLOTS };
+        let slots = if cfg.query_port.is_some() {
+            1
+        } else {
+            UPSTREAM_SLOTS
+        };
         for _ in 0..slots {
             w.upstream_v4
                 .push(upstream_socket(false, cfg.query_port, range).context("upstream socket")?);
@@ -146,7 +151,11 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
 
 fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
     let (attempt, total, backoff) = match cfg.fast_dns_retry {
-        Some((initial, total)) => (u64::from(initial.max(50)), u64::from(total.max(initial)), true),
+        Some((initial, total)) => (
+            u64::from(initial.max(50)),
+            u64::from(total.max(initial)),
+            true,
+        ),
         None => (1000, 10_000, false),
     };
     ForwarderConfig {

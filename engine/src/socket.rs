@@ -115,7 +115,8 @@ pub fn from_sockaddr(storage: &libc::sockaddr_storage, len: usize) -> Option<Soc
     match storage.ss_family as i32 {
         libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
             // SAFETY: the family says this is a sockaddr_in, and it is large enough.
-            let a: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+            let a: &libc::sockaddr_in =
+                unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
             Some(SocketAddr::V4(SocketAddrV4::new(
                 Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
                 u16::from_be(a.sin_port),
@@ -178,7 +179,9 @@ pub fn parse_pktinfo(control: &[u8]) -> (Option<IpAddr>, u32) {
             if c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_PKTINFO {
                 let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 return (
-                    Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)))),
+                    Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                        info.ipi_addr.s_addr,
+                    )))),
                     info.ipi_ifindex as u32,
                 );
             }
@@ -229,9 +232,15 @@ pub fn write_pktinfo(local: Option<IpAddr>, ifindex: u32, control: &mut [u8; CMS
                 (*cmsg).cmsg_type = libc::IPV6_PKTINFO;
                 (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<libc::in6_pktinfo>() as u32) as _;
                 let info = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr { s6_addr: a.octets() },
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: a.octets(),
+                    },
                     // Link-local answers must leave through the interface they came in on.
-                    ipi6_ifindex: if a.segments()[0] & 0xffc0 == 0xfe80 { ifindex } else { 0 },
+                    ipi6_ifindex: if a.segments()[0] & 0xffc0 == 0xfe80 {
+                        ifindex
+                    } else {
+                        0
+                    },
                 };
                 std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast(), info);
                 libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) as usize

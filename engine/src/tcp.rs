@@ -101,7 +101,9 @@ impl TcpManager {
     }
 
     fn accept(&mut self, i: usize, ep: &Epoll, now: Instant) {
-        let Some(l) = self.listeners.get(i) else { return };
+        let Some(l) = self.listeners.get(i) else {
+            return;
+        };
         for _ in 0..64 {
             let (sock, peer) = match l.accept() {
                 Ok(x) => x,
@@ -162,7 +164,9 @@ impl TcpManager {
         fwd: &mut Forwarder,
         out: &mut Outbox,
     ) {
-        let Some(Some(c)) = self.clients.get_mut(idx) else { return };
+        let Some(Some(c)) = self.clients.get_mut(idx) else {
+            return;
+        };
         c.last_active = now;
         if c.want_write {
             flush(c);
@@ -234,7 +238,9 @@ impl TcpManager {
     pub fn send_answer(&mut self, token: u64, data: &[u8], ep: &Epoll) {
         let idx = (token & 0xffff_ffff) as usize;
         let generation = (token >> 32) as u32;
-        let Some(Some(c)) = self.clients.get_mut(idx) else { return };
+        let Some(Some(c)) = self.clients.get_mut(idx) else {
+            return;
+        };
         if c.generation != generation {
             return;
         }
@@ -251,6 +257,7 @@ impl TcpManager {
     }
 
     /// Starts an upstream TCP exchange; `framed` already carries the length prefix.
+    #[allow(clippy::too_many_arguments)]
     pub fn start_upstream(
         &mut self,
         server: SocketAddr,
@@ -261,8 +268,11 @@ impl TcpManager {
         fwd: &mut Forwarder,
         out: &mut Outbox,
     ) {
-        let sock = match Socket::new(Domain::for_address(server), Type::STREAM, Some(Protocol::TCP))
-        {
+        let sock = match Socket::new(
+            Domain::for_address(server),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        ) {
             Ok(s) => s,
             Err(_) => return fwd.handle_upstream_tcp(now, token, None, out),
         };
@@ -309,7 +319,9 @@ impl TcpManager {
         fwd: &mut Forwarder,
         out: &mut Outbox,
     ) {
-        let Some(Some(c)) = self.upstream.get_mut(idx) else { return };
+        let Some(Some(c)) = self.upstream.get_mut(idx) else {
+            return;
+        };
         if !c.connected {
             match c.sock.take_error() {
                 Ok(None) => c.connected = true,

@@ -82,7 +82,6 @@ impl BufRing {
         self.bgid
     }
 
-
     /// Queues buffer `bid` for return to the kernel (visible after [`BufRing::publish`]).
     pub fn push(&mut self, bid: u16) {
         let idx = usize::from(self.tail & self.mask);

@@ -37,7 +37,11 @@ pub fn probe() -> io::Result<()> {
     let ring = IoUring::new(8)?;
     let mut p = io_uring::Probe::new();
     ring.submitter().register_probe(&mut p)?;
-    for op in [opcode::RecvMsg::CODE, opcode::SendMsg::CODE, opcode::PollAdd::CODE] {
+    for op in [
+        opcode::RecvMsg::CODE,
+        opcode::SendMsg::CODE,
+        opcode::PollAdd::CODE,
+    ] {
         if !p.is_supported(op) {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -232,7 +236,9 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
                         let name = msg.name_data();
                         // SAFETY: all-zero sockaddr_storage is valid; we copy at most its size.
                         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-                        let n = name.len().min(std::mem::size_of::<libc::sockaddr_storage>());
+                        let n = name
+                            .len()
+                            .min(std::mem::size_of::<libc::sockaddr_storage>());
                         // SAFETY: copies n bytes into ss, which is at least n bytes long.
                         unsafe {
                             std::ptr::copy_nonoverlapping(
@@ -306,7 +312,11 @@ fn push(ring: &mut IoUring, e: &io_uring::squeue::Entry) -> bool {
 }
 
 /// Turns the outbox into SendMsg entries (UDP) or TCP actions.
-fn queue_sends(core: &mut WorkerCore, r: &mut Ring, fixed_for: &dyn Fn(&Destination) -> Option<u32>) {
+fn queue_sends(
+    core: &mut WorkerCore,
+    r: &mut Ring,
+    fixed_for: &dyn Fn(&Destination) -> Option<u32>,
+) {
     let now = clock::now();
     while !core.outbox.is_empty() {
         let mut scratch = std::mem::take(&mut core.scratch);

@@ -113,28 +113,51 @@ fn msg(b: &[u8]) -> Message {
 fn miss_then_hit_with_forgeries_rejected() {
     let mut h = Harness::new(&[UP1], ForwarderConfig::default());
     let t0 = Instant(1_000_000);
-    h.fwd
-        .handle_query(t0, client(4000), &query(0x1234, "WwW.Example.COM.", RecordType::A), &mut h.out);
+    h.fwd.handle_query(
+        t0,
+        client(4000),
+        &query(0x1234, "WwW.Example.COM.", RecordType::A),
+        &mut h.out,
+    );
     let sent = h.take();
     let ups = Harness::upstream_of(&sent);
     assert_eq!(ups.len(), 1, "one upstream query");
     let (slot, server, uq) = &ups[0];
     assert_eq!(*server, UP1.parse::<SocketAddr>().unwrap());
-    assert_ne!(u16::from_be_bytes([uq[0], uq[1]]), 0x1234, "fresh ID upstream");
+    assert_ne!(
+        u16::from_be_bytes([uq[0], uq[1]]),
+        0x1234,
+        "fresh ID upstream"
+    );
     let real = answer_for(uq, Ipv4Addr::new(192, 0, 2, 1), 300);
     // Wrong ID.
     let mut forged = real.clone();
     forged[0] ^= 0x55;
-    h.fwd.handle_upstream(t0, *slot, *server, &forged, &mut h.out);
-    // Wrong source port.
     h.fwd
-        .handle_upstream(t0, *slot, "127.0.0.2:54".parse().unwrap(), &real, &mut h.out);
+        .handle_upstream(t0, *slot, *server, &forged, &mut h.out);
+    // Wrong source port.
+    h.fwd.handle_upstream(
+        t0,
+        *slot,
+        "127.0.0.2:54".parse().unwrap(),
+        &real,
+        &mut h.out,
+    );
     // Wrong socket (destination port).
     h.fwd
         .handle_upstream(t0, (*slot + 1) % 8, *server, &real, &mut h.out);
     // Wrong question.
-    let other = answer_for(&query(u16::from_be_bytes([uq[0], uq[1]]), "www.example.net.", RecordType::A), Ipv4Addr::new(6, 6, 6, 6), 300);
-    h.fwd.handle_upstream(t0, *slot, *server, &other, &mut h.out);
+    let other = answer_for(
+        &query(
+            u16::from_be_bytes([uq[0], uq[1]]),
+            "www.example.net.",
+            RecordType::A,
+        ),
+        Ipv4Addr::new(6, 6, 6, 6),
+        300,
+    );
+    h.fwd
+        .handle_upstream(t0, *slot, *server, &other, &mut h.out);
     assert!(h.take().is_empty(), "no forgery answered");
     assert_eq!(h.registry.drops(DropReason::RejectedAnswer), 4);
     h.fwd.handle_upstream(t0, *slot, *server, &real, &mut h.out);
@@ -146,8 +169,12 @@ fn miss_then_hit_with_forgeries_rejected() {
     assert_eq!(reply.answers.len(), 1);
     // A second query ten seconds later comes from the cache with a lower TTL.
     let t1 = Instant(t0.0 + 10_000);
-    h.fwd
-        .handle_query(t1, client(4001), &query(0x7777, "www.example.com.", RecordType::A), &mut h.out);
+    h.fwd.handle_query(
+        t1,
+        client(4001),
+        &query(0x7777, "www.example.com.", RecordType::A),
+        &mut h.out,
+    );
     let sent = h.take();
     assert!(Harness::upstream_of(&sent).is_empty());
     let reply = msg(&sent[0].1);
@@ -160,8 +187,12 @@ fn identical_questions_merge_into_one_upstream_query() {
     let mut h = Harness::new(&[UP1], ForwarderConfig::default());
     let t0 = Instant(5000);
     for i in 0..100u16 {
-        h.fwd
-            .handle_query(t0, client(5000 + i), &query(i, "merge.test.", RecordType::A), &mut h.out);
+        h.fwd.handle_query(
+            t0,
+            client(5000 + i),
+            &query(i, "merge.test.", RecordType::A),
+            &mut h.out,
+        );
     }
     let sent = h.take();
     let ups = Harness::upstream_of(&sent);
@@ -194,8 +225,12 @@ fn timeout_moves_to_next_server_then_servfail() {
         },
     );
     let t0 = Instant(10_000);
-    h.fwd
-        .handle_query(t0, client(6000), &query(9, "slow.test.", RecordType::A), &mut h.out);
+    h.fwd.handle_query(
+        t0,
+        client(6000),
+        &query(9, "slow.test.", RecordType::A),
+        &mut h.out,
+    );
     let first = Harness::upstream_of(&h.take());
     assert_eq!(first.len(), 1);
     assert_eq!(h.fwd.poll_timeout(), Some(Instant(11_000)));
@@ -209,7 +244,10 @@ fn timeout_moves_to_next_server_then_servfail() {
     h.fwd.handle_timeout(Instant(13_000), &mut h.out);
     let sent = h.take();
     assert_eq!(sent.len(), 1);
-    assert_eq!(msg(&sent[0].1).metadata.response_code, ResponseCode::ServFail);
+    assert_eq!(
+        msg(&sent[0].1).metadata.response_code,
+        ResponseCode::ServFail
+    );
     assert_eq!(h.fwd.in_flight(), 0);
 }
 
@@ -217,8 +255,12 @@ fn timeout_moves_to_next_server_then_servfail() {
 fn refused_moves_on_and_truncated_goes_tcp() {
     let mut h = Harness::new(&[UP1, UP2], ForwarderConfig::default());
     let t0 = Instant(10_000);
-    h.fwd
-        .handle_query(t0, client(6001), &query(3, "big.test.", RecordType::TXT), &mut h.out);
+    h.fwd.handle_query(
+        t0,
+        client(6001),
+        &query(3, "big.test.", RecordType::TXT),
+        &mut h.out,
+    );
     let ups = Harness::upstream_of(&h.take());
     let (slot, server, uq) = &ups[0];
     h.fwd.handle_upstream(
@@ -243,9 +285,13 @@ fn refused_moves_on_and_truncated_goes_tcp() {
         other => panic!("expected a TCP retry, got {other:?}"),
     };
     let tcp_query = &framed[2..];
-    assert_eq!(u16::from_be_bytes([framed[0], framed[1]]) as usize, tcp_query.len());
+    assert_eq!(
+        u16::from_be_bytes([framed[0], framed[1]]) as usize,
+        tcp_query.len()
+    );
     let full = answer_for(tcp_query, Ipv4Addr::new(1, 2, 3, 4), 60);
-    h.fwd.handle_upstream_tcp(t0, token, Some(&full), &mut h.out);
+    h.fwd
+        .handle_upstream_tcp(t0, token, Some(&full), &mut h.out);
     let sent = h.take();
     assert_eq!(sent.len(), 1);
     assert_eq!(msg(&sent[0].1).metadata.id, 3);
@@ -262,8 +308,12 @@ fn over_forward_max_is_refused() {
     );
     let t0 = Instant(1);
     for (i, n) in ["a.test.", "b.test.", "c.test."].iter().enumerate() {
-        h.fwd
-            .handle_query(t0, client(7000 + i as u16), &query(i as u16, n, RecordType::A), &mut h.out);
+        h.fwd.handle_query(
+            t0,
+            client(7000 + i as u16),
+            &query(i as u16, n, RecordType::A),
+            &mut h.out,
+        );
     }
     let sent = h.take();
     assert_eq!(Harness::upstream_of(&sent).len(), 2);
@@ -272,7 +322,10 @@ fn over_forward_max_is_refused() {
         .filter(|(d, _)| matches!(d, Destination::Client(_)))
         .collect();
     assert_eq!(refused.len(), 1);
-    assert_eq!(msg(&refused[0].1).metadata.response_code, ResponseCode::Refused);
+    assert_eq!(
+        msg(&refused[0].1).metadata.response_code,
+        ResponseCode::Refused
+    );
     assert_eq!(h.registry.drops(DropReason::ForwardLimit), 1);
 }
 
@@ -280,8 +333,12 @@ fn over_forward_max_is_refused() {
 fn negative_answer_is_cached_by_soa_minimum() {
     let mut h = Harness::new(&[UP1], ForwarderConfig::default());
     let t0 = Instant(100_000);
-    h.fwd
-        .handle_query(t0, client(8000), &query(1, "nx.example.", RecordType::A), &mut h.out);
+    h.fwd.handle_query(
+        t0,
+        client(8000),
+        &query(1, "nx.example.", RecordType::A),
+        &mut h.out,
+    );
     let ups = Harness::upstream_of(&h.take());
     let (slot, server, uq) = &ups[0];
     let q = msg(uq);
@@ -296,16 +353,30 @@ fn negative_answer_is_cached_by_soa_minimum() {
     ));
     h.fwd
         .handle_upstream(t0, *slot, *server, &m.to_vec().unwrap(), &mut h.out);
-    assert_eq!(msg(&h.take()[0].1).metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(
+        msg(&h.take()[0].1).metadata.response_code,
+        ResponseCode::NXDomain
+    );
     // Within 30 s: from the cache.
-    h.fwd
-        .handle_query(Instant(t0.0 + 20_000), client(8001), &query(2, "nx.example.", RecordType::A), &mut h.out);
+    h.fwd.handle_query(
+        Instant(t0.0 + 20_000),
+        client(8001),
+        &query(2, "nx.example.", RecordType::A),
+        &mut h.out,
+    );
     let sent = h.take();
     assert!(Harness::upstream_of(&sent).is_empty());
-    assert_eq!(msg(&sent[0].1).metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(
+        msg(&sent[0].1).metadata.response_code,
+        ResponseCode::NXDomain
+    );
     // After 30 s: upstream again.
-    h.fwd
-        .handle_query(Instant(t0.0 + 31_000), client(8002), &query(3, "nx.example.", RecordType::A), &mut h.out);
+    h.fwd.handle_query(
+        Instant(t0.0 + 31_000),
+        client(8002),
+        &query(3, "nx.example.", RecordType::A),
+        &mut h.out,
+    );
     assert_eq!(Harness::upstream_of(&h.take()).len(), 1);
     let _ = DNSClass::IN;
 }
