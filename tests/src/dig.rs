@@ -1,4 +1,5 @@
-//! A wrapper around bind9's `dig`, parsing `+noall +answer +comments` output.
+//! A wrapper around bind9's `dig` (parsing `+noall +answer +comments` output) and Knot's `kdig`
+//! (parsing `+noall +answer +header +opt` output) into one [`DigAnswer`].
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -68,8 +69,9 @@ impl DigAnswer {
         v
     }
 
-    /// Parses dig's `+noall +answer +comments` output. When dig retried over TCP after a
-    /// truncated answer it prints two responses; the last one wins.
+    /// Parses dig's `+noall +answer +comments` or kdig's `+noall +answer +header +opt` output.
+    /// When dig retried over TCP after a truncated answer it prints two responses; the last one
+    /// wins.
     pub fn parse(output: &str) -> Result<Self> {
         let err = |reason: &str| HarnessError::Parse {
             tool: "dig".into(),
@@ -80,10 +82,11 @@ impl DigAnswer {
         for line in output.lines() {
             let line = line.trim_end();
             if let Some(rest) = line.strip_prefix(";; ->>HEADER<<- ") {
-                // opcode: QUERY, status: NOERROR, id: 34795
+                // dig: "opcode: QUERY, status: NOERROR, id: 34795"
+                // kdig: "opcode: QUERY; status: NOERROR; id: 2659"
                 let mut status = None;
                 let mut id = None;
-                for part in rest.split(", ") {
+                for part in rest.split([',', ';']).map(str::trim) {
                     if let Some(v) = part.strip_prefix("status: ") {
                         status = Some(v.to_string());
                     } else if let Some(v) = part.strip_prefix("id: ") {
@@ -98,12 +101,16 @@ impl DigAnswer {
                     edns: None,
                     answers: Vec::new(),
                 });
-            } else if let Some(rest) = line.strip_prefix(";; flags:") {
+            } else if let Some(rest) = line
+                .strip_prefix(";; flags:")
+                .or_else(|| line.strip_prefix(";; Flags:"))
+            {
                 let a = cur.as_mut().ok_or_else(|| err("flags before header"))?;
-                // " qr aa rd; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 1"
+                // dig:  " qr aa rd; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 1"
+                // kdig: " qr aa rd; QUERY: 1; ANSWER: 3; AUTHORITY: 0; ADDITIONAL: 0"
                 let (flags, counts) = rest.split_once(';').ok_or_else(|| err("flags line"))?;
                 a.flags = flags.split_whitespace().map(str::to_string).collect();
-                for (i, part) in counts.split(',').enumerate().take(4) {
+                for (i, part) in counts.split([',', ';']).enumerate().take(4) {
                     let n = part.rsplit(':').next().unwrap_or("").trim();
                     a.counts[i] = n.parse().map_err(|_| err("section count"))?;
                 }
@@ -121,6 +128,32 @@ impl DigAnswer {
                     flags: f.split_whitespace().map(str::to_string).collect(),
                     udp: udp.trim().parse().map_err(|_| err("EDNS udp"))?,
                 });
+            } else if let Some(rest) = line.strip_prefix(";;Version: ") {
+                let a = cur.as_mut().ok_or_else(|| err("EDNS before header"))?;
+                // kdig: "0; flags: do; UDP size: 1232 B; ext-rcode: NOERROR"
+                let mut parts = rest.split(';').map(str::trim);
+                let version = parts
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| err("EDNS version"))?;
+                let mut edns = DigEdns {
+                    version,
+                    flags: Vec::new(),
+                    udp: 0,
+                };
+                for p in parts {
+                    if let Some(f) = p.strip_prefix("flags:") {
+                        edns.flags = f.split_whitespace().map(str::to_string).collect();
+                    } else if let Some(u) = p.strip_prefix("UDP size:") {
+                        edns.udp = u
+                            .trim()
+                            .trim_end_matches('B')
+                            .trim()
+                            .parse()
+                            .map_err(|_| err("EDNS udp"))?;
+                    }
+                }
+                a.edns = Some(edns);
             } else if !line.is_empty() && !line.starts_with(';') {
                 let a = cur.as_mut().ok_or_else(|| err("record before header"))?;
                 let mut it = line.split_whitespace();
@@ -151,6 +184,7 @@ pub struct Dig {
     class: String,
     opts: Vec<String>,
     timeout_secs: u32,
+    kdig: bool,
 }
 
 impl Dig {
@@ -163,7 +197,15 @@ impl Dig {
             class: "IN".into(),
             opts: Vec::new(),
             timeout_secs: 2,
+            kdig: false,
         }
+    }
+
+    /// Runs Knot's `kdig` instead of bind9's `dig` (same options where both share them:
+    /// `+tcp`, `+dnssec`, `+bufsize=N`, `+ignore`...).
+    pub fn kdig(mut self) -> Self {
+        self.kdig = true;
+        self
     }
 
     /// Query type mnemonic.
@@ -190,9 +232,18 @@ impl Dig {
         self
     }
 
-    /// Runs dig and parses the response.
+    /// Runs dig (or kdig) and parses the response.
     pub fn run(&self) -> Result<DigAnswer> {
-        let out = Command::new("dig")
+        let (tool, fixed, tries) = if self.kdig {
+            ("kdig", ["+noall", "+answer", "+header", "+opt"], "+retry=0")
+        } else {
+            (
+                "dig",
+                ["+noall", "+answer", "+comments", "+nottlunits"],
+                "+tries=1",
+            )
+        };
+        let out = Command::new(tool)
             .arg(format!("@{}", self.server.ip()))
             .arg("-p")
             .arg(self.server.port().to_string())
@@ -202,13 +253,18 @@ impl Dig {
             .arg(&self.rtype)
             .arg("-q")
             .arg(&self.name)
-            .args(["+noall", "+answer", "+comments", "+tries=1"])
+            .args(fixed)
+            .arg(tries)
             .arg(format!("+time={}", self.timeout_secs))
             .args(&self.opts)
             .output()
-            .map_err(|e| HarnessError::io("run dig", e))?;
+            .map_err(|e| HarnessError::io(format!("run {tool}"), e))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains("no servers could be reached") || text.contains("timed out") {
+        let errors = String::from_utf8_lossy(&out.stderr);
+        if text.contains("no servers could be reached")
+            || text.contains("timed out")
+            || errors.contains("failed to query server")
+        {
             return Err(HarnessError::Timeout {
                 server: self.server.to_string(),
                 timeout: std::time::Duration::from_secs(u64::from(self.timeout_secs)),
@@ -253,6 +309,35 @@ www.lab.test.\t\t3600\tIN\tA\t192.0.2.1
 ;; ANSWER SECTION:
 c1.lab.test.\t\t3600\tIN\tCNAME\tc2.lab.test.
 ";
+
+    // Captured from kdig 3.2.6 against knotd 3.2.6.
+    const KDIG: &str = ";; ->>HEADER<<- opcode: QUERY; status: NXDOMAIN; id: 49745
+;; Flags: qr aa rd; QUERY: 1; ANSWER: 0; AUTHORITY: 1; ADDITIONAL: 1
+;;Version: 0; flags: do; UDP size: 1232 B; ext-rcode: NOERROR
+";
+
+    const KDIG_CHAIN: &str = ";; ->>HEADER<<- opcode: QUERY; status: NOERROR; id: 2659
+;; Flags: qr aa rd; QUERY: 1; ANSWER: 3; AUTHORITY: 0; ADDITIONAL: 0
+c1.lab.test.        \t3600\tIN\tCNAME\tc2.lab.test.
+c2.lab.test.        \t3600\tIN\tCNAME\twww.lab.test.
+www.lab.test.       \t3600\tIN\tA\t192.0.2.1
+";
+
+    #[test]
+    fn parses_kdig() {
+        let a = DigAnswer::parse(KDIG).unwrap();
+        assert_eq!((a.status.as_str(), a.id), ("NXDOMAIN", 49745));
+        assert_eq!(a.counts, [1, 0, 1, 1]);
+        let e = a.edns.unwrap();
+        assert_eq!((e.version, e.udp), (0, 1232));
+        assert_eq!(e.flags, ["do"]);
+        let c = DigAnswer::parse(KDIG_CHAIN).unwrap();
+        assert_eq!(
+            c.answer_keys(),
+            DigAnswer::parse(CHAIN).unwrap().answer_keys()
+        );
+        assert!(c.edns.is_none());
+    }
 
     #[test]
     fn parses_chain() {

@@ -65,6 +65,18 @@ fn records(backend: Backend) -> anyhow::Result<()> {
             );
         }
         ensure!(!got.has_flag("tc"), "{name} {rtype}: unexpected TC");
+        // A second client implementation (Knot's kdig) sees the same answer.
+        let k = rm
+            .dig(name)
+            .rtype(rtype)
+            .opt("+bufsize=1232")
+            .kdig()
+            .run()
+            .with_context(|| format!("kdig {name} {rtype}"))?;
+        ensure!(
+            k.status == want.status && k.answer_keys() == want.answer_keys(),
+            "{name} {rtype}: kdig saw {k:?}"
+        );
     }
     // Negative answers carry the zone's SOA in the authority section (RFC 2308 §3), checked on
     // a fresh (uncached) name with the raw client.
