@@ -248,6 +248,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             u64::from(cfg.tcp_idle_timeout_secs.max(1)) * 1000,
             Arc::clone(&open_tcp),
             cfg.max_tcp_connections.max(1) as usize,
+            access.clone(),
         )?;
         let counters = registry.worker(id);
         let mut seed = [0u8; 32];
@@ -273,7 +274,9 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             servers: Arc::clone(&servers),
             access: access.clone(),
             counters,
-            log_queries: cfg.log_queries,
+            log_queries: cfg.log_queries || cfg.log_queries_extra,
+            log_queries_extra: cfg.log_queries_extra,
+            log_serial: 0,
             stopping: false,
             scratch: Vec::with_capacity(1024),
         };

@@ -7,6 +7,7 @@
 //! (RFC 7766 §6.2.1.1); idle connections are closed after the idle timeout (RFC 7766 §6.2.3) and
 //! the number of client connections is capped across all workers.
 
+use crate::access::AccessPolicy;
 use crate::epoll::{Epoll, Token};
 use ringmasq_proto::dns::forward::Forwarder;
 use ringmasq_proto::dns::outbox::{ClientEndpoint, Outbox};
@@ -55,6 +56,7 @@ pub struct TcpManager {
     open_connections: Arc<AtomicUsize>,
     max_connections: usize,
     last_sweep: Instant,
+    access: AccessPolicy,
 }
 
 impl TcpManager {
@@ -65,6 +67,7 @@ impl TcpManager {
         idle_timeout_ms: u64,
         open_connections: Arc<AtomicUsize>,
         max_connections: usize,
+        access: AccessPolicy,
     ) -> std::io::Result<Self> {
         for (i, l) in listeners.iter().enumerate() {
             ep.add(l.as_raw_fd(), Token::TcpListener(i as u32), false)?;
@@ -80,6 +83,7 @@ impl TcpManager {
             open_connections,
             max_connections,
             last_sweep: Instant(0),
+            access,
         })
     }
 
@@ -109,6 +113,14 @@ impl TcpManager {
                 Ok(x) => x,
                 Err(_) => return,
             };
+            // `--local-service` applies to TCP clients too.
+            if !peer
+                .as_socket()
+                .is_some_and(|p| self.access.allows(p.ip()))
+            {
+                drop(sock);
+                continue;
+            }
             // The cap on connections counts every worker's connections.
             if self.open_connections.fetch_add(1, Ordering::AcqRel) >= self.max_connections {
                 self.open_connections.fetch_sub(1, Ordering::AcqRel);

@@ -63,6 +63,10 @@ pub struct WorkerCore {
     pub counters: Arc<WorkerCounters>,
     /// Log every query (`-q`).
     pub log_queries: bool,
+    /// `--log-queries=extra`: a serial number and the client's port on each line.
+    pub log_queries_extra: bool,
+    /// Serial number of the last logged query.
+    pub log_serial: u64,
     /// Set when the worker must stop.
     pub stopping: bool,
     /// Reused list of transmits being sent (kept to avoid allocating per loop turn).
@@ -94,7 +98,9 @@ impl WorkerCore {
             return;
         }
         if self.log_queries {
-            log_query(peer, data);
+            self.log_serial += 1;
+            let serial = self.log_queries_extra.then_some((self.id, self.log_serial));
+            log_query(peer, data, serial);
         }
         let ep = ClientEndpoint {
             peer,
@@ -153,14 +159,24 @@ impl WorkerCore {
     }
 }
 
-fn log_query(peer: SocketAddr, data: &[u8]) {
+fn log_query(peer: SocketAddr, data: &[u8], serial: Option<(usize, u64)>) {
     if let Ok(q) = parse_query(data) {
-        tracing::info!(
-            "query[{}] {} from {}",
-            qtype_name(q.key.qtype()),
-            q.key.name_to_string().trim_end_matches('.'),
-            peer.ip()
-        );
+        let name = q.key.name_to_string();
+        let name = name.trim_end_matches('.');
+        match serial {
+            Some((worker, n)) => tracing::info!(
+                "{worker}-{n} {}/{} query[{}] {name} from {}",
+                peer.ip(),
+                peer.port(),
+                qtype_name(q.key.qtype()),
+                peer.ip()
+            ),
+            None => tracing::info!(
+                "query[{}] {name} from {}",
+                qtype_name(q.key.qtype()),
+                peer.ip()
+            ),
+        }
     }
 }
 
