@@ -52,16 +52,47 @@ impl ControlState {
         }
     }
 
-    /// SIGHUP: clear the cache and re-read what dnsmasq re-reads.
+    /// SIGHUP: clear the cache and re-read what dnsmasq re-reads (the servers-files always,
+    /// the resolv-file when it is not polled). A file that fails to parse keeps its old rules.
     fn reload(&mut self) {
         if let Some(c) = &self.cache {
             c.clear();
         }
         tracing::info!("cleared cache");
+        let mut changed = false;
+        if !self.cfg.servers_files.is_empty() {
+            changed |= self.reload_servers_files();
+        }
         if self.cfg.no_poll {
             self.resolv = read_resolv(&self.cfg);
+            changed = true;
+        }
+        if changed {
             self.publish_servers();
         }
+    }
+
+    /// Re-reads every `--servers-file`, replacing the rules that came from it.
+    fn reload_servers_files(&mut self) -> bool {
+        let mut changed = false;
+        for path in self.cfg.servers_files.clone() {
+            match ringmasq_config::load_servers_file(&path) {
+                Ok(rules) => {
+                    tracing::info!("read {}", path.display());
+                    self.cfg.servers.retain(|r| {
+                        !matches!(&r.origin, ringmasq_config::Origin::File { path: p, .. } if *p == path)
+                    });
+                    self.cfg.servers.extend(rules);
+                    changed = true;
+                }
+                Err(errors) => {
+                    for e in errors.errors() {
+                        tracing::error!("{e}; keeping the previous servers of {}", path.display());
+                    }
+                }
+            }
+        }
+        changed
     }
 
     /// SIGUSR1: statistics to the log, in dnsmasq's words.
