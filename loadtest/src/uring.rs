@@ -191,15 +191,13 @@ impl Transport for UringTransport {
 
     fn poll(&mut self, timeout_ns: u64, on: &mut dyn FnMut(Event<'_>)) -> io::Result<()> {
         self.push_rearms();
-        let res = if timeout_ns == 0 {
-            self.ring.submitter().submit_and_wait(0)
-        } else {
-            let ts = Timespec::new()
-                .sec(timeout_ns / 1_000_000_000)
-                .nsec((timeout_ns % 1_000_000_000) as u32);
-            let args = SubmitArgs::new().timespec(&ts);
-            self.ring.submitter().submit_with_args(1, &args)
-        };
+        // Always enter with GETEVENTS and a (possibly zero) timeout: with DEFER_TASKRUN,
+        // receive completions are only posted while the task waits for events.
+        let ts = Timespec::new()
+            .sec(timeout_ns / 1_000_000_000)
+            .nsec((timeout_ns % 1_000_000_000) as u32);
+        let args = SubmitArgs::new().timespec(&ts);
+        let res = self.ring.submitter().submit_with_args(1, &args);
         self.queued = 0;
         if let Err(e) = res {
             match e.raw_os_error() {
