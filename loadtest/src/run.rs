@@ -79,7 +79,7 @@ fn open_transport(cfg: &RunConfig, sockets: usize, in_flight: usize) -> Result<B
         }
         Backend::Mmsg => Box::new(MmsgTransport::new(cfg.server, sockets)?),
         Backend::Uring => Box::new(UringTransport::new(cfg.server, sockets, in_flight)?),
-        Backend::Auto => match UringTransport::new(cfg.server, sockets, in_flight) {
+        Backend::Auto => match uring_or_simulated_failure(cfg.server, sockets, in_flight) {
             Ok(t) => Box::new(t),
             Err(UringSetupError::Unavailable(e)) => {
                 if !FALLBACK_NOTED.swap(true, Ordering::Relaxed) {
@@ -90,6 +90,23 @@ fn open_transport(cfg: &RunConfig, sockets: usize, in_flight: usize) -> Result<B
             Err(UringSetupError::Io(e)) => return Err(e.into()),
         },
     })
+}
+
+/// Set to make `auto` behave as if io_uring were refused (ENOSYS), to exercise the
+/// fallback where the kernel allows io_uring.
+pub const NO_URING_ENV: &str = "RINGMASQ_LOAD_NO_URING";
+
+fn uring_or_simulated_failure(
+    server: SocketAddr,
+    sockets: usize,
+    in_flight: usize,
+) -> Result<UringTransport, UringSetupError> {
+    if std::env::var_os(NO_URING_ENV).is_some() {
+        return Err(UringSetupError::Unavailable(
+            std::io::Error::from_raw_os_error(libc::ENOSYS),
+        ));
+    }
+    UringTransport::new(server, sockets, in_flight)
 }
 
 fn split(total: u64, parts: usize, i: usize) -> u64 {
