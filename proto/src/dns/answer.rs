@@ -548,6 +548,7 @@ impl StoredAnswer {
     /// header+question(+OPT) with TC=1 (RFC 1035 §4.2.1 / RFC 2181 §9). Returns the length written. No allocation.
     ///
     /// Returns 0 if `out` cannot hold even the truncated reply (UDP) or the full reply (TCP).
+    #[inline]
     pub fn write_reply(
         &self,
         query: &Query<'_>,

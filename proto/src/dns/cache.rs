@@ -67,6 +67,7 @@ pub struct CacheEntry {
 
 impl CacheEntry {
     /// Whole seconds since insertion, to pass as `elapsed_secs` to [`StoredAnswer::write_reply`].
+    #[inline]
     pub fn elapsed_secs(&self, now: Instant) -> u32 {
         u32::try_from((now - self.inserted).as_secs()).unwrap_or(u32::MAX)
     }
@@ -237,6 +238,7 @@ impl DnsCache {
     }
 
     /// Looks `key` (+ DO bit) up at time `now`. Counts a hit or a miss. Does not allocate.
+    #[inline]
     pub fn lookup(&self, key: &QuestionKey, do_bit: bool, now: Instant) -> Lookup {
         let stripe = self.stripe();
         let Some(inner) = &self.inner else {

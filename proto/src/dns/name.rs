@@ -18,11 +18,14 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// "Strictly backwards" is enforced against the start of the run of labels being read: the first run
 /// starts at `offset`, and every pointer must land before the start of the run it ends, so the reader
 /// position strictly decreases at each jump and a name is read in at most 255 steps.
+#[inline]
 pub fn read_name(
     msg: &[u8],
     offset: usize,
     out: &mut [u8; MAX_NAME_LEN],
 ) -> Result<(usize, usize), PacketError> {
+    // Labels between two jumps are contiguous in `msg`: validate them one by one, then copy the
+    // whole run at once, lowercasing eight bytes at a time.
     let mut pos = offset;
     let mut run_start = offset;
     let mut out_len = 0usize;
@@ -32,27 +35,19 @@ pub fn read_name(
         match b & 0xC0 {
             0x00 => {
                 let len = usize::from(b);
+                let name_len = out_len + (pos - run_start) + 1 + len;
                 if len == 0 {
-                    if out_len + 1 > MAX_NAME_LEN {
-                        return Err(PacketError::NameTooLong);
-                    }
-                    out[out_len] = 0;
-                    out_len += 1;
-                    return Ok((out_len, end_in_msg.unwrap_or(pos + 1)));
+                    copy_lower(&msg[run_start..=pos], &mut out[out_len..name_len]);
+                    return Ok((name_len, end_in_msg.unwrap_or(pos + 1)));
                 }
                 // RFC 1035 §2.3.4: the whole name, root label included, is at most 255 octets.
-                if out_len + 1 + len + 1 > MAX_NAME_LEN {
+                if name_len + 1 > MAX_NAME_LEN {
                     return Err(PacketError::NameTooLong);
                 }
-                let label = msg
-                    .get(pos + 1..pos + 1 + len)
-                    .ok_or(PacketError::TooShort)?;
-                out[out_len] = b;
-                for (dst, src) in out[out_len + 1..out_len + 1 + len].iter_mut().zip(label) {
-                    *dst = src.to_ascii_lowercase();
-                }
-                out_len += 1 + len;
                 pos += 1 + len;
+                if pos >= msg.len() {
+                    return Err(PacketError::TooShort);
+                }
             }
             0xC0 => {
                 // RFC 1035 §4.1.4 message compression; RFC 9267 §2 pointer-loop hardening.
@@ -61,6 +56,9 @@ pub fn read_name(
                 if target >= run_start {
                     return Err(PacketError::BadPointer);
                 }
+                let run = pos - run_start;
+                copy_lower(&msg[run_start..pos], &mut out[out_len..out_len + run]);
+                out_len += run;
                 if end_in_msg.is_none() {
                     end_in_msg = Some(pos + 2);
                 }
@@ -73,8 +71,47 @@ pub fn read_name(
     }
 }
 
+/// Copies `src` into `dst` (same length), ASCII-lowercasing. Length octets are < 0x40, so
+/// lowercasing them too is a no-op.
+#[inline]
+fn copy_lower(src: &[u8], dst: &mut [u8]) {
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (dc, sc) in (&mut d).zip(&mut s) {
+        let x = u64::from_le_bytes([sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]]);
+        dc.copy_from_slice(&lower8(x).to_le_bytes());
+    }
+    for (dc, sc) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *dc = sc.to_ascii_lowercase();
+    }
+}
+
+/// Lowercases the ASCII letters among 8 bytes packed in a u64 (SWAR). The high bit of each
+/// byte of `upper` is set iff the byte is in 'A'..='Z': h >= 0x41 and h <= 0x5A and the original
+/// byte < 0x80. No carries cross bytes because h <= 0x7F and the addends are <= 0x3F.
+#[inline]
+fn lower8(x: u64) -> u64 {
+    let h = x & 0x7F7F_7F7F_7F7F_7F7F;
+    let ge_a = h.wrapping_add(0x3F3F_3F3F_3F3F_3F3F);
+    let gt_z = h.wrapping_add(0x2525_2525_2525_2525);
+    let upper = ge_a & !gt_z & !x & 0x8080_8080_8080_8080;
+    x | (upper >> 2)
+}
+
+/// ASCII-lowercases `buf` eight bytes at a time (SWAR); bytes >= 0x80 are left alone.
+#[inline]
+pub fn ascii_lowercase(buf: &mut [u8]) {
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        c.copy_from_slice(&lower8(x).to_le_bytes());
+    }
+    chunks.into_remainder().make_ascii_lowercase();
+}
+
 /// Returns the offset just after the (possibly compressed) name at `offset`, without following
 /// pointers. Checks label types, bounds and the 255-octet limit of the uncompressed prefix.
+#[inline]
 pub fn skip_name(msg: &[u8], offset: usize) -> Result<usize, PacketError> {
     let mut pos = offset;
     loop {
@@ -249,6 +286,13 @@ mod tests {
                 prop_assert_eq!(skip_name(&msg, off), Ok(end));
             }
             let _ = skip_name(&msg, off);
+        }
+
+        #[test]
+        fn swar_lowercase_matches_std(mut b in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let want = b.to_ascii_lowercase();
+            ascii_lowercase(&mut b);
+            prop_assert_eq!(b, want);
         }
 
         #[test]

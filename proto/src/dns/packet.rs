@@ -371,6 +371,7 @@ impl Query<'_> {
 }
 
 /// Parses the question at offset 12: key, and end offset.
+#[inline]
 fn parse_question(bytes: &[u8]) -> Result<(QuestionKey, usize, usize), PacketError> {
     let mut name = [0u8; MAX_NAME_LEN];
     let (len, end) = read_name(bytes, HEADER_LEN, &mut name)?;
@@ -404,6 +405,7 @@ pub(crate) struct RecordPos {
 }
 
 /// Walks one resource record at `at` (RFC 1035 §4.1.3) and checks RDLENGTH fits.
+#[inline]
 pub(crate) fn walk_record(msg: &[u8], at: usize) -> Result<RecordPos, PacketError> {
     let fixed = skip_name(msg, at)?;
     let rtype = be16(msg, fixed)?;
@@ -423,20 +425,8 @@ pub(crate) fn walk_record(msg: &[u8], at: usize) -> Result<RecordPos, PacketErro
     })
 }
 
-/// Parses an OPT RR found at `rec` (RFC 6891 §6.1.2): owner must be root.
-pub(crate) fn parse_opt(msg: &[u8], rec: &RecordPos) -> Result<Edns, PacketError> {
-    if msg.get(rec.owner) != Some(&0) {
-        return Err(PacketError::BadOpt);
-    }
-    Ok(Edns {
-        udp_size: rec.class,
-        do_bit: rec.ttl & 0x8000 != 0,
-        version: (rec.ttl >> 16) as u8,
-        ext_rcode: (rec.ttl >> 24) as u8,
-    })
-}
-
 /// Parses a client query. See [`Query`] for what is validated.
+#[inline]
 pub fn parse_query(bytes: &[u8]) -> Result<Query<'_>, PacketError> {
     let h = Header::new(bytes)?;
     if h.qr() {
@@ -445,32 +435,56 @@ pub fn parse_query(bytes: &[u8]) -> Result<Query<'_>, PacketError> {
     if h.qdcount() != 1 || h.ancount() != 0 || h.nscount() != 0 {
         return Err(PacketError::CountMismatch);
     }
-    let (key, name_len, qend) = parse_question(bytes)?;
-    if qend - 4 - HEADER_LEN != name_len {
-        // Compressed question name: nothing before it may be pointed at.
-        return Err(PacketError::BadPointer);
-    }
-    let mut edns = None;
-    let mut pos = qend;
-    for _ in 0..h.arcount() {
-        let rec = walk_record(bytes, pos)?;
-        if rec.rtype == TYPE_OPT {
-            // RFC 6891 §6.1.1: more than one OPT RR is FORMERR.
-            if edns.is_some() {
-                return Err(PacketError::BadOpt);
-            }
-            edns = Some(parse_opt(bytes, &rec)?);
-        }
-        pos = rec.rdata.end;
-    }
-    Ok(Query {
+    // Built in place: the 262-byte key is written once, not moved around.
+    let mut q = Query {
         bytes,
         id: h.id(),
         flags: h.flags(),
-        key,
-        question: HEADER_LEN..qend,
-        edns,
-    })
+        key: QuestionKey {
+            name: [0u8; MAX_NAME_LEN],
+            len: 0,
+            qtype: 0,
+            qclass: 0,
+        },
+        question: HEADER_LEN..HEADER_LEN,
+        edns: None,
+    };
+    let (name_len, name_end) = read_name(bytes, HEADER_LEN, &mut q.key.name)?;
+    if name_end - HEADER_LEN != name_len {
+        // Compressed question name: nothing before it may be pointed at.
+        return Err(PacketError::BadPointer);
+    }
+    q.key.len = name_len as u8;
+    q.key.qtype = be16(bytes, name_end)?;
+    q.key.qclass = be16(bytes, name_end + 2)?;
+    let qend = name_end + 4;
+    q.question.end = qend;
+    let mut pos = qend;
+    for _ in 0..h.arcount() {
+        // Fields read in place (no RecordPos round trip through memory: this is the hot path).
+        let owner = pos;
+        let fixed = skip_name(bytes, pos)?;
+        let f = bytes.get(fixed..fixed + 10).ok_or(PacketError::TooShort)?;
+        let rtype = u16::from_be_bytes([f[0], f[1]]);
+        let rdend = fixed + 10 + usize::from(u16::from_be_bytes([f[8], f[9]]));
+        if rdend > bytes.len() {
+            return Err(PacketError::TooShort);
+        }
+        if rtype == TYPE_OPT {
+            // RFC 6891 §6.1.1: one OPT RR, owned by the root; more than one is FORMERR.
+            if q.edns.is_some() || bytes[owner] != 0 {
+                return Err(PacketError::BadOpt);
+            }
+            q.edns = Some(Edns {
+                udp_size: u16::from_be_bytes([f[2], f[3]]),
+                ext_rcode: f[4],
+                version: f[5],
+                do_bit: f[6] & 0x80 != 0,
+            });
+        }
+        pos = rdend;
+    }
+    Ok(q)
 }
 
 /// Response view: header + question (key + range) + counts, for matching upstream replies to queries.
