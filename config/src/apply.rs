@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use crate::config::{
-    Config, DEFAULT_FAST_RETRY_INITIAL_MS, DEFAULT_FAST_RETRY_TOTAL_MS, DEFAULT_STALE_CACHE_SECS,
-    IoBackend, LocalService, MAX_CACHE_SIZE, MAX_MIN_CACHE_TTL, MIN_EDNS_PACKET_MAX,
-    MIN_FAST_RETRY_INITIAL_MS,
+    Config, DEFAULT_FAST_RETRY_INITIAL_MS, DEFAULT_FAST_RETRY_TOTAL_MS, DEFAULT_LOG_ASYNC_LINES,
+    DEFAULT_STALE_CACHE_SECS, IoBackend, LocalService, MAX_CACHE_SIZE, MAX_LOG_ASYNC_LINES,
+    MAX_MIN_CACHE_TTL, MIN_EDNS_PACKET_MAX, MIN_FAST_RETRY_INITIAL_MS,
 };
 use crate::directive::Directive;
 use crate::error::ConfigError;
@@ -223,6 +223,35 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
                 ));
             }
             c.log_facility = Some(v.to_string());
+        }
+        "log-async" => {
+            // As in dnsmasq, no value means the default queue and 0 means the default too.
+            let n = match value {
+                None => DEFAULT_LOG_ASYNC_LINES,
+                Some(v) => u32_of(v)?,
+            };
+            let n = if n == 0 { DEFAULT_LOG_ASYNC_LINES } else { n };
+            c.log_async = Some(n.min(MAX_LOG_ASYNC_LINES));
+        }
+        "log-debug" => c.log_debug = true,
+        "user" | "group" => {
+            // An empty name (`-u` alone, `user=`) means "do not change", as in dnsmasq.
+            let name = value.map(str::trim).filter(|v| !v.is_empty());
+            if let Some(n) = name
+                && n.chars()
+                    .any(|ch| ch.is_whitespace() || ch == ':' || ch == '\0')
+            {
+                return Err(invalid(
+                    n,
+                    ValueError::expected("a user or group name, or a numeric id"),
+                ));
+            }
+            let name = name.map(str::to_string);
+            if d.name() == "user" {
+                c.user = name;
+            } else {
+                c.group = name;
+            }
         }
         "pid-file" => {
             // No value disables the PID file: recorded as an empty path.

@@ -39,6 +39,12 @@ pub const DEFAULT_RESOLV_FILE: &str = "/etc/resolv.conf";
 /// PID file written when daemonising unless `--pid-file` says otherwise.
 pub const DEFAULT_PID_FILE: &str = "/run/ringmasq.pid";
 
+/// `--log-async` with no value: queue this many lines (dnsmasq's default).
+pub const DEFAULT_LOG_ASYNC_LINES: u32 = 5;
+/// Largest `--log-async` queue. dnsmasq caps it at 100; ringmasq serves many
+/// cores and accepts more (a larger value is lowered to this one).
+pub const MAX_LOG_ASYNC_LINES: u32 = 65_536;
+
 /// `--local-service` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalService {
@@ -138,6 +144,18 @@ pub struct Config {
     pub log_queries_extra: bool,
     /// `-8/--log-facility`: a syslog facility, a file path (contains `/`) or `-` (stderr).
     pub log_facility: Option<String>,
+    /// `--log-async[=N]`: queue up to N lines for a logger thread (lines are
+    /// dropped and counted when it is full); `None` = log synchronously.
+    pub log_async: Option<u32>,
+    /// `--log-debug`: also log debug-level messages.
+    pub log_debug: bool,
+    /// `-u/--user`: the user to run as after binding sockets. `None` (not
+    /// given, or given empty) = keep the starting user. Unlike dnsmasq,
+    /// ringmasq does not drop to `nobody` by default.
+    pub user: Option<String>,
+    /// `-g/--group`: the group to run as. `None` = with `--user`, the group
+    /// `dip` when it exists (dnsmasq's default), else the user's own group.
+    pub group: Option<String>,
     /// `-x/--pid-file`: `None` = not given (the engine then writes
     /// [`DEFAULT_PID_FILE`] only when it daemonises, as dnsmasq does);
     /// `Some("")` = disabled (`--pid-file` with no value); else the path.
@@ -194,6 +212,10 @@ impl Default for Config {
             log_queries: false,
             log_queries_extra: false,
             log_facility: None,
+            log_async: None,
+            log_debug: false,
+            user: None,
+            group: None,
             pid_file: None,
             max_tcp_connections: DEFAULT_MAX_TCP_CONNECTIONS,
             threads: None,

@@ -26,6 +26,9 @@ pub fn metavar(long: &str) -> &'static str {
         "use-stale-cache" => "whole seconds past expiry (0 = unlimited)",
         "log-facility" => "a syslog facility, a file path containing /, or - for stderr",
         "log-queries" => "extra, proto or auth",
+        "log-async" => "a queue length in lines (default 5)",
+        "user" => "a user name or numeric uid (empty = do not change)",
+        "group" => "a group name or numeric gid (empty = do not change)",
         "threads" => "a worker count (0 = one per online CPU)",
         "io-backend" => "auto, uring or epoll",
         "tcp-idle-timeout" => "a duration (seconds, or with s/m/h/d/w)",
@@ -79,6 +82,15 @@ fn describe(long: &str) -> &'static str {
         "addn-hosts" => "Also read this hosts file or directory.",
         "log-queries" => "Log every query.",
         "log-facility" => "Where to log (default syslog DAEMON).",
+        "log-async" => "Log through a bounded queue; lines are dropped and counted when full.",
+        "log-debug" => "Also log debug messages.",
+        "user" => {
+            "After binding, run as this user, keeping only CAP_NET_BIND_SERVICE, CAP_NET_RAW \
+             and CAP_NET_ADMIN. Unlike dnsmasq there is no default: without -u the user is kept."
+        }
+        "group" => {
+            "Run as this group (with --user: default dip if it exists, else the user's own)."
+        }
         "pid-file" => {
             "Where to write the PID (default /run/ringmasq.pid when daemonising; no value = none)."
         }
@@ -164,7 +176,7 @@ mod tests {
             "--tcp-idle-timeout",
             "-p, --port",
             "--dhcp-range",
-            "--user",
+            "-u, --user",
         ] {
             assert!(h.contains(needle), "{needle}");
         }

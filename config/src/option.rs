@@ -637,12 +637,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec(
-        "group",
-        Some('g'),
-        ArgKind::Optional,
-        Status::NotYetImplemented,
-    ),
+    spec("group", Some('g'), ArgKind::Optional, Status::Implemented),
     spec("help", Some('w'), ArgKind::None, Status::Implemented),
     spec(
         "host-record",
@@ -718,13 +713,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec(
-        "log-async",
-        None,
-        ArgKind::Optional,
-        Status::NotYetImplemented,
-    ),
-    spec("log-debug", None, ArgKind::None, Status::NotYetImplemented),
+    spec("log-async", None, ArgKind::Optional, Status::Implemented),
+    spec("log-debug", None, ArgKind::None, Status::Implemented),
     spec("log-dhcp", None, ArgKind::None, Status::NotYetImplemented),
     spec(
         "log-facility",
@@ -1036,12 +1026,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Optional,
         Status::Implemented,
     ),
-    spec(
-        "user",
-        Some('u'),
-        ArgKind::Optional,
-        Status::NotYetImplemented,
-    ),
+    spec("user", Some('u'), ArgKind::Optional, Status::Implemented),
     spec("version", Some('v'), ArgKind::None, Status::Implemented),
     ext("io-backend", ArgKind::Required),
     ext("tcp-idle-timeout", ArgKind::Required),

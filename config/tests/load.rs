@@ -245,35 +245,56 @@ fn errors_name_file_line_and_option_and_are_all_collected() {
     match errors.last().unwrap() {
         ConfigError::NotImplemented(list) => {
             let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
-            assert_eq!(names, ["user", "dhcp-range"]);
+            assert_eq!(names, ["enable-tftp", "dhcp-range"]);
             assert_eq!(list[0].1, Origin::file(&file, 7));
         }
         other => panic!("{other}"),
     }
     assert!(
-        text.contains("ringmasq does not implement these dnsmasq options yet: --user ("),
+        text.contains("ringmasq does not implement these dnsmasq options yet: --enable-tftp ("),
         "{text}"
     );
 }
 
 #[test]
-fn gentoo_option_string_reports_user_and_group_by_name() {
-    let e = err(&[
+fn gentoo_option_string_parses_user_and_group() {
+    let c = ok(&[
         "--user=dnsmasq",
         "--group=dnsmasq",
         "-H",
         "/srv/virt/gentoo/hosts",
         "--max-cache-ttl=10",
     ]);
-    assert_eq!(e.len(), 1, "{e}");
-    assert_eq!(
-        e.to_string(),
-        "ringmasq does not implement these dnsmasq options yet: --user (command line), --group (command line)"
-    );
-    // Without the unimplemented ones the rest parses.
-    let c = ok(&["-H", "/srv/virt/gentoo/hosts", "--max-cache-ttl=10"]);
+    assert_eq!(c.user.as_deref(), Some("dnsmasq"));
+    assert_eq!(c.group.as_deref(), Some("dnsmasq"));
     assert_eq!(c.addn_hosts, [PathBuf::from("/srv/virt/gentoo/hosts")]);
     assert_eq!(c.max_cache_ttl, Some(10));
+}
+
+#[test]
+fn user_and_group_empty_means_unchanged() {
+    let c = ok(&["--user", "--group="]);
+    assert_eq!((c.user, c.group), (None, None));
+    let c = ok(&["--user=", "--group=", "-u", "nobody"]);
+    assert_eq!(c.user.as_deref(), Some("nobody"));
+    assert_eq!(c.group, None);
+    let e = err(&["--user=no body"]);
+    assert!(
+        e.to_string().contains("option `user`: bad value `no body`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn log_async_and_log_debug() {
+    let c = ok(&[]);
+    assert_eq!((c.log_async, c.log_debug), (None, false));
+    assert_eq!(ok(&["--log-async"]).log_async, Some(5));
+    assert_eq!(ok(&["--log-async=0"]).log_async, Some(5));
+    assert_eq!(ok(&["--log-async=25"]).log_async, Some(25));
+    assert_eq!(ok(&["--log-async=999999"]).log_async, Some(65_536));
+    assert!(ok(&["--log-debug"]).log_debug);
+    assert!(err(&["--log-async=lots"]).to_string().contains("log-async"));
 }
 
 #[test]
