@@ -4,6 +4,7 @@ pub mod answer;
 pub mod cache;
 pub mod chaos;
 pub mod forward;
+pub mod hosts;
 pub mod name;
 pub mod outbox;
 pub mod packet;

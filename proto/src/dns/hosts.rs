@@ -1,0 +1,677 @@
+//! Hosts-file data (`/etc/hosts`, `--addn-hosts`) and the authoritative answers dnsmasq gives
+//! from it.
+//!
+//! File format (hosts(5), as dnsmasq 2.90 reads it): one `ADDRESS NAME [ALIAS...]` entry per
+//! line, fields separated by blanks, `#` starts a comment anywhere on a line. IPv4 and IPv6
+//! addresses (no `%zone` suffix); a name may appear on several lines and so own several
+//! addresses. Names are case-insensitive (RFC 4343 §3) and stored lowercased; one trailing dot is
+//! accepted. A line whose address does not parse is reported and skipped; a bad name is reported
+//! and the line's other names kept; a line with an address and no name is silently ignored
+//! (dnsmasq does the same).
+//!
+//! Answers, matching what dnsmasq 2.90 was observed to send (class IN only):
+//! - A / AAAA for a name with at least one address of that family: every such address,
+//!   AA=1, RA=1, NOERROR, TTL = `--local-ttl`.
+//! - ANY for a name with any address: all its A then all its AAAA records.
+//! - PTR for `in-addr.arpa` / `ip6.arpa` of an address in the data: the first name listed for
+//!   that address, in file (load) order.
+//! - Anything else, including A for a name that only has IPv6 addresses, or MX for a hosts
+//!   name, is *not* answered here ([`HostsTable::answer`] returns `None`) and goes upstream —
+//!   dnsmasq 2.90 forwards those rather than answering NODATA.
+//!
+//! Memory layout: every distinct name is interned once, in lowercased uncompressed wire form,
+//! in one byte arena indexed by an open-addressing hash table of `u32` slots; address records
+//! are `(name id, address)` pairs in flat vectors sorted for binary search. Nothing is allocated
+//! per query.
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use super::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
+use super::packet::{
+    HEADER_LEN, OPT_LEN, Query, RCODE_NOERROR, flags, reply_flags, set_counts, set_flags, set_id,
+    write_opt,
+};
+
+/// RR type A, RFC 1035 §3.2.2.
+const TYPE_A: u16 = 1;
+/// RR type PTR, RFC 1035 §3.2.2.
+const TYPE_PTR: u16 = 12;
+/// RR type AAAA, RFC 3596 §2.1.
+const TYPE_AAAA: u16 = 28;
+/// QTYPE `*` (ANY), RFC 1035 §3.2.3.
+const TYPE_ANY: u16 = 255;
+/// Class IN, RFC 1035 §3.2.4.
+const CLASS_IN: u16 = 1;
+/// Compression pointer to the question name at offset 12, RFC 1035 §4.1.4.
+const PTR_TO_QNAME: [u8; 2] = [0xC0, 0x0C];
+/// Owner pointer + TYPE + CLASS + TTL + RDLENGTH, RFC 1035 §4.1.3.
+const RR_FIXED: usize = 2 + 2 + 2 + 4 + 2;
+/// `in-addr.arpa.` in wire form, RFC 1035 §3.5.
+const IN_ADDR_ARPA: &[u8] = b"\x07in-addr\x04arpa\x00";
+/// `ip6.arpa.` in wire form, RFC 3596 §2.5.
+const IP6_ARPA: &[u8] = b"\x03ip6\x04arpa\x00";
+
+/// What was wrong with one line of a hosts file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostsErrorKind {
+    /// The first field is not an IPv4 or IPv6 address (dnsmasq: "bad address").
+    #[error("bad address {0:?}")]
+    BadAddress(String),
+    /// A name field is not a valid domain name (empty label, label over 63 octets, name over
+    /// 255 octets, or a byte that is not printable ASCII) (dnsmasq: "bad name").
+    #[error("bad name {0:?}")]
+    BadName(String),
+    /// The table is full: the name arena would pass 4 GiB or there would be more than 2^32 names.
+    #[error("table full")]
+    Full,
+    /// A file inside a hosts directory could not be read.
+    #[error("cannot read file: {0}")]
+    Unreadable(String),
+}
+
+/// One problem found while loading hosts data, with where it was found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} at {file} line {line}")]
+pub struct HostsError {
+    /// The file (or other source label) the line came from.
+    pub file: String,
+    /// 1-based line number (0 for whole-file problems).
+    pub line: u32,
+    /// What was wrong.
+    pub kind: HostsErrorKind,
+}
+
+/// A forward IPv4 record: name id and address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rec<A> {
+    name: u32,
+    addr: A,
+}
+
+/// A reverse record: address and the name id its PTR answer names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rev<A> {
+    addr: A,
+    name: u32,
+}
+
+/// Hosts data: interned names, forward (A/AAAA) and reverse (PTR) records.
+///
+/// Built with [`HostsTable::load_str`] / [`HostsTable::load_path`]; immutable afterwards and
+/// shared between workers (it is `Send + Sync`, hold it in an `Arc`). Every load call leaves the
+/// table fully indexed, so loads and lookups may be interleaved.
+#[derive(Clone, Debug, Default)]
+pub struct HostsTable {
+    /// Every name, lowercased uncompressed wire form, back to back.
+    arena: Vec<u8>,
+    /// Start of name `i` in `arena`; it ends where name `i + 1` starts (or at the arena's end).
+    starts: Vec<u32>,
+    /// Open-addressing hash index of names: `id + 1`, 0 = empty; length a power of two.
+    slots: Vec<u32>,
+    /// A records, sorted by (name, address), no duplicates.
+    fwd4: Vec<Rec<[u8; 4]>>,
+    /// AAAA records, sorted by (name, address), no duplicates.
+    fwd6: Vec<Rec<[u8; 16]>>,
+    /// IPv4 PTR targets, sorted by address; one per address (the first loaded).
+    rev4: Vec<Rev<[u8; 4]>>,
+    /// IPv6 PTR targets, sorted by address; one per address (the first loaded).
+    rev6: Vec<Rev<[u8; 16]>>,
+    /// `--expand-hosts` domain in wire form (without the root label), if set.
+    expand: Option<Vec<u8>>,
+}
+
+impl HostsTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `-E` / `--expand-hosts` with `--domain=DOMAIN`: for loads after this call, every name
+    /// without a dot also gets `NAME.DOMAIN`, and that expanded name is the PTR target. Returns
+    /// an error (and changes nothing) if `domain` is not a valid name.
+    pub fn set_expand_domain(&mut self, domain: &str) -> Result<(), HostsErrorKind> {
+        let mut wire = [0u8; MAX_NAME_LEN];
+        let len = text_to_wire(domain.as_bytes(), &mut wire)
+            .filter(|&l| l > 1)
+            .ok_or_else(|| HostsErrorKind::BadName(domain.to_string()))?;
+        self.expand = Some(wire[..len - 1].to_vec());
+        Ok(())
+    }
+
+    /// Number of address records (A plus AAAA).
+    pub fn len(&self) -> usize {
+        self.fwd4.len() + self.fwd6.len()
+    }
+
+    /// True if the table holds no address.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of distinct names.
+    pub fn names(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Approximate heap memory used, in bytes.
+    pub fn mem_size(&self) -> usize {
+        self.arena.capacity()
+            + 4 * (self.starts.capacity() + self.slots.capacity())
+            + size_of::<Rec<[u8; 4]>>() * self.fwd4.capacity()
+            + size_of::<Rec<[u8; 16]>>() * self.fwd6.capacity()
+            + size_of::<Rev<[u8; 4]>>() * self.rev4.capacity()
+            + size_of::<Rev<[u8; 16]>>() * self.rev6.capacity()
+    }
+
+    /// Adds the entries of one hosts file's text. `file` labels errors. Bad lines (or bad names
+    /// on a line) are returned, the good ones kept.
+    pub fn load_str(&mut self, text: &str, file: &str) -> Vec<HostsError> {
+        self.load_bytes(text.as_bytes(), file)
+    }
+
+    /// Like [`HostsTable::load_str`] for raw file contents (non-UTF-8 bytes make a name bad).
+    pub fn load_bytes(&mut self, text: &[u8], file: &str) -> Vec<HostsError> {
+        let mut errors = Vec::new();
+        self.parse_into(text, file, &mut errors);
+        self.reindex();
+        errors
+    }
+
+    /// Loads a hosts file, or every file of a directory in byte order of their names
+    /// (not recursive; names starting with `.` are skipped). An unreadable `path` is an `Err`;
+    /// an unreadable file inside a directory is reported as [`HostsErrorKind::Unreadable`].
+    pub fn load_path(&mut self, path: &Path) -> std::io::Result<Vec<HostsError>> {
+        let mut errors = Vec::new();
+        if std::fs::metadata(path)?.is_dir() {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(path)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                if name.as_encoded_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                let p = entry.path();
+                if std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                    files.push(p);
+                }
+            }
+            files.sort();
+            for p in files {
+                let label = p.display().to_string();
+                match std::fs::read(&p) {
+                    Ok(text) => self.parse_into(&text, &label, &mut errors),
+                    Err(e) => errors.push(HostsError {
+                        file: label,
+                        line: 0,
+                        kind: HostsErrorKind::Unreadable(e.to_string()),
+                    }),
+                }
+            }
+        } else {
+            let text = std::fs::read(path)?;
+            self.parse_into(&text, &path.display().to_string(), &mut errors);
+        }
+        self.reindex();
+        Ok(errors)
+    }
+
+    /// Parses `text` line by line, appending records (unsorted) and errors.
+    fn parse_into(&mut self, text: &[u8], file: &str, errors: &mut Vec<HostsError>) {
+        let mut err = |line: usize, kind| {
+            errors.push(HostsError {
+                file: file.to_string(),
+                line: u32::try_from(line + 1).unwrap_or(u32::MAX),
+                kind,
+            })
+        };
+        let mut wire = [0u8; MAX_NAME_LEN];
+        let mut expanded = [0u8; MAX_NAME_LEN];
+        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+            // `#` starts a comment anywhere (hosts(5)).
+            let line = match line.iter().position(|&b| b == b'#') {
+                Some(i) => &line[..i],
+                None => line,
+            };
+            let mut fields = line
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|f| !f.is_empty());
+            let Some(addr_field) = fields.next() else {
+                continue;
+            };
+            let Some(addr) = parse_addr(addr_field) else {
+                err(n, HostsErrorKind::BadAddress(lossy(addr_field)));
+                continue;
+            };
+            let mut first = true;
+            for field in fields {
+                let Some(len) = text_to_wire(field, &mut wire).filter(|&l| l > 1) else {
+                    err(n, HostsErrorKind::BadName(lossy(field)));
+                    continue;
+                };
+                let Some(id) = self.intern(&wire[..len]) else {
+                    err(n, HostsErrorKind::Full);
+                    return;
+                };
+                let mut canonical = id;
+                if let Some(elen) = self.expanded(&wire[..len], &mut expanded) {
+                    let Some(eid) = self.intern(&expanded[..elen]) else {
+                        err(n, HostsErrorKind::Full);
+                        return;
+                    };
+                    self.push_forward(eid, addr);
+                    canonical = eid;
+                }
+                self.push_forward(id, addr);
+                if first {
+                    first = false;
+                    match addr {
+                        Addr::V4(a) => self.rev4.push(Rev {
+                            addr: a,
+                            name: canonical,
+                        }),
+                        Addr::V6(a) => self.rev6.push(Rev {
+                            addr: a,
+                            name: canonical,
+                        }),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `NAME.DOMAIN` in wire form into `out` if `--expand-hosts` is set and `name` is a
+    /// single label; returns its length.
+    fn expanded(&self, name: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Option<usize> {
+        let domain = self.expand.as_deref()?;
+        let label = usize::from(name[0]);
+        let total = name.len() + domain.len();
+        if name.len() != label + 2 || total > MAX_NAME_LEN {
+            return None;
+        }
+        out[..=label].copy_from_slice(&name[..=label]);
+        out[label + 1..total - 1].copy_from_slice(domain);
+        out[total - 1] = 0;
+        Some(total)
+    }
+
+    fn push_forward(&mut self, name: u32, addr: Addr) {
+        match addr {
+            Addr::V4(addr) => self.fwd4.push(Rec { name, addr }),
+            Addr::V6(addr) => self.fwd6.push(Rec { name, addr }),
+        }
+    }
+
+    /// Sorts and deduplicates the record vectors after a load.
+    fn reindex(&mut self) {
+        self.fwd4.sort_unstable();
+        self.fwd4.dedup();
+        self.fwd6.sort_unstable();
+        self.fwd6.dedup();
+        // Stable: among records for one address the first loaded stays first and wins.
+        self.rev4.sort_by_key(|r| r.addr);
+        self.rev4.dedup_by_key(|r| r.addr);
+        self.rev6.sort_by_key(|r| r.addr);
+        self.rev6.dedup_by_key(|r| r.addr);
+        self.arena.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        self.fwd4.shrink_to_fit();
+        self.fwd6.shrink_to_fit();
+        self.rev4.shrink_to_fit();
+        self.rev6.shrink_to_fit();
+    }
+
+    /// The wire name of id `id`.
+    #[inline]
+    fn name(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        let start = self.starts[i] as usize;
+        let end = self
+            .starts
+            .get(i + 1)
+            .map_or(self.arena.len(), |&e| e as usize);
+        &self.arena[start..end]
+    }
+
+    /// Finds the id of a lowercased wire name.
+    #[inline]
+    fn find(&self, wire: &[u8]) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash(wire) as usize & mask;
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return None;
+            }
+            if self.name(s - 1) == wire {
+                return Some(s - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Returns the id of `wire`, adding it if new; `None` if the table is full.
+    fn intern(&mut self, wire: &[u8]) -> Option<u32> {
+        if let Some(id) = self.find(wire) {
+            return Some(id);
+        }
+        let id = u32::try_from(self.starts.len())
+            .ok()
+            .filter(|&i| i < u32::MAX - 1)?;
+        let start = u32::try_from(self.arena.len()).ok()?;
+        u32::try_from(self.arena.len() + wire.len()).ok()?;
+        // Keep the load factor at or below 3/4 (linear probing).
+        if (self.starts.len() + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        self.starts.push(start);
+        self.arena.extend_from_slice(wire);
+        self.place(id, hash(wire));
+        Some(id)
+    }
+
+    /// Puts `id` into the first free slot from its hash.
+    fn place(&mut self, id: u32, h: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = id + 1;
+    }
+
+    /// Doubles the slot array and re-inserts every name.
+    fn grow(&mut self) {
+        let cap = (self.slots.len() * 2).max(64);
+        self.slots = vec![0; cap];
+        for id in 0..self.starts.len() as u32 {
+            let h = hash(self.name(id));
+            self.place(id, h);
+        }
+    }
+
+    /// Addresses of `name` (any case, dotted text, optional trailing dot), A first then AAAA.
+    /// For tests and diagnostics; allocates.
+    pub fn lookup(&self, name: &str) -> Vec<std::net::IpAddr> {
+        let mut wire = [0u8; MAX_NAME_LEN];
+        let Some(id) = text_to_wire(name.as_bytes(), &mut wire).and_then(|l| self.find(&wire[..l]))
+        else {
+            return Vec::new();
+        };
+        let v4 = range_of(&self.fwd4, id)
+            .iter()
+            .map(|r| Ipv4Addr::from(r.addr).into());
+        let v6 = range_of(&self.fwd6, id)
+            .iter()
+            .map(|r| Ipv6Addr::from(r.addr).into());
+        v4.chain(v6).collect()
+    }
+
+    /// If the query is one the hosts data answers (see the module docs), writes the whole reply
+    /// into `out` and returns `Some(length)`; otherwise returns `None` and writes nothing (the
+    /// caller goes on to the cache / upstream).
+    ///
+    /// The reply copies the query's ID, opcode, RD and CD; sets QR, AA and RA; NOERROR; copies
+    /// the question bytes as the client sent them (case preserved, RFC 1035 §7.3); answer owners
+    /// are the pointer `0xC00C` to the question (RFC 1035 §4.1.4); TTL = `local_ttl`; an OPT RR
+    /// (UDP size `our_udp_size`, DO echoed) is appended when the query had one (RFC 6891 §7).
+    ///
+    /// Size: over UDP (`udp` true) the reply is limited to [`Query::udp_limit`] and to
+    /// `out.len()`; over TCP to `out.len()`. An answer that does not fit is sent as header,
+    /// question (and OPT) with TC=1 (RFC 2181 §9), so the client retries over TCP. Returns
+    /// `Some(0)` if `out` cannot hold even that. Queries with an EDNS version other than 0 are
+    /// left to the caller (BADVERS, RFC 6891 §6.1.3). No allocation.
+    pub fn answer(
+        &self,
+        q: &Query<'_>,
+        local_ttl: u32,
+        our_udp_size: u16,
+        udp: bool,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        if q.key.qclass() != CLASS_IN || q.opcode() != 0 || q.edns.is_some_and(|e| e.version != 0) {
+            return None;
+        }
+        let wire = q.key.name_wire();
+        let (v4, v6, ptr): (&[Rec<[u8; 4]>], &[Rec<[u8; 16]>], Option<&[u8]>) = match q.key.qtype()
+        {
+            TYPE_A | TYPE_AAAA | TYPE_ANY => {
+                let id = self.find(wire)?;
+                let t = q.key.qtype();
+                let v4 = if t == TYPE_AAAA {
+                    &[][..]
+                } else {
+                    range_of(&self.fwd4, id)
+                };
+                let v6 = if t == TYPE_A {
+                    &[][..]
+                } else {
+                    range_of(&self.fwd6, id)
+                };
+                if v4.is_empty() && v6.is_empty() {
+                    return None;
+                }
+                (v4, v6, None)
+            }
+            TYPE_PTR => {
+                let id = match reverse_addr(wire)? {
+                    Addr::V4(a) => find_rev(&self.rev4, a)?,
+                    Addr::V6(a) => find_rev(&self.rev6, a)?,
+                };
+                (&[][..], &[][..], Some(self.name(id)))
+            }
+            _ => return None,
+        };
+        let question = q.bytes.get(q.question.clone())?;
+        let opt_len = if q.edns.is_some() { OPT_LEN } else { 0 };
+        let limit = if udp {
+            out.len().min(q.udp_limit(our_udp_size))
+        } else {
+            out.len()
+        };
+        let head = HEADER_LEN + question.len();
+        let body = v4.len() * (RR_FIXED + 4)
+            + v6.len() * (RR_FIXED + 16)
+            + ptr.map_or(0, |p| RR_FIXED + p.len());
+        let count = v4.len() + v6.len() + usize::from(ptr.is_some());
+        let fits = head + body + opt_len <= limit && count <= usize::from(u16::MAX);
+        if head + opt_len > out.len() {
+            return Some(0);
+        }
+        set_id(out, q.id);
+        let mut f = reply_flags(q.flags, RCODE_NOERROR) | flags::AA;
+        out[HEADER_LEN..head].copy_from_slice(question);
+        let mut at = head;
+        if fits {
+            let ttl = local_ttl.to_be_bytes();
+            for r in v4 {
+                at = write_rr(out, at, TYPE_A, ttl, &r.addr);
+            }
+            for r in v6 {
+                at = write_rr(out, at, TYPE_AAAA, ttl, &r.addr);
+            }
+            if let Some(p) = ptr {
+                at = write_rr(out, at, TYPE_PTR, ttl, p);
+            }
+        } else {
+            f |= flags::TC;
+        }
+        set_flags(out, f);
+        set_counts(
+            out,
+            1,
+            if fits { count as u16 } else { 0 },
+            0,
+            u16::from(opt_len > 0),
+        );
+        if opt_len > 0 {
+            write_opt(
+                &mut out[at..at + OPT_LEN],
+                our_udp_size,
+                RCODE_NOERROR,
+                q.do_bit(),
+            );
+            at += OPT_LEN;
+        }
+        Some(at)
+    }
+}
+
+/// Writes one answer RR owned by the question name at `out[at..]` (room checked by the caller);
+/// returns the offset after it. RFC 1035 §4.1.3.
+#[inline]
+fn write_rr(out: &mut [u8], at: usize, rtype: u16, ttl: [u8; 4], rdata: &[u8]) -> usize {
+    let o = &mut out[at..at + RR_FIXED + rdata.len()];
+    o[0..2].copy_from_slice(&PTR_TO_QNAME);
+    o[2..4].copy_from_slice(&rtype.to_be_bytes());
+    o[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
+    o[6..10].copy_from_slice(&ttl);
+    o[10..12].copy_from_slice(&(rdata.len() as u16).to_be_bytes());
+    o[12..].copy_from_slice(rdata);
+    at + RR_FIXED + rdata.len()
+}
+
+/// The records of name `id` in a vector sorted by name.
+#[inline]
+fn range_of<A>(v: &[Rec<A>], id: u32) -> &[Rec<A>] {
+    let lo = v.partition_point(|r| r.name < id);
+    let hi = lo + v[lo..].partition_point(|r| r.name == id);
+    &v[lo..hi]
+}
+
+/// The PTR target id for `addr` in a vector sorted by address.
+#[inline]
+fn find_rev<A: Ord + Copy>(v: &[Rev<A>], addr: A) -> Option<u32> {
+    v.binary_search_by(|r| r.addr.cmp(&addr))
+        .ok()
+        .map(|i| v[i].name)
+}
+
+/// An address from a hosts line or a reverse name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Addr {
+    V4([u8; 4]),
+    V6([u8; 16]),
+}
+
+/// Parses a hosts-file address field (no scope `%zone`, as dnsmasq).
+fn parse_addr(field: &[u8]) -> Option<Addr> {
+    let s = std::str::from_utf8(field).ok()?;
+    if s.contains(':') {
+        s.parse::<Ipv6Addr>().ok().map(|a| Addr::V6(a.octets()))
+    } else {
+        s.parse::<Ipv4Addr>().ok().map(|a| Addr::V4(a.octets()))
+    }
+}
+
+/// The address a reverse-lookup name stands for: exactly four decimal labels under
+/// `in-addr.arpa` (RFC 1035 §3.5) or 32 hex-nibble labels under `ip6.arpa` (RFC 3596 §2.5).
+fn reverse_addr(wire: &[u8]) -> Option<Addr> {
+    if let Some(head) = wire.strip_suffix(IN_ADDR_ARPA) {
+        let mut a = [0u8; 4];
+        let mut pos = 0;
+        for i in (0..4).rev() {
+            let len = usize::from(*head.get(pos)?);
+            let label = head.get(pos + 1..pos + 1 + len)?;
+            if !(1..=3).contains(&len)
+                || !label.iter().all(u8::is_ascii_digit)
+                || (len > 1 && label[0] == b'0')
+            {
+                return None;
+            }
+            let v = label
+                .iter()
+                .fold(0u16, |v, &d| v * 10 + u16::from(d - b'0'));
+            a[i] = u8::try_from(v).ok()?;
+            pos += 1 + len;
+        }
+        return (pos == head.len()).then_some(Addr::V4(a));
+    }
+    let head = wire.strip_suffix(IP6_ARPA)?;
+    if head.len() != 64 {
+        return None;
+    }
+    let mut a = [0u8; 16];
+    for (i, pair) in head.chunks_exact(2).enumerate() {
+        if pair[0] != 1 {
+            return None;
+        }
+        let nibble = match pair[1] {
+            d @ b'0'..=b'9' => d - b'0',
+            h @ b'a'..=b'f' => h - b'a' + 10,
+            _ => return None,
+        };
+        // The first label is the lowest nibble of the address.
+        let byte = 15 - i / 2;
+        a[byte] |= if i % 2 == 0 { nibble } else { nibble << 4 };
+    }
+    Some(Addr::V6(a))
+}
+
+/// Converts a dotted name (optional single trailing dot) to lowercased uncompressed wire form in
+/// `out`; returns its length, or `None` for an invalid name. `"."` alone gives the root (length 1).
+/// Label bytes must be printable ASCII other than `.` (RFC 2181 §11 allows any octet; dnsmasq
+/// accepts these from hosts files).
+fn text_to_wire(text: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Option<usize> {
+    let text = match text {
+        b"." => return Some(write_root(out)),
+        [rest @ .., b'.'] => rest,
+        t => t,
+    };
+    // Each label adds a length octet; the name ends with the root octet (RFC 1035 §2.3.4).
+    if text.is_empty() || text.len() + 2 > MAX_NAME_LEN {
+        return None;
+    }
+    let mut at = 0;
+    for label in text.split(|&b| b == b'.') {
+        if label.is_empty() || label.len() > MAX_LABEL_LEN {
+            return None;
+        }
+        out[at] = label.len() as u8;
+        for (d, &s) in out[at + 1..].iter_mut().zip(label) {
+            if !(0x21..=0x7E).contains(&s) {
+                return None;
+            }
+            *d = s.to_ascii_lowercase();
+        }
+        at += 1 + label.len();
+    }
+    out[at] = 0;
+    Some(at + 1)
+}
+
+fn write_root(out: &mut [u8; MAX_NAME_LEN]) -> usize {
+    out[0] = 0;
+    1
+}
+
+/// A field for an error message.
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Fast non-cryptographic hash of a wire name (FxHash-style, eight bytes per step). Hosts data
+/// comes from the administrator, so flooding resistance is not needed.
+#[inline]
+fn hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ x).wrapping_mul(K);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    // Final avalanche so the low bits used for the slot index depend on every input bit.
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 32)
+}
