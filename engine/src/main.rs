@@ -4,14 +4,25 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use ringmasq_engine::logging::{self, LogTarget};
-use ringmasq_engine::{process, runtime};
+use ringmasq_engine::logging::{self, LogOptions};
+use ringmasq_engine::process::{self, Identity};
+use ringmasq_engine::runtime;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// dnsmasq's default pid file path, under our name.
 const DEFAULT_PID_FILE: &str = "/run/ringmasq.pid";
 
+/// How long queued log lines may take to be written at exit.
+const LOG_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
 fn main() -> ExitCode {
+    let code = serve();
+    logging::flush(LOG_FLUSH_LIMIT);
+    code
+}
+
+fn serve() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let cfg = match ringmasq_config::load(&args) {
         Ok(c) => c,
@@ -30,6 +41,8 @@ fn main() -> ExitCode {
         println!("ringmasq version {}", ringmasq_config::VERSION);
         return ExitCode::SUCCESS;
     }
+    // Every remaining problem is reported at once, so --test shows them all.
+    let mut problems: Vec<String> = Vec::new();
     // Options the configuration accepts but the engine cannot honour yet are refused, never ignored.
     let unsupported: Vec<String> = cfg
         .servers
@@ -41,27 +54,31 @@ fn main() -> ExitCode {
         .map(|r| format!("server={r} ({})", r.origin))
         .collect();
     if !unsupported.is_empty() {
-        eprintln!(
-            "ringmasq: sending to an upstream through a chosen interface or source address (@IF, @SRC) is not implemented yet: {}",
+        problems.push(format!(
+            "sending to an upstream through a chosen interface or source address (@IF, @SRC) is not implemented yet: {}",
             unsupported.join("; ")
-        );
-        return ExitCode::from(1);
+        ));
     }
+    let identity = Identity::resolve(cfg.user.as_deref(), cfg.group.as_deref())
+        .map_err(|e| problems.push(e.to_string()))
+        .ok()
+        .flatten();
+    let daemon = !cfg.keep_in_foreground && !cfg.no_daemon;
+    let log_options = LogOptions::from_config(&cfg, daemon)
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+    let Some(log_options) = log_options.filter(|_| problems.is_empty()) else {
+        for p in &problems {
+            eprintln!("ringmasq: {p}");
+        }
+        return ExitCode::from(1);
+    };
     if cfg.test_only {
         println!("ringmasq: syntax check OK.");
         return ExitCode::SUCCESS;
     }
-    let daemon = !cfg.keep_in_foreground && !cfg.no_daemon;
-    let target = match cfg.log_facility.as_deref() {
-        Some("-") | Some("stderr") => LogTarget::Stderr,
-        Some(p) if p.starts_with('/') => LogTarget::File(p.into()),
-        // A facility name: syslog (the facility itself is dnsmasq's default, daemon).
-        Some(_) => LogTarget::Syslog,
-        None if cfg.no_daemon || !daemon => LogTarget::Stderr,
-        None => LogTarget::Syslog,
-    };
-    if let Err(e) = logging::init(&target, false) {
-        eprintln!("ringmasq: {e:#}");
+    if let Err(e) = logging::init(&log_options) {
+        eprintln!("ringmasq: {e}");
         return ExitCode::from(2);
     }
     // Bind everything first, so a port in use is reported before we detach.
@@ -77,12 +94,14 @@ fn main() -> ExitCode {
         eprintln!("ringmasq: {e:#}");
         return ExitCode::from(5);
     }
-    // The pid file is written when daemonising (default path) or when -x names one.
+    // The pid file is written when daemonising (default path) or when -x names one; never in
+    // debug mode (-d), as dnsmasq.
     let pid_path = cfg
         .pid_file
         .clone()
-        .or_else(|| daemon.then(|| DEFAULT_PID_FILE.into()));
-    let _pid = match pid_path.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+        .or_else(|| daemon.then(|| DEFAULT_PID_FILE.into()))
+        .filter(|p| !p.as_os_str().is_empty() && !cfg.no_daemon);
+    let pid = match pid_path.as_deref() {
         Some(p) => match process::PidFile::create(p) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -93,6 +112,43 @@ fn main() -> ExitCode {
         },
         None => None,
     };
+    // Privileges go after every socket is bound and the pid file written, before any thread
+    // starts; debug mode (-d) keeps them, as dnsmasq.
+    match identity {
+        Some(id) if cfg.no_daemon => {
+            tracing::info!("debug mode: not changing to {id:?}");
+        }
+        Some(id) => {
+            let becomes_unprivileged = id.uid.is_some_and(|u| u != 0);
+            if becomes_unprivileged
+                && let Some(p) = &pid
+                && let Err(e) = p.remove_at_exit_with_helper()
+            {
+                tracing::warn!(
+                    "pid file {} will not be removed at exit: {e:#}",
+                    p.path().display()
+                );
+            }
+            if let Some(uid) = id.uid {
+                logging::chown_log_file(uid, id.gid);
+            }
+            match process::drop_privileges(&id) {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("not running as root: user and group left unchanged"),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("ringmasq: {e}");
+                    return ExitCode::from(4);
+                }
+            }
+        }
+        None => {}
+    }
+    let _pid = pid;
+    if let Err(e) = logging::start() {
+        eprintln!("ringmasq: {e}");
+        return ExitCode::from(2);
+    }
     tracing::info!("ringmasq {} starting", ringmasq_config::VERSION);
     match runtime::run(cfg, bound) {
         Ok(()) => ExitCode::SUCCESS,
