@@ -113,6 +113,8 @@ struct TtlSlot {
 pub struct StoredAnswer {
     bytes: Box<[u8]>,
     question_end: u16,
+    /// End of the ANSWER section (start of AUTHORITY).
+    answer_end: u16,
     ttls: Box<[TtlSlot]>,
     rcode: u8,
     upstream_flags: u16,
@@ -425,6 +427,7 @@ pub fn normalize_response(
     out.extend_from_slice(&qclass.to_be_bytes());
     let question_end = out.len();
     let mut ttls = Vec::new();
+    let mut answer_end = None;
     let (mut kept_an, mut kept_ns) = (0u16, 0u16);
     for r in &recs {
         if !r.keep {
@@ -439,6 +442,7 @@ pub fn normalize_response(
             kept_an += 1;
         } else {
             kept_ns += 1;
+            answer_end.get_or_insert(out.len());
         }
         emit_name(&mut out, &r.owner, true, qname);
         out.extend_from_slice(&r.rtype.to_be_bytes());
@@ -471,9 +475,11 @@ pub fn normalize_response(
     report.dropped_records = u32::from(report.dropped_answer) + u32::from(report.dropped_authority);
     report.kept_answer = kept_an;
     report.kept_authority = kept_ns;
+    let answer_end = answer_end.unwrap_or(out.len());
     let answer = StoredAnswer {
         bytes: out.into_boxed_slice(),
         question_end: question_end as u16,
+        answer_end: answer_end as u16,
         ttls: ttls.into_boxed_slice(),
         rcode,
         upstream_flags: h.flags(),
@@ -547,6 +553,8 @@ impl StoredAnswer {
     /// client's limit (512 without EDNS, else min(client udp_size, our_udp_size), at least 512) and `udp` is true: truncates to
     /// header+question(+OPT) with TC=1 (RFC 1035 §4.2.1 / RFC 2181 §9). Returns the length written. No allocation.
     ///
+    /// Before truncating a positive answer, the AUTHORITY section alone is left out if the ANSWER
+    /// section then fits: it is not needed to answer, so TC stays clear (RFC 2181 §9).
     /// Returns 0 if `out` cannot hold even the truncated reply (UDP) or the full reply (TCP).
     #[inline]
     pub fn write_reply(
@@ -562,14 +570,23 @@ impl StoredAnswer {
         let opt_len = if opt { OPT_LEN } else { 0 };
         let body = self.bytes.len();
         let qend = usize::from(self.question_end);
-        let limit = if udp {
-            query.udp_limit(our_udp_size)
+        let room = if udp {
+            query.udp_limit(our_udp_size).min(out.len())
         } else {
-            usize::from(u16::MAX)
+            out.len()
         };
-        let truncate =
-            self.truncated || (udp && (body + opt_len > limit || body + opt_len > out.len()));
-        let n = if truncate { qend } else { body };
+        let answer_end = usize::from(self.answer_end);
+        let (n, an, ns, truncate) = if self.truncated {
+            (qend, 0, 0, true)
+        } else if body + opt_len <= room {
+            (body, self.ancount, self.nscount, false)
+        } else if !udp {
+            return 0;
+        } else if self.kind == AnswerKind::Positive && answer_end + opt_len <= room {
+            (answer_end, self.ancount, 0, false)
+        } else {
+            (qend, 0, 0, true)
+        };
         if out.len() < n + opt_len {
             return 0;
         }
@@ -580,11 +597,6 @@ impl StoredAnswer {
             f |= flags::TC;
         }
         set_flags(out, f);
-        let (an, ns) = if truncate {
-            (0, 0)
-        } else {
-            (self.ancount, self.nscount)
-        };
         set_counts(out, 1, an, ns, u16::from(opt));
         // Same name, so same length; the query's exact bytes restore its case (0x20 clients).
         if query.question.len() == qend - HEADER_LEN
@@ -592,15 +604,14 @@ impl StoredAnswer {
         {
             out[HEADER_LEN..qend].copy_from_slice(q);
         }
-        if !truncate {
-            for slot in self.ttls.iter() {
-                let mut t = slot.ttl.saturating_sub(elapsed_secs);
-                if let Some(m) = max_ttl {
-                    t = t.min(m);
-                }
-                let o = usize::from(slot.offset);
-                out[o..o + 4].copy_from_slice(&t.to_be_bytes());
+        // Slots are in record order, so the ones inside the written part come first.
+        for slot in self.ttls.iter().take(usize::from(an) + usize::from(ns)) {
+            let mut t = slot.ttl.saturating_sub(elapsed_secs);
+            if let Some(m) = max_ttl {
+                t = t.min(m);
             }
+            let o = usize::from(slot.offset);
+            out[o..o + 4].copy_from_slice(&t.to_be_bytes());
         }
         if opt {
             write_opt(

@@ -387,6 +387,31 @@ fn truncation_over_udp() {
 }
 
 #[test]
+fn authority_left_out_before_truncating() {
+    let (mut r, qb) = build("n.test.", RecordType::A, 5, false);
+    r.add_answer(a_rec("n.test.", 300, [1, 2, 3, 4]));
+    for i in 0..20 {
+        let ns = format!("a-rather-long-name-server-name-{i:02}.hosting.example.");
+        r.add_authority(Record::from_rdata(
+            name("test."),
+            300,
+            RData::NS(NS(name(&ns))),
+        ));
+    }
+    let rb = r.to_vec().unwrap();
+    let (a, rep) = normalize_response(&rb, &key_of(&qb), &NormalizeOptions::default()).unwrap();
+    assert_eq!(rep.kept_authority, 20);
+    assert!(a.wire_len() > 512);
+    // UDP without EDNS: the answer fits once the NS set is left out; no TC.
+    let m = replay(&a, &qb, 0, true);
+    assert!(!m.metadata.truncation);
+    assert_eq!((m.answers.len(), m.authorities.len()), (1, 0));
+    // TCP: everything.
+    let m = replay(&a, &qb, 0, false);
+    assert_eq!((m.answers.len(), m.authorities.len()), (1, 20));
+}
+
+#[test]
 fn upstream_truncated_reply() {
     let mut r = hex(WWW_A_R);
     r[2] |= 0x02; // TC
