@@ -387,9 +387,11 @@ pub fn start() -> Result<(), LogError> {
                 });
                 let dropped = queue.dropped();
                 if dropped > reported {
-                    let msg = format!("overflow: {} log lines lost\n", dropped - reported);
-                    logger.sink.write_line(libc::LOG_WARNING, msg.as_bytes());
+                    // Through the queue like any line (a buffer was just freed); if even
+                    // this is dropped it is counted and reported next time.
+                    let lost = dropped - reported;
                     reported = dropped;
+                    tracing::warn!("overflow: {lost} log lines lost");
                 }
             }
         })

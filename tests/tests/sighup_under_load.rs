@@ -1,0 +1,77 @@
+//! SIGHUP while queries are in flight: a client thread sends 2000 queries one after another
+//! while SIGHUP (cache clear, re-reads) arrives several times; not one query may fail.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
+
+const QUERIES: usize = 2000;
+const HUPS: usize = 8;
+/// The whole loop must finish within this (it takes well under a second per 1000 normally).
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
+    let knot = Knot::start_lab()?;
+    let mut rm = Ringmasq::builder(backend)
+        .server(knot.server_spec())
+        .spawn()?;
+    let client = rm.client().timeout(Duration::from_secs(2));
+    let done = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&done);
+    let names = [
+        "www.lab.test",
+        "mail.lab.test",
+        "mail2.lab.test",
+        "c1.lab.test",
+    ];
+    let load = std::thread::spawn(move || -> anyhow::Result<()> {
+        let start = Instant::now();
+        for i in 0..QUERIES {
+            anyhow::ensure!(start.elapsed() < LIMIT, "load loop over {LIMIT:?}");
+            let name = names[i % names.len()];
+            let m = client
+                .query(name, RecordType::A)
+                .with_context(|| format!("query {i} ({name})"))?;
+            anyhow::ensure!(
+                m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty(),
+                "query {i} ({name}): {:?} with {} answers",
+                m.metadata.response_code,
+                m.answers.len()
+            );
+            progress.store(i + 1, Ordering::Relaxed);
+        }
+        Ok(())
+    });
+    // Spread the signals over the run: one each time another 1/(HUPS+1) of it is done.
+    let mut sent = 0;
+    let start = Instant::now();
+    while sent < HUPS && !load.is_finished() && start.elapsed() < LIMIT {
+        if done.load(Ordering::Relaxed) >= (sent + 1) * QUERIES / (HUPS + 1) {
+            rm.signal(libc::SIGHUP)?;
+            sent += 1;
+        } else {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let result = load
+        .join()
+        .map_err(|_| anyhow::anyhow!("load thread panicked"))?;
+    result?;
+    rm.check_running()?;
+    ensure!(sent == HUPS, "only {sent} SIGHUPs went out during the load");
+    ensure!(
+        rm.wait_log("cleared cache", Duration::from_secs(2)),
+        "no SIGHUP was handled:\n{}",
+        rm.log()
+    );
+    let handled = rm.log().matches("cleared cache").count();
+    ensure!(handled >= 1, "SIGHUPs handled: {handled}");
+    Ok(())
+}
+
+backend_tests!(sighup_under_load);
