@@ -150,6 +150,18 @@ fn serve() -> ExitCode {
         return ExitCode::from(2);
     }
     tracing::info!("ringmasq {} starting", ringmasq_config::VERSION);
+    tracing::debug!(
+        "configuration files read: {}",
+        if cfg.conf_files_read.is_empty() {
+            "none".to_string()
+        } else {
+            cfg.conf_files_read
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
     match runtime::run(cfg, bound) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
