@@ -92,6 +92,9 @@ struct Rec<A> {
     addr: A,
 }
 
+/// What a query is answered with: A records, AAAA records, a PTR target.
+type Records<'a> = (&'a [Rec<[u8; 4]>], &'a [Rec<[u8; 16]>], Option<&'a [u8]>);
+
 /// A reverse record: address and the name id its PTR answer names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Rev<A> {
@@ -110,8 +113,10 @@ pub struct HostsTable {
     arena: Vec<u8>,
     /// Start of name `i` in `arena`; it ends where name `i + 1` starts (or at the arena's end).
     starts: Vec<u32>,
-    /// Open-addressing hash index of names: `id + 1`, 0 = empty; length a power of two.
-    slots: Vec<u32>,
+    /// Open-addressing (linear probing) index of names; length a power of two. A slot holds
+    /// `hash << 32 | (id + 1)`, 0 = empty: the stored hash filters probes without touching the
+    /// arena and lets the index grow without rehashing names.
+    slots: Vec<u64>,
     /// A records, sorted by (name, address), no duplicates.
     fwd4: Vec<Rec<[u8; 4]>>,
     /// AAAA records, sorted by (name, address), no duplicates.
@@ -160,7 +165,8 @@ impl HostsTable {
     /// Approximate heap memory used, in bytes.
     pub fn mem_size(&self) -> usize {
         self.arena.capacity()
-            + 4 * (self.starts.capacity() + self.slots.capacity())
+            + 4 * self.starts.capacity()
+            + 8 * self.slots.capacity()
             + size_of::<Rec<[u8; 4]>>() * self.fwd4.capacity()
             + size_of::<Rec<[u8; 16]>>() * self.fwd6.capacity()
             + size_of::<Rev<[u8; 4]>>() * self.rev4.capacity()
@@ -221,66 +227,83 @@ impl HostsTable {
 
     /// Parses `text` line by line, appending records (unsorted) and errors.
     fn parse_into(&mut self, text: &[u8], file: &str, errors: &mut Vec<HostsError>) {
-        let mut err = |line: usize, kind| {
+        // Size the name index once up front (about one name per 32 bytes of text) rather than
+        // doubling it repeatedly while a large file loads.
+        self.reserve_names(text.len() / 32);
+        let mut cur = Cursor { text, pos: 0 };
+        let mut line = 0u32;
+        loop {
+            line = line.saturating_add(1);
+            if let Err(kind) = self.parse_line(&mut cur, line, file, errors) {
+                errors.push(HostsError {
+                    file: file.to_string(),
+                    line,
+                    kind,
+                });
+                return;
+            }
+            if !cur.next_line() {
+                return;
+            }
+        }
+    }
+
+    /// Parses the fields of one line; `Err` only when the table is full (loading stops).
+    fn parse_line(
+        &mut self,
+        cur: &mut Cursor<'_>,
+        line: u32,
+        file: &str,
+        errors: &mut Vec<HostsError>,
+    ) -> Result<(), HostsErrorKind> {
+        let mut err = |kind| {
             errors.push(HostsError {
                 file: file.to_string(),
-                line: u32::try_from(line + 1).unwrap_or(u32::MAX),
+                line,
                 kind,
             })
         };
+        let Some(addr_field) = cur.field() else {
+            return Ok(());
+        };
+        let Some(addr) = parse_addr(addr_field) else {
+            err(HostsErrorKind::BadAddress(lossy(addr_field)));
+            return Ok(());
+        };
         let mut wire = [0u8; MAX_NAME_LEN];
         let mut expanded = [0u8; MAX_NAME_LEN];
-        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-            // `#` starts a comment anywhere (hosts(5)).
-            let line = match line.iter().position(|&b| b == b'#') {
-                Some(i) => &line[..i],
-                None => line,
-            };
-            let mut fields = line
-                .split(|b| b.is_ascii_whitespace())
-                .filter(|f| !f.is_empty());
-            let Some(addr_field) = fields.next() else {
-                continue;
-            };
-            let Some(addr) = parse_addr(addr_field) else {
-                err(n, HostsErrorKind::BadAddress(lossy(addr_field)));
-                continue;
-            };
-            let mut first = true;
-            for field in fields {
-                let Some(len) = text_to_wire(field, &mut wire).filter(|&l| l > 1) else {
-                    err(n, HostsErrorKind::BadName(lossy(field)));
+        let mut first = true;
+        while let Some(field) = cur.field() {
+            let len = match text_to_wire(field, &mut wire) {
+                Some(len) if len > 1 => len,
+                _ => {
+                    err(HostsErrorKind::BadName(lossy(field)));
                     continue;
-                };
-                let Some(id) = self.intern(&wire[..len]) else {
-                    err(n, HostsErrorKind::Full);
-                    return;
-                };
-                let mut canonical = id;
-                if let Some(elen) = self.expanded(&wire[..len], &mut expanded) {
-                    let Some(eid) = self.intern(&expanded[..elen]) else {
-                        err(n, HostsErrorKind::Full);
-                        return;
-                    };
-                    self.push_forward(eid, addr);
-                    canonical = eid;
                 }
-                self.push_forward(id, addr);
-                if first {
-                    first = false;
-                    match addr {
-                        Addr::V4(a) => self.rev4.push(Rev {
-                            addr: a,
-                            name: canonical,
-                        }),
-                        Addr::V6(a) => self.rev6.push(Rev {
-                            addr: a,
-                            name: canonical,
-                        }),
-                    }
+            };
+            let id = self.intern(&wire[..len]).ok_or(HostsErrorKind::Full)?;
+            let mut canonical = id;
+            if let Some(elen) = self.expanded(&wire[..len], &mut expanded) {
+                let eid = self.intern(&expanded[..elen]).ok_or(HostsErrorKind::Full)?;
+                self.push_forward(eid, addr);
+                canonical = eid;
+            }
+            self.push_forward(id, addr);
+            if first {
+                first = false;
+                match addr {
+                    Addr::V4(a) => self.rev4.push(Rev {
+                        addr: a,
+                        name: canonical,
+                    }),
+                    Addr::V6(a) => self.rev6.push(Rev {
+                        addr: a,
+                        name: canonical,
+                    }),
                 }
             }
         }
+        Ok(())
     }
 
     /// Writes `NAME.DOMAIN` in wire form into `out` if `--expand-hosts` is set and `name` is a
@@ -329,70 +352,93 @@ impl HostsTable {
     fn name(&self, id: u32) -> &[u8] {
         let i = id as usize;
         let start = self.starts[i] as usize;
-        let end = self
-            .starts
-            .get(i + 1)
-            .map_or(self.arena.len(), |&e| e as usize);
+        let end = if i + 1 < self.starts.len() {
+            self.starts[i + 1] as usize
+        } else {
+            self.arena.len()
+        };
         &self.arena[start..end]
+    }
+
+    /// Probes for a lowercased wire name whose [`hash`] is `h`: `Ok(id)` if present, else
+    /// `Err(index of the empty slot where it belongs)`. `None` if there are no slots.
+    #[inline]
+    fn probe(&self, wire: &[u8], h: u32) -> Option<Result<u32, usize>> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return Some(Err(i));
+            }
+            if (s >> 32) as u32 == h {
+                let id = (s as u32) - 1;
+                if self.name(id) == wire {
+                    return Some(Ok(id));
+                }
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Finds the id of a lowercased wire name.
     #[inline]
     fn find(&self, wire: &[u8]) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = hash(wire) as usize & mask;
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                return None;
-            }
-            if self.name(s - 1) == wire {
-                return Some(s - 1);
-            }
-            i = (i + 1) & mask;
-        }
+        self.probe(wire, hash(wire))?.ok()
     }
 
     /// Returns the id of `wire`, adding it if new; `None` if the table is full.
     fn intern(&mut self, wire: &[u8]) -> Option<u32> {
-        if let Some(id) = self.find(wire) {
-            return Some(id);
+        // Keep the load factor at or below 3/4 (linear probing).
+        if (self.starts.len() + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
         }
+        let h = hash(wire);
+        let slot = match self.probe(wire, h)? {
+            Ok(id) => return Some(id),
+            Err(slot) => slot,
+        };
+        // Ids and arena offsets are u32.
         let id = u32::try_from(self.starts.len())
             .ok()
             .filter(|&i| i < u32::MAX - 1)?;
         let start = u32::try_from(self.arena.len()).ok()?;
         u32::try_from(self.arena.len() + wire.len()).ok()?;
-        // Keep the load factor at or below 3/4 (linear probing).
-        if (self.starts.len() + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
         self.starts.push(start);
         self.arena.extend_from_slice(wire);
-        self.place(id, hash(wire));
+        self.slots[slot] = u64::from(h) << 32 | u64::from(id + 1);
         Some(id)
     }
 
-    /// Puts `id` into the first free slot from its hash.
-    fn place(&mut self, id: u32, h: u64) {
-        let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
-        while self.slots[i] != 0 {
-            i = (i + 1) & mask;
+    /// Makes room in the name index for `more` names beyond those present.
+    fn reserve_names(&mut self, more: usize) {
+        let want = (self.starts.len() + more).min(1 << 31);
+        if want * 4 > self.slots.len() * 3 {
+            self.rehash((want * 4 / 3 + 1).next_power_of_two());
         }
-        self.slots[i] = id + 1;
     }
 
-    /// Doubles the slot array and re-inserts every name.
+    /// Doubles the slot array.
     fn grow(&mut self) {
-        let cap = (self.slots.len() * 2).max(64);
-        self.slots = vec![0; cap];
-        for id in 0..self.starts.len() as u32 {
-            let h = hash(self.name(id));
-            self.place(id, h);
+        self.rehash((self.slots.len() * 2).max(64));
+    }
+
+    /// Replaces the slot array by one of `cap` (a power of two) slots and re-inserts every name
+    /// from the hashes stored in the slots.
+    fn rehash(&mut self, cap: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![0; cap]);
+        let mask = cap - 1;
+        for s in old {
+            if s != 0 {
+                let mut i = (s >> 32) as usize & mask;
+                while self.slots[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = s;
+            }
         }
     }
 
@@ -439,8 +485,7 @@ impl HostsTable {
             return None;
         }
         let wire = q.key.name_wire();
-        let (v4, v6, ptr): (&[Rec<[u8; 4]>], &[Rec<[u8; 16]>], Option<&[u8]>) = match q.key.qtype()
-        {
+        let (v4, v6, ptr): Records<'_> = match q.key.qtype() {
             TYPE_A | TYPE_AAAA | TYPE_ANY => {
                 let id = self.find(wire)?;
                 let t = q.key.qtype();
@@ -560,6 +605,64 @@ enum Addr {
     V6([u8; 16]),
 }
 
+/// A position in hosts-file text. Plain index loops, not iterator adapters: a million-line file
+/// must load quickly even in unoptimised (test) builds.
+struct Cursor<'a> {
+    text: &'a [u8],
+    pos: usize,
+}
+
+/// Byte classes for [`Cursor`]: blanks between fields (hosts(5): spaces and tabs; CR from CRLF
+/// files, VT and FF too) and bytes that end a field's line part (newline, `#` comment).
+const BLANK: u8 = 1;
+/// See [`BLANK`].
+const STOP: u8 = 2;
+/// Class of every byte value.
+const CLASS: [u8; 256] = {
+    let mut c = [0u8; 256];
+    c[b' ' as usize] = BLANK;
+    c[b'\t' as usize] = BLANK;
+    c[b'\r' as usize] = BLANK;
+    c[0x0B] = BLANK;
+    c[0x0C] = BLANK;
+    c[b'\n' as usize] = STOP;
+    c[b'#' as usize] = STOP;
+    c
+};
+
+impl<'a> Cursor<'a> {
+    /// The next field on the current line; `None` at the end of the line or at a `#` comment
+    /// (which runs to the end of the line, hosts(5)).
+    fn field(&mut self) -> Option<&'a [u8]> {
+        let t = self.text;
+        let mut i = self.pos;
+        while i < t.len() && CLASS[t[i] as usize] == BLANK {
+            i += 1;
+        }
+        self.pos = i;
+        if i >= t.len() || CLASS[t[i] as usize] == STOP {
+            return None;
+        }
+        let start = i;
+        while i < t.len() && CLASS[t[i] as usize] == 0 {
+            i += 1;
+        }
+        self.pos = i;
+        Some(&t[start..i])
+    }
+
+    /// Moves past the end of the current line; false if there is no further line.
+    fn next_line(&mut self) -> bool {
+        let t = self.text;
+        let mut i = self.pos;
+        while i < t.len() && t[i] != b'\n' {
+            i += 1;
+        }
+        self.pos = i + 1;
+        i < t.len()
+    }
+}
+
 /// Parses a hosts-file address field (no scope `%zone`, as dnsmasq).
 fn parse_addr(field: &[u8]) -> Option<Addr> {
     let s = std::str::from_utf8(field).ok()?;
@@ -617,31 +720,48 @@ fn reverse_addr(wire: &[u8]) -> Option<Addr> {
 /// Converts a dotted name (optional single trailing dot) to lowercased uncompressed wire form in
 /// `out`; returns its length, or `None` for an invalid name. `"."` alone gives the root (length 1).
 /// Label bytes must be printable ASCII other than `.` (RFC 2181 §11 allows any octet; dnsmasq
-/// accepts these from hosts files).
+/// accepts these from hosts files); labels are 1..=63 octets and the name at most 255
+/// (RFC 1035 §2.3.4).
 fn text_to_wire(text: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Option<usize> {
     let text = match text {
         b"." => return Some(write_root(out)),
         [rest @ .., b'.'] => rest,
         t => t,
     };
-    // Each label adds a length octet; the name ends with the root octet (RFC 1035 §2.3.4).
+    // Each label adds a length octet; the name ends with the root octet.
     if text.is_empty() || text.len() + 2 > MAX_NAME_LEN {
         return None;
     }
-    let mut at = 0;
-    for label in text.split(|&b| b == b'.') {
-        if label.is_empty() || label.len() > MAX_LABEL_LEN {
-            return None;
-        }
-        out[at] = label.len() as u8;
-        for (d, &s) in out[at + 1..].iter_mut().zip(label) {
-            if !(0x21..=0x7E).contains(&s) {
+    let mut at = 0; // the current label's length octet
+    let mut len = 0; // the current label's length so far
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        i += 1;
+        if b == b'.' {
+            if len == 0 {
                 return None;
             }
-            *d = s.to_ascii_lowercase();
+            out[at] = len as u8;
+            at += 1 + len;
+            len = 0;
+        } else {
+            if !matches!(b, 0x21..=0x7E) || len == MAX_LABEL_LEN {
+                return None;
+            }
+            len += 1;
+            out[at + len] = if b.wrapping_sub(b'A') < 26 {
+                b | 0x20
+            } else {
+                b
+            };
         }
-        at += 1 + label.len();
     }
+    if len == 0 {
+        return None;
+    }
+    out[at] = len as u8;
+    at += 1 + len;
     out[at] = 0;
     Some(at + 1)
 }
@@ -659,19 +779,34 @@ fn lossy(b: &[u8]) -> String {
 /// Fast non-cryptographic hash of a wire name (FxHash-style, eight bytes per step). Hosts data
 /// comes from the administrator, so flooding resistance is not needed.
 #[inline]
-fn hash(b: &[u8]) -> u64 {
+fn hash(b: &[u8]) -> u32 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h = b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let x = u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ]);
         h = (h.rotate_left(5) ^ x).wrapping_mul(K);
+        i += 8;
     }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    let mut tail = 0u64;
+    let mut shift = 0;
+    while i < b.len() {
+        tail |= u64::from(b[i]) << shift;
+        shift += 8;
+        i += 1;
+    }
+    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
     // Final avalanche so the low bits used for the slot index depend on every input bit.
     h ^= h >> 29;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^ (h >> 32)
+    (h ^ (h >> 32)) as u32
 }

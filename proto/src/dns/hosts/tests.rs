@@ -352,18 +352,15 @@ fn loads_a_million_lines_fast() {
     }
     std::fs::write(&path, &text).unwrap();
     drop(text);
+    let cpu = thread_cpu_time();
     let start = std::time::Instant::now();
     let mut t = HostsTable::new();
-    let raw = std::fs::read(&path).unwrap();
-    let mut errors = Vec::new();
-    t.parse_into(&raw, "x", &mut errors);
-    println!("parse {:?}", start.elapsed());
-    t.reindex();
-    println!("reindex {:?}", start.elapsed());
+    let errors = t.load_path(&path).unwrap();
     let took = start.elapsed();
+    let took_cpu = thread_cpu_time().map(|c| c - cpu.unwrap_or_default());
     std::fs::remove_file(&path).unwrap();
     println!(
-        "loaded 1,000,000 lines ({} names, {} records) in {took:?}, {} MiB",
+        "loaded 1,000,000 lines ({} names, {} records) in {took:?} ({took_cpu:?} CPU), {} MiB",
         t.names(),
         t.len(),
         t.mem_size() >> 20
@@ -376,14 +373,30 @@ fn loads_a_million_lines_fast() {
         ["2001:db8::f:423f".parse::<IpAddr>().unwrap()]
     );
     assert_eq!(t.lookup("h5"), ["10.0.0.5".parse::<IpAddr>().unwrap()]);
-    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    // Other builds share this machine: judge the thread's CPU time when it can be read.
+    let judged = took_cpu.unwrap_or(took);
+    assert!(
+        judged < std::time::Duration::from_secs(3),
+        "took {judged:?}"
+    );
+}
+
+/// CPU time used by the calling thread so far (Linux `/proc/thread-self/stat`, fields 14 and
+/// 15, in clock ticks of 10 ms).
+fn thread_cpu_time() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    let mut f = after_comm.split(' ').skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(std::time::Duration::from_millis((utime + stime) * 10))
 }
 
 /// One generated hosts line: an address and 1..4 names.
 fn entry() -> impl Strategy<Value = (IpAddr, Vec<String>)> {
     let addr = prop_oneof![
-        any::<[u8; 4]>().prop_map(|a| IpAddr::from(a)),
-        any::<[u8; 16]>().prop_map(|a| IpAddr::from(a)),
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u8; 16]>().prop_map(IpAddr::from),
         (0u8..4).prop_map(|i| IpAddr::from([192, 0, 2, i])),
     ];
     let name =
