@@ -156,6 +156,9 @@ pub struct LineQueue {
     dropped: AtomicU64,
 }
 
+/// Shortest interval between two "log lines lost" reports.
+const OVERFLOW_REPORT_EVERY: Duration = Duration::from_secs(1);
+
 /// Bytes reserved per queued line up front.
 const LINE_BYTES: usize = 512;
 
@@ -381,12 +384,15 @@ pub fn start() -> Result<(), LogError> {
         .name("ringmasq-log".into())
         .spawn(move || {
             let mut reported = 0;
+            let mut last_report = Instant::now();
             loop {
                 queue.pop(Duration::from_secs(1), |p, line| {
                     logger.sink.write_line(p, line)
                 });
                 let dropped = queue.dropped();
-                if dropped > reported {
+                // At most one report a second, so reports do not crowd out lines.
+                if dropped > reported && last_report.elapsed() >= OVERFLOW_REPORT_EVERY {
+                    last_report = Instant::now();
                     // Through the queue like any line (a buffer was just freed); if even
                     // this is dropped it is counted and reported next time.
                     let lost = dropped - reported;

@@ -116,7 +116,11 @@ fn serve() -> ExitCode {
     // starts; debug mode (-d) keeps them, as dnsmasq.
     match identity {
         Some(id) if cfg.no_daemon => {
-            tracing::info!("debug mode: not changing to {id:?}");
+            tracing::info!(
+                "debug mode (-d): keeping user and group (not changing to uid {:?}, gid {})",
+                id.uid,
+                id.gid
+            );
         }
         Some(id) => {
             let becomes_unprivileged = id.uid.is_some_and(|u| u != 0);
@@ -133,7 +137,12 @@ fn serve() -> ExitCode {
                 logging::chown_log_file(uid, id.gid);
             }
             match process::drop_privileges(&id) {
-                Ok(true) => {}
+                Ok(true) => tracing::info!(
+                    "running as uid {}, gid {}",
+                    // SAFETY: getuid/getgid only read this process's credentials.
+                    unsafe { libc::getuid() },
+                    unsafe { libc::getgid() }
+                ),
                 Ok(false) => tracing::warn!("not running as root: user and group left unchanged"),
                 Err(e) => {
                     tracing::error!("{e}");
