@@ -1,6 +1,9 @@
 //! `--all-servers`: every query is sent to all upstreams at once.
 
+use std::time::Duration;
+
 use anyhow::ensure;
+use ringmasq_tests::wait::poll_until;
 use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
 
 fn all_servers(backend: Backend) -> anyhow::Result<()> {
@@ -19,9 +22,18 @@ fn all_servers(backend: Backend) -> anyhow::Result<()> {
             "{name}: {d:?}"
         );
     }
-    // The losing upstream may answer just after the client got its reply.
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let (da, db) = (a.query_count()? - a0, b.query_count()? - b0);
+    // The losing upstream may see its copy just after the client got its reply.
+    let mut counts = (0, 0);
+    let _ = poll_until(
+        Duration::from_secs(2),
+        Duration::from_millis(50),
+        40,
+        || {
+            counts = (a.query_count().ok()? - a0, b.query_count().ok()? - b0);
+            (counts.0 >= 3 && counts.1 >= 3).then_some(())
+        },
+    );
+    let (da, db) = counts;
     ensure!(
         da == 3 && db == 3,
         "upstreams saw {da} and {db} queries, expected 3 each"

@@ -19,7 +19,7 @@ fn sighup(backend: Backend) -> anyhow::Result<()> {
     );
 
     rm.signal(libc::SIGHUP)?;
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
     rm.check_running()?;
     ensure!(
         rm.counter("cachesize.bind")? == 150,
