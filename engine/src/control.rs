@@ -129,6 +129,10 @@ impl ControlState {
             .map(|d| format!("{} {}", d.name(), r.drops(*d)))
             .collect();
         tracing::info!("dropped: {}", drops.join(", "));
+        let lost = crate::logging::dropped_lines();
+        if lost > 0 {
+            tracing::info!("log lines lost (--log-async queue full): {lost}");
+        }
     }
 }
 
