@@ -114,10 +114,7 @@ impl TcpManager {
                 Err(_) => return,
             };
             // `--local-service` applies to TCP clients too.
-            if !peer
-                .as_socket()
-                .is_some_and(|p| self.access.allows(p.ip()))
-            {
+            if !peer.as_socket().is_some_and(|p| self.access.allows(p.ip())) {
                 drop(sock);
                 continue;
             }
