@@ -6,9 +6,10 @@
 
 use crate::upstreams::{ResolvState, build_table, read_resolv, resolv_changed};
 use anyhow::Result;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use ringmasq_config::Config;
 use ringmasq_proto::dns::cache::DnsCache;
+use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::servers::ServerTable;
 use ringmasq_proto::dns::stats::{Counter, DropReason, StatsRegistry};
 use std::net::SocketAddr;
@@ -27,6 +28,8 @@ pub struct ControlState {
     pub registry: Arc<StatsRegistry>,
     /// The published server table.
     pub servers: Arc<ArcSwap<ServerTable>>,
+    /// The published hosts-file data.
+    pub hosts: Arc<ArcSwapOption<HostsTable>>,
     /// The resolv-file as last read.
     pub resolv: ResolvState,
     /// Our listening addresses (never used as upstreams).
@@ -59,6 +62,8 @@ impl ControlState {
             c.clear();
         }
         tracing::info!("cleared cache");
+        // Hosts files are re-read on SIGHUP; the old table serves until the new one is ready.
+        self.hosts.store(crate::hosts::load(&self.cfg));
         let mut changed = false;
         if !self.cfg.servers_files.is_empty() {
             changed |= self.reload_servers_files();

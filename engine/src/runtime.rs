@@ -8,7 +8,7 @@ use crate::tcp::TcpManager;
 use crate::upstreams::{build_table, read_resolv};
 use crate::worker::{Control, WorkerCore, WorkerSockets};
 use anyhow::{Context, Result, bail};
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use ringmasq_config::{Config, IoBackend, LocalService};
 use ringmasq_proto::dns::answer::NormalizeOptions;
 use ringmasq_proto::dns::cache::{CacheConfig, DnsCache};
@@ -174,6 +174,7 @@ fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
         },
         upstream_slots: slots,
         max_in_flight: 4096,
+        local_ttl: cfg.local_ttl,
     }
 }
 
@@ -213,6 +214,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
     }
     let servers = Arc::new(ArcSwap::new(table));
+    let hosts = Arc::new(ArcSwapOption::new(crate::hosts::load(&cfg)));
     let use_uring = !bound.listen.is_empty() && uring_usable(&cfg);
     if cfg.io_backend == IoBackend::Uring && !use_uring && !bound.listen.is_empty() {
         bail!("--io-backend=uring was requested but io_uring cannot be used here");
@@ -272,6 +274,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             doorbell,
             control: rx,
             servers: Arc::clone(&servers),
+            hosts: Arc::clone(&hosts),
             access: access.clone(),
             counters,
             log_queries: cfg.log_queries || cfg.log_queries_extra,
@@ -317,6 +320,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         cache,
         registry,
         servers,
+        hosts,
         resolv,
         listen: bound.listen,
     };

@@ -7,9 +7,10 @@
 use crate::access::AccessPolicy;
 use crate::epoll::{Epoll, Token};
 use crate::tcp::TcpManager;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use crossbeam_channel::Receiver;
 use ringmasq_proto::dns::forward::Forwarder;
+use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::outbox::{ClientEndpoint, Outbox};
 use ringmasq_proto::dns::packet::parse_query;
 use ringmasq_proto::dns::servers::ServerTable;
@@ -57,6 +58,8 @@ pub struct WorkerCore {
     pub control: Receiver<Control>,
     /// The current server table, published by the control thread.
     pub servers: Arc<ArcSwap<ServerTable>>,
+    /// The current hosts-file data, published by the control thread.
+    pub hosts: Arc<ArcSwapOption<HostsTable>>,
     /// Who may query us.
     pub access: AccessPolicy,
     /// This worker's counters.
@@ -79,6 +82,15 @@ impl WorkerCore {
         let current = self.servers.load();
         if !Arc::ptr_eq(&current, self.fwd.servers()) {
             self.fwd.set_servers(Arc::clone(&current));
+        }
+        let hosts = self.hosts.load();
+        let same = match (hosts.as_ref(), self.fwd.hosts()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.fwd.set_hosts(hosts.clone());
         }
     }
 

@@ -10,6 +10,7 @@
 use super::answer::{NormalizeOptions, normalize_response};
 use super::cache::{DnsCache, Lookup};
 use super::chaos::{ChaosName, StatsView, write_chaos_reply};
+use super::hosts::HostsTable;
 use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
     Edns, Query, QuestionKey, parse_query, parse_response_head, write_error_reply,
@@ -80,6 +81,8 @@ pub struct ForwarderConfig {
     pub upstream_slots: u16,
     /// Most queries in flight on this worker.
     pub max_in_flight: usize,
+    /// TTL of answers from hosts files and local data (`-T/--local-ttl`).
+    pub local_ttl: u32,
 }
 
 impl Default for ForwarderConfig {
@@ -100,6 +103,7 @@ impl Default for ForwarderConfig {
             },
             upstream_slots: 1,
             max_in_flight: 4096,
+            local_ttl: 0,
         }
     }
 }
@@ -178,6 +182,7 @@ pub struct Forwarder {
     shared: Shared,
     counters: Arc<WorkerCounters>,
     table: Arc<ServerTable>,
+    hosts: Option<Arc<HostsTable>>,
     group_state: Vec<GroupState>,
     rng: StdRng,
     slab: Vec<InFlight>,
@@ -208,6 +213,7 @@ impl Forwarder {
             shared,
             counters,
             table,
+            hosts: None,
             rng: StdRng::from_seed(seed),
             slab: Vec::with_capacity(cap),
             free: Vec::with_capacity(cap),
@@ -223,6 +229,16 @@ impl Forwarder {
             self.group_state = vec![GroupState::default(); table.group_count()];
             self.table = table;
         }
+    }
+
+    /// Installs the hosts-file data (start, SIGHUP); None for no hosts data.
+    pub fn set_hosts(&mut self, hosts: Option<Arc<HostsTable>>) {
+        self.hosts = hosts;
+    }
+
+    /// The hosts-file data in use.
+    pub fn hosts(&self) -> Option<&Arc<HostsTable>> {
+        self.hosts.as_ref()
     }
 
     /// The server table in use.
@@ -302,6 +318,19 @@ impl Forwarder {
                 None => out.recycle(buf),
             }
             return;
+        }
+        // Names in hosts files shadow upstream data (dnsmasq); other types of those names and
+        // every other name go on to the cache and the servers.
+        if let Some(hosts) = &self.hosts {
+            let mut buf = out.buffer_for(!udp);
+            match hosts.answer(&q, self.cfg.local_ttl, our_size, udp, &mut buf) {
+                Some(len) if len > 0 => {
+                    self.counters.bump(Counter::LocalAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                    return;
+                }
+                _ => out.recycle(buf),
+            }
         }
         let do_bit = q.edns.is_some_and(|e| e.do_bit);
         let cd_bit = q.flags & FLAG_CD != 0;
