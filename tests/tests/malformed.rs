@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
+use std::io::Write;
+
 use anyhow::ensure;
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::RecordType;
+use hickory_proto::rr::{DNSClass, RecordType};
+use ringmasq_tests::client::{TcpDns, make_query, next_id};
 use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
 
 /// A query header: ID, RD set, QDCOUNT 1 (RFC 1035 §4.1.1).
@@ -85,4 +88,47 @@ fn malformed(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
-backend_tests!(malformed);
+/// Over TCP: a malformed message gets no answer (the connection may be closed), and a
+/// connection stuck halfway through a message blocks neither other TCP clients nor UDP.
+fn malformed_tcp(backend: Backend) -> anyhow::Result<()> {
+    let knot = Knot::start_lab()?;
+    let mut rm = Ringmasq::start(backend, &knot.server_spec())?;
+    let quick = Duration::from_millis(500);
+
+    for (what, bytes) in packets().into_iter().filter(|(_, b)| !b.is_empty()) {
+        let mut conn = TcpDns::connect(rm.addr(), quick)?;
+        conn.write_raw(&bytes)?;
+        match conn.read() {
+            Err(_) => {} // closed or silent: both fine
+            Ok(m) => anyhow::bail!("{what} over TCP: got an answer {m:?}"),
+        }
+    }
+
+    // A client that sends a length prefix of 300 and only 20 bytes, then stalls.
+    let mut stalled = std::net::TcpStream::connect(rm.addr())?;
+    stalled.write_all(&300u16.to_be_bytes())?;
+    stalled.write_all(&header(0x3001)[..12])?;
+    stalled.write_all(&[3, b'w', b'w', b'w', 3, b'l', b'a', b'b'])?;
+
+    let mut conn = rm.client().tcp()?;
+    let m = conn.exchange(&make_query(
+        next_id(),
+        "www.lab.test.",
+        RecordType::A,
+        DNSClass::IN,
+    )?)?;
+    ensure!(
+        m.answers.len() == 1,
+        "TCP query beside a stalled connection: {m:?}"
+    );
+    let m = rm.client().query("www.lab.test.", RecordType::A)?;
+    ensure!(
+        m.answers.len() == 1,
+        "UDP query beside a stalled connection: {m:?}"
+    );
+    drop(stalled);
+    rm.check_running()?;
+    Ok(())
+}
+
+backend_tests!(malformed, malformed_tcp);
