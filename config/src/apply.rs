@@ -123,6 +123,38 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.servers
                 .push(ServerRule::parse(v, d.origin.clone()).map_err(|e| invalid(v, e))?);
         }
+        "address" => {
+            let v = req()?;
+            c.servers
+                .push(ServerRule::parse_address(v, d.origin.clone()).map_err(|e| invalid(v, e))?);
+        }
+        "mx-host" | "srv-host" | "txt-record" | "ptr-record" | "naptr-record" | "caa-record"
+        | "cname" | "host-record" | "dns-rr" => {
+            let v = req()?;
+            c.local_records
+                .push(crate::LocalRecord::parse(d.name(), v).map_err(|e| invalid(v, e))?);
+        }
+        "mx-target" => {
+            let v = req()?;
+            let t = crate::server::normalize_domain(v).map_err(|e| invalid(v, e))?;
+            c.mx_target = Some(t);
+        }
+        "no-ident" => c.no_ident = true,
+        "expand-hosts" => c.expand_hosts = true,
+        "domain" => {
+            // Only the one-domain form; `domain=name,subnet` and `local` forms are refused.
+            let v = req()?;
+            if v.contains(',') {
+                return Err(invalid(
+                    v,
+                    ValueError::expected(
+                        "a single domain (the DOMAIN,SUBNET forms are not supported yet)",
+                    ),
+                ));
+            }
+            let t = crate::server::normalize_domain(v).map_err(|e| invalid(v, e))?;
+            c.domain = (!t.is_empty()).then_some(t);
+        }
         "rev-server" => {
             let v = req()?;
             c.servers

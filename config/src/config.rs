@@ -138,6 +138,16 @@ pub struct Config {
     pub no_hosts: bool,
     /// `-H/--addn-hosts` files or directories.
     pub addn_hosts: Vec<PathBuf>,
+    /// `-E/--expand-hosts`.
+    pub expand_hosts: bool,
+    /// `-s/--domain` (the simple one-domain form).
+    pub domain: Option<String>,
+    /// Local records (`--mx-host`, `--cname`, `--host-record`, ...), in the order given.
+    pub local_records: Vec<crate::LocalRecord>,
+    /// `-t/--mx-target`.
+    pub mx_target: Option<String>,
+    /// `--no-ident`: no CHAOS `*.bind` answers.
+    pub no_ident: bool,
     /// `-q/--log-queries`.
     pub log_queries: bool,
     /// `--log-queries=extra` (also `=proto`, `=auth`): serial number and client on each line.
@@ -209,6 +219,11 @@ impl Default for Config {
             local_ttl: 0,
             no_hosts: false,
             addn_hosts: Vec::new(),
+            expand_hosts: false,
+            domain: None,
+            local_records: Vec::new(),
+            mx_target: None,
+            no_ident: false,
             log_queries: false,
             log_queries_extra: false,
             log_facility: None,

@@ -120,12 +120,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::Implemented,
     ),
-    spec(
-        "address",
-        Some('A'),
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("address", Some('A'), ArgKind::Required, Status::Implemented),
     spec(
         "alias",
         Some('V'),
@@ -205,12 +200,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::NotYetImplemented,
     ),
-    spec(
-        "caa-record",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("caa-record", None, ArgKind::Required, Status::Implemented),
     spec(
         "cache-rr",
         None,
@@ -229,7 +219,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec("cname", None, ArgKind::Required, Status::NotYetImplemented),
+    spec("cname", None, ArgKind::Required, Status::Implemented),
     spec(
         "conf-dir",
         Some('7'),
@@ -514,7 +504,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec("dns-rr", None, ArgKind::Required, Status::NotYetImplemented),
+    spec("dns-rr", None, ArgKind::Required, Status::Implemented),
     spec("dnssec", None, ArgKind::None, Status::NotYetImplemented),
     spec(
         "dnssec-check-unsigned",
@@ -546,12 +536,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::NotYetImplemented,
     ),
-    spec(
-        "domain",
-        Some('s'),
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("domain", Some('s'), ArgKind::Required, Status::Implemented),
     spec(
         "domain-needed",
         Some('D'),
@@ -617,7 +602,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "expand-hosts",
         Some('E'),
         ArgKind::None,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "fast-dns-retry",
@@ -639,12 +624,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     spec("group", Some('g'), ArgKind::Optional, Status::Implemented),
     spec("help", Some('w'), ArgKind::None, Status::Implemented),
-    spec(
-        "host-record",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("host-record", None, ArgKind::Required, Status::Implemented),
     spec(
         "hostsdir",
         None,
@@ -749,24 +729,14 @@ pub static OPTIONS: &[OptionSpec] = &[
         Status::Implemented,
     ),
     spec("min-port", None, ArgKind::Required, Status::Implemented),
-    spec(
-        "mx-host",
-        Some('m'),
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("mx-host", Some('m'), ArgKind::Required, Status::Implemented),
     spec(
         "mx-target",
         Some('t'),
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
-    spec(
-        "naptr-record",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("naptr-record", None, ArgKind::Required, Status::Implemented),
     spec("neg-ttl", None, ArgKind::Required, Status::Implemented),
     spec("nftset", None, ArgKind::Required, Status::NotYetImplemented),
     spec("no-daemon", Some('d'), ArgKind::None, Status::Implemented),
@@ -789,7 +759,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         Status::NotYetImplemented,
     ),
     spec("no-hosts", Some('h'), ArgKind::None, Status::Implemented),
-    spec("no-ident", None, ArgKind::None, Status::NotYetImplemented),
+    spec("no-ident", None, ArgKind::None, Status::Implemented),
     spec("no-negcache", Some('N'), ArgKind::None, Status::Implemented),
     spec(
         "no-ping",
@@ -824,12 +794,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec(
-        "ptr-record",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("ptr-record", None, ArgKind::Required, Status::Implemented),
     spec(
         "pxe-prompt",
         None,
@@ -913,7 +878,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "srv-host",
         Some('W'),
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "stop-dns-rebind",
@@ -1012,7 +977,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "txt-record",
         Some('Y'),
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "umbrella",

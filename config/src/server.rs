@@ -36,6 +36,10 @@ pub enum ServerAction {
     LocalOnly,
     /// Use the default (non-domain) servers, overriding a less specific rule (`#`).
     UseDefault,
+    /// Answer A/AAAA locally with this address (`--address=/domain/ADDR`).
+    Address(IpAddr),
+    /// Answer A with 0.0.0.0 and AAAA with `::` (`--address=/domain/#`).
+    NullAddress,
 }
 
 /// An upstream server address with optional outgoing interface and source.
@@ -92,6 +96,31 @@ impl ServerRule {
                 origin,
             }),
         }
+    }
+
+    /// Parses the value of `-A/--address`: `/domain/[domain/...][ADDR|#]`. No address is
+    /// the NXDOMAIN form (like `--local`); `#` answers 0.0.0.0 and `::`.
+    pub fn parse_address(value: &str, origin: Origin) -> Result<Self, ValueError> {
+        let expected = || ValueError::expected("/domain/[address], as in /example.com/192.0.2.1");
+        let tail = value.strip_prefix('/').ok_or_else(expected)?;
+        let end = tail.rfind('/').ok_or_else(expected)?;
+        let domains = tail[..end]
+            .split('/')
+            .map(parse_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        let action = match &tail[end + 1..] {
+            "" => ServerAction::LocalOnly,
+            "#" => ServerAction::NullAddress,
+            a => ServerAction::Address(
+                a.parse()
+                    .map_err(|_| ValueError::expected("an IPv4 or IPv6 address, or #"))?,
+            ),
+        };
+        Ok(ServerRule {
+            domains,
+            action,
+            origin,
+        })
     }
 
     /// True when the rule has no domains: a default upstream for every name.
@@ -325,6 +354,9 @@ impl fmt::Display for ServerAction {
             ServerAction::Forward(u) => u.fmt(f),
             ServerAction::LocalOnly => Ok(()),
             ServerAction::UseDefault => f.write_str("#"),
+            // `--address` syntax (parsed back by [`ServerRule::parse_address`]).
+            ServerAction::Address(a) => a.fmt(f),
+            ServerAction::NullAddress => f.write_str("#"),
         }
     }
 }

@@ -10,6 +10,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use ringmasq_config::Config;
 use ringmasq_proto::dns::cache::DnsCache;
 use ringmasq_proto::dns::hosts::HostsTable;
+use ringmasq_proto::dns::local::LocalData;
 use ringmasq_proto::dns::servers::ServerTable;
 use ringmasq_proto::dns::stats::{Counter, DropReason, StatsRegistry};
 use std::net::SocketAddr;
@@ -30,6 +31,8 @@ pub struct ControlState {
     pub servers: Arc<ArcSwap<ServerTable>>,
     /// The published hosts-file data.
     pub hosts: Arc<ArcSwapOption<HostsTable>>,
+    /// The published local records.
+    pub local: Arc<ArcSwapOption<LocalData>>,
     /// The resolv-file as last read.
     pub resolv: ResolvState,
     /// Our listening addresses (never used as upstreams).
@@ -63,7 +66,11 @@ impl ControlState {
         }
         tracing::info!("cleared cache");
         // Hosts files are re-read on SIGHUP; the old table serves until the new one is ready.
-        self.hosts.store(crate::hosts::load(&self.cfg));
+        // Local records follow: their CNAME chains may end in hosts-file names.
+        let hosts = crate::hosts::load(&self.cfg);
+        self.local
+            .store(crate::hosts::load_local(&self.cfg, hosts.as_deref()));
+        self.hosts.store(hosts);
         let mut changed = false;
         if !self.cfg.servers_files.is_empty() {
             changed |= self.reload_servers_files();

@@ -1,7 +1,10 @@
-//! Loads hosts files (`/etc/hosts` unless `-h`, and `-H/--addn-hosts`) for the workers.
+//! Loads local DNS data for the workers: hosts files (`/etc/hosts` unless `-h`, and
+//! `-H/--addn-hosts`, with `-E/--expand-hosts` and `-s/--domain`) and the local records of the
+//! configuration (`--mx-host`, `--cname`, `--host-record`, ...).
 
-use ringmasq_config::Config;
+use ringmasq_config::{Config, LocalRecord};
 use ringmasq_proto::dns::hosts::HostsTable;
+use ringmasq_proto::dns::local::{LocalData, LocalDataBuilder, LocalError};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,6 +18,12 @@ pub fn load(cfg: &Config) -> Option<Arc<HostsTable>> {
         return None;
     }
     let mut table = HostsTable::new();
+    if cfg.expand_hosts
+        && let Some(d) = &cfg.domain
+        && let Err(e) = table.set_expand_domain(d)
+    {
+        tracing::error!("--domain={d}: {e}");
+    }
     let mut paths: Vec<&Path> = Vec::new();
     if !cfg.no_hosts {
         paths.push(Path::new(SYSTEM_HOSTS));
@@ -37,4 +46,99 @@ pub fn load(cfg: &Config) -> Option<Arc<HostsTable>> {
         }
     }
     Some(Arc::new(table))
+}
+
+/// This machine's host name (the default MX target, as dnsmasq).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_else(|_| "localhost".to_string())
+}
+
+/// Encodes the configuration's local records (CNAME chains resolved against `hosts`). None
+/// when there are none. A record that cannot be encoded is logged and skipped.
+pub fn load_local(cfg: &Config, hosts: Option<&HostsTable>) -> Option<Arc<LocalData>> {
+    if cfg.local_records.is_empty() && cfg.mx_target.is_none() {
+        return None;
+    }
+    let mut b = LocalDataBuilder::new();
+    let default_mx = || cfg.mx_target.clone().unwrap_or_else(host_name);
+    let mut any_mx = false;
+    for r in &cfg.local_records {
+        if let Err(e) = add(&mut b, r, &default_mx, &mut any_mx) {
+            tracing::error!("{e}");
+        }
+    }
+    // `--mx-target` without `--mx-host`: an MX record for this host pointing to the target.
+    if !any_mx
+        && let Some(t) = &cfg.mx_target
+        && let Err(e) = b.mx(&host_name(), 1, t)
+    {
+        tracing::error!("{e}");
+    }
+    Some(Arc::new(b.build(cfg.local_ttl, hosts)))
+}
+
+fn add(
+    b: &mut LocalDataBuilder,
+    r: &LocalRecord,
+    default_mx: &dyn Fn() -> String,
+    any_mx: &mut bool,
+) -> Result<(), LocalError> {
+    match r {
+        LocalRecord::Mx {
+            name,
+            target,
+            preference,
+        } => {
+            *any_mx = true;
+            let t = target.clone().unwrap_or_else(default_mx);
+            b.mx(name, *preference, &t)
+        }
+        LocalRecord::Srv {
+            name,
+            target,
+            port,
+            priority,
+            weight,
+        } => b.srv(name, *priority, *weight, *port, target),
+        LocalRecord::Txt { name, strings } => b.txt(name, strings),
+        LocalRecord::Ptr { name, target } => b.ptr(name, target),
+        LocalRecord::Naptr {
+            name,
+            order,
+            preference,
+            flags,
+            service,
+            regexp,
+            replacement,
+        } => b.naptr(
+            name,
+            *order,
+            *preference,
+            flags,
+            service,
+            regexp,
+            replacement,
+        ),
+        LocalRecord::Caa {
+            name,
+            flags,
+            tag,
+            value,
+        } => b.caa(name, *flags, tag, value),
+        LocalRecord::Cname {
+            aliases,
+            target,
+            ttl,
+        } => aliases.iter().try_for_each(|a| b.cname(a, target, *ttl)),
+        LocalRecord::HostRecord { names, v4, v6, ttl } => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            v4.iter()
+                .map(|a| std::net::IpAddr::V4(*a))
+                .chain(v6.iter().map(|a| std::net::IpAddr::V6(*a)))
+                .try_for_each(|a| b.host(&names, a, *ttl))
+        }
+        LocalRecord::DnsRr { name, rtype, data } => b.raw(name, *rtype, data),
+    }
 }

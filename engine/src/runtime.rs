@@ -175,6 +175,7 @@ fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
         upstream_slots: slots,
         max_in_flight: 4096,
         local_ttl: cfg.local_ttl,
+        no_ident: cfg.no_ident,
     }
 }
 
@@ -214,7 +215,12 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
     }
     let servers = Arc::new(ArcSwap::new(table));
-    let hosts = Arc::new(ArcSwapOption::new(crate::hosts::load(&cfg)));
+    let hosts_table = crate::hosts::load(&cfg);
+    let local = Arc::new(ArcSwapOption::new(crate::hosts::load_local(
+        &cfg,
+        hosts_table.as_deref(),
+    )));
+    let hosts = Arc::new(ArcSwapOption::new(hosts_table));
     let use_uring = !bound.listen.is_empty() && uring_usable(&cfg);
     if cfg.io_backend == IoBackend::Uring && !use_uring && !bound.listen.is_empty() {
         bail!("--io-backend=uring was requested but io_uring cannot be used here");
@@ -275,6 +281,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             control: rx,
             servers: Arc::clone(&servers),
             hosts: Arc::clone(&hosts),
+            local: Arc::clone(&local),
             access: access.clone(),
             counters,
             log_queries: cfg.log_queries || cfg.log_queries_extra,
@@ -321,6 +328,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         registry,
         servers,
         hosts,
+        local,
         resolv,
         listen: bound.listen,
     };

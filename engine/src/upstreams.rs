@@ -83,6 +83,8 @@ pub fn build_table(cfg: &Config, resolv: &ResolvState, own_listen: &[SocketAddr]
                 ServerAction::Forward(up) => DomainAction::Forward(up.addr),
                 ServerAction::LocalOnly => DomainAction::LocalOnly,
                 ServerAction::UseDefault => DomainAction::UseDefault,
+                ServerAction::Address(a) => DomainAction::Address(*a),
+                ServerAction::NullAddress => DomainAction::NullAddress,
             };
             b.add_domain(&pattern, action);
         }

@@ -11,6 +11,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use crossbeam_channel::Receiver;
 use ringmasq_proto::dns::forward::Forwarder;
 use ringmasq_proto::dns::hosts::HostsTable;
+use ringmasq_proto::dns::local::LocalData;
 use ringmasq_proto::dns::outbox::{ClientEndpoint, Outbox};
 use ringmasq_proto::dns::packet::parse_query;
 use ringmasq_proto::dns::servers::ServerTable;
@@ -60,6 +61,8 @@ pub struct WorkerCore {
     pub servers: Arc<ArcSwap<ServerTable>>,
     /// The current hosts-file data, published by the control thread.
     pub hosts: Arc<ArcSwapOption<HostsTable>>,
+    /// The current local records, published by the control thread.
+    pub local: Arc<ArcSwapOption<LocalData>>,
     /// Who may query us.
     pub access: AccessPolicy,
     /// This worker's counters.
@@ -91,6 +94,15 @@ impl WorkerCore {
         };
         if !same {
             self.fwd.set_hosts(hosts.clone());
+        }
+        let local = self.local.load();
+        let same = match (local.as_ref(), self.fwd.local()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.fwd.set_local(local.clone());
         }
     }
 

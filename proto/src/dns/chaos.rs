@@ -1,4 +1,12 @@
-//! CHAOS-class TXT answers carrying statistics, as dnsmasq answers them.
+//! CHAOS-class TXT answers: `version.bind`, `authors.bind` and the statistics, as dnsmasq
+//! answers them.
+//!
+//! dnsmasq 2.90 answers CHAOS questions for names in the `bind` and `server` domains itself:
+//! the names below get a TXT record (AA=1), every other name there (`hostname.bind`,
+//! `id.server`, `version.server`, other types) gets NOTIMP, and with `--no-ident` all of them
+//! get NOTIMP. CHAOS questions for other names are forwarded. `version.bind` says
+//! `ringmasq-VERSION` and `authors.bind` names ringmasq's authors (dnsmasq names its own); both
+//! carry TTL `--local-ttl`, the statistics TTL 0.
 //!
 //! `cachesize.bind`, `insertions.bind`, `evictions.bind`, `misses.bind`, `hits.bind`, `auth.bind`
 //! and `servers.bind` are dnsmasq's names; `malformed.bind` and `rejected.bind` are ringmasq's own
@@ -6,6 +14,7 @@
 //! every drop counter over DNS.
 
 use super::cache::CacheStats;
+use super::name::is_subdomain_of;
 use super::packet::Query;
 use super::servers::ServerTable;
 use super::stats::{DropReason, StatsRegistry};
@@ -20,6 +29,10 @@ const TYPE_ANY: u16 = 255;
 /// The statistic a CHAOS name asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChaosName {
+    /// `version.bind`
+    Version,
+    /// `authors.bind`
+    Authors,
     /// `cachesize.bind`
     CacheSize,
     /// `insertions.bind`
@@ -47,6 +60,8 @@ impl ChaosName {
             return None;
         }
         Some(match q.key.name_wire() {
+            b"\x07version\x04bind\x00" => Self::Version,
+            b"\x07authors\x04bind\x00" => Self::Authors,
             b"\x09cachesize\x04bind\x00" => Self::CacheSize,
             b"\x0ainsertions\x04bind\x00" => Self::Insertions,
             b"\x09evictions\x04bind\x00" => Self::Evictions,
@@ -61,6 +76,21 @@ impl ChaosName {
     }
 }
 
+/// True for a CHAOS-class question in the `bind` or `server` domain: answered here (a TXT
+/// record or NOTIMP), never forwarded.
+pub fn is_chaos_local(q: &Query<'_>) -> bool {
+    if q.key.qclass() != CLASS_CHAOS {
+        return false;
+    }
+    let name = q.key.name_wire();
+    is_subdomain_of(name, b"\x04bind\x00") || is_subdomain_of(name, b"\x06server\x00")
+}
+
+/// `version.bind` text.
+pub const VERSION_TEXT: &str = concat!("ringmasq-", env!("CARGO_PKG_VERSION"));
+/// `authors.bind` text.
+pub const AUTHORS_TEXT: &str = "the ringmasq developers";
+
 /// What the statistics answers are computed from.
 pub struct StatsView<'a> {
     /// The shared cache's counters.
@@ -69,6 +99,8 @@ pub struct StatsView<'a> {
     pub registry: &'a StatsRegistry,
     /// The current servers.
     pub servers: &'a ServerTable,
+    /// TTL of `version.bind` and `authors.bind` (`--local-ttl`).
+    pub local_ttl: u32,
 }
 
 /// Writes the TXT answer for `name` into `out`; returns the length, or None if `out` is too small.
@@ -81,7 +113,16 @@ pub fn write_chaos_reply(
 ) -> Option<usize> {
     let mut strings: Vec<String> = Vec::new();
     let one = |v: u64| vec![v.to_string()];
+    let mut ttl = 0;
     match name {
+        ChaosName::Version => {
+            strings = vec![VERSION_TEXT.to_string()];
+            ttl = view.local_ttl;
+        }
+        ChaosName::Authors => {
+            strings = vec![AUTHORS_TEXT.to_string()];
+            ttl = view.local_ttl;
+        }
         ChaosName::CacheSize => strings = one(view.cache.capacity as u64),
         ChaosName::Insertions => strings = one(view.cache.insertions),
         ChaosName::Evictions => strings = one(view.cache.evictions),
@@ -147,7 +188,7 @@ pub fn write_chaos_reply(
         o[0..2].copy_from_slice(&0xC00Cu16.to_be_bytes()); // pointer to the question name
         o[2..4].copy_from_slice(&TYPE_TXT.to_be_bytes());
         o[4..6].copy_from_slice(&CLASS_CHAOS.to_be_bytes());
-        o[6..10].copy_from_slice(&0u32.to_be_bytes());
+        o[6..10].copy_from_slice(&ttl.to_be_bytes());
         o[10..12].copy_from_slice(&(rdlen as u16).to_be_bytes());
         let mut p = 12;
         for s in rec {

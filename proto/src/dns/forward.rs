@@ -9,8 +9,9 @@
 
 use super::answer::{NormalizeOptions, normalize_response};
 use super::cache::{DnsCache, Lookup};
-use super::chaos::{ChaosName, StatsView, write_chaos_reply};
+use super::chaos::{ChaosName, StatsView, is_chaos_local, write_chaos_reply};
 use super::hosts::HostsTable;
+use super::local::{LocalData, write_address_reply};
 use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
     Edns, Query, QuestionKey, parse_query, parse_response_head, write_error_reply,
@@ -83,6 +84,8 @@ pub struct ForwarderConfig {
     pub max_in_flight: usize,
     /// TTL of answers from hosts files and local data (`-T/--local-ttl`).
     pub local_ttl: u32,
+    /// `--no-ident`: CHAOS `*.bind` questions get NOTIMP.
+    pub no_ident: bool,
 }
 
 impl Default for ForwarderConfig {
@@ -104,6 +107,7 @@ impl Default for ForwarderConfig {
             upstream_slots: 1,
             max_in_flight: 4096,
             local_ttl: 0,
+            no_ident: false,
         }
     }
 }
@@ -183,6 +187,7 @@ pub struct Forwarder {
     counters: Arc<WorkerCounters>,
     table: Arc<ServerTable>,
     hosts: Option<Arc<HostsTable>>,
+    local: Option<Arc<LocalData>>,
     group_state: Vec<GroupState>,
     rng: StdRng,
     slab: Vec<InFlight>,
@@ -214,6 +219,7 @@ impl Forwarder {
             counters,
             table,
             hosts: None,
+            local: None,
             rng: StdRng::from_seed(seed),
             slab: Vec::with_capacity(cap),
             free: Vec::with_capacity(cap),
@@ -239,6 +245,16 @@ impl Forwarder {
     /// The hosts-file data in use.
     pub fn hosts(&self) -> Option<&Arc<HostsTable>> {
         self.hosts.as_ref()
+    }
+
+    /// Installs the local records (start, SIGHUP); None for none.
+    pub fn set_local(&mut self, local: Option<Arc<LocalData>>) {
+        self.local = local;
+    }
+
+    /// The local records in use.
+    pub fn local(&self) -> Option<&Arc<LocalData>> {
+        self.local.as_ref()
     }
 
     /// The server table in use.
@@ -298,7 +314,13 @@ impl Forwarder {
             self.reply_error(&q, rcode::NOERROR, client, out);
             return;
         }
-        if let Some(name) = ChaosName::from_query(&q) {
+        if is_chaos_local(&q) {
+            let name = ChaosName::from_query(&q).filter(|_| !self.cfg.no_ident);
+            let Some(name) = name else {
+                // dnsmasq: other names in `bind`/`server`, and all of them under --no-ident.
+                self.reply_error(&q, rcode::NOTIMP, client, out);
+                return;
+            };
             let mut buf = out.buffer();
             let view = StatsView {
                 cache: self
@@ -309,6 +331,7 @@ impl Forwarder {
                     .unwrap_or_default(),
                 registry: &self.shared.registry,
                 servers: &self.table,
+                local_ttl: self.cfg.local_ttl,
             };
             match write_chaos_reply(&q, name, &view, &mut buf) {
                 Some(len) => {
@@ -320,7 +343,7 @@ impl Forwarder {
             return;
         }
         // Names in hosts files shadow upstream data (dnsmasq); other types of those names and
-        // every other name go on to the cache and the servers.
+        // every other name go on to the local records, the cache and the servers.
         if let Some(hosts) = &self.hosts {
             let mut buf = out.buffer_for(!udp);
             match hosts.answer(&q, self.cfg.local_ttl, our_size, udp, &mut buf) {
@@ -330,6 +353,48 @@ impl Forwarder {
                     return;
                 }
                 _ => out.recycle(buf),
+            }
+        }
+        if let Some(local) = &self.local {
+            let mut buf = out.buffer_for(!udp);
+            match local.answer(&q, our_size, udp, &mut buf) {
+                Some(len) if len > 0 => {
+                    self.counters.bump(Counter::LocalAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                    return;
+                }
+                _ => out.recycle(buf),
+            }
+        }
+        // `--address` and `--local` rules answer before the cache (they share the domain
+        // table, and its precedence, with `--server`).
+        if self.table.answers_locally() {
+            match self.table.route_for(q.key.name_wire(), q.key.qtype()) {
+                Route::Address(a) => {
+                    let mut buf = out.buffer_for(!udp);
+                    let len = write_address_reply(
+                        &q,
+                        &self.table,
+                        a,
+                        self.cfg.local_ttl,
+                        our_size,
+                        udp,
+                        &mut buf,
+                    );
+                    if len > 0 {
+                        self.counters.bump(Counter::LocalAnswers);
+                        out.push(Destination::Client(client), buf, len);
+                    } else {
+                        out.recycle(buf);
+                    }
+                    return;
+                }
+                Route::LocalOnly => {
+                    self.counters.bump(Counter::LocalAnswers);
+                    self.reply_error(&q, rcode::NXDOMAIN, client, out);
+                    return;
+                }
+                Route::Group(_) | Route::NoServers => {}
             }
         }
         let do_bit = q.edns.is_some_and(|e| e.do_bit);
@@ -430,8 +495,10 @@ impl Forwarder {
             self.counters.bump(Counter::Merged);
             return;
         }
-        let group = match self.table.route(q.key.name_wire()) {
+        let group = match self.table.route_for(q.key.name_wire(), q.key.qtype()) {
             Route::Group(g) => g,
+            // Answered in handle_query before the cache; a background refresh has nothing to do.
+            Route::Address(_) => return,
             Route::LocalOnly => {
                 if let Some(c) = client {
                     self.counters.bump(Counter::LocalAnswers);

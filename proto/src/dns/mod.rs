@@ -5,6 +5,7 @@ pub mod cache;
 pub mod chaos;
 pub mod forward;
 pub mod hosts;
+pub mod local;
 pub mod name;
 pub mod outbox;
 pub mod packet;

@@ -5,7 +5,7 @@
 //! the lowercase wire form of the question name, longest suffix first, as dnsmasq does.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// One upstream server with its counters, shared by every worker.
@@ -48,24 +48,62 @@ impl Server {
     }
 }
 
-/// What the table says to do with a name.
+/// What the table says to do with a question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     /// Forward to this group of servers (an index into [`ServerTable::group`]).
     Group(usize),
-    /// Never forward: answer from local data only (`--local=/d/`, `--server=/d/`).
+    /// Never forward: answer NXDOMAIN unless local data has the name (`--local=/d/`,
+    /// `--server=/d/`, `--address=/d/`).
     LocalOnly,
     /// No server is configured for this name.
     NoServers,
+    /// Answer from `--address=/d/ADDR` data: see [`ServerTable::address_v4`] and
+    /// [`ServerTable::address_v6`].
+    Address(AddressAnswer),
 }
 
-/// A rule attached to a domain suffix.
+/// Which `--address` records answer a question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressAnswer {
+    rules: u32,
+    /// The kind of answer.
+    pub kind: AddressKind,
+}
+
+/// The kind of an `--address` answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressKind {
+    /// The domain's IPv4 addresses (A; also ANY when the domain has no IPv6 address).
+    V4,
+    /// The domain's IPv6 addresses (AAAA and ANY).
+    V6,
+    /// `--address=/d/#`: A 0.0.0.0 and/or AAAA `::`.
+    Null,
+}
+
+/// A server rule attached to a domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rule {
     Group(usize),
-    LocalOnly,
     UseDefault,
 }
+
+/// Everything configured for one domain, in dnsmasq's order of precedence: IPv6 addresses,
+/// IPv4 addresses, `#` null addresses, servers, local-only.
+#[derive(Clone, Debug, Default)]
+struct DomainRules {
+    v6: Vec<Ipv6Addr>,
+    v4: Vec<Ipv4Addr>,
+    null: bool,
+    server: Option<Rule>,
+    local: bool,
+}
+
+/// RR types the address rules care about (RFC 1035 §3.2.2, RFC 3596 §2.1, RFC 1035 §3.2.3).
+const QTYPE_A: u16 = 1;
+const QTYPE_AAAA: u16 = 28;
+const QTYPE_ANY: u16 = 255;
 
 /// An immutable snapshot of all upstream servers and domain rules.
 #[derive(Debug, Default)]
@@ -74,14 +112,18 @@ pub struct ServerTable {
     /// Groups of server indices; group 0 (if present) is the default servers.
     groups: Vec<Vec<usize>>,
     default_group: Option<usize>,
-    /// Lowercase wire-form suffix (without the root label's terminating zero) to rule.
-    suffixes: HashMap<Box<[u8]>, Rule>,
-    /// Rule for names with a single label (`--server=//ADDR`).
-    unqualified: Option<Rule>,
+    /// Every domain's rules; the maps below index into it.
+    rules: Vec<DomainRules>,
+    /// Lowercase wire-form suffix (without the root label's terminating zero) to rules.
+    suffixes: HashMap<Box<[u8]>, u32>,
+    /// Rules for names with a single label (`--server=//ADDR`).
+    unqualified: Option<u32>,
     /// Text-suffix rules (`/*foo/`), lowercase dotted, longest first.
-    wildcards: Vec<(Box<[u8]>, Rule)>,
-    /// Rule for the root suffix (`--server=/./ADDR` style rules and `/#/`).
-    root: Option<Rule>,
+    wildcards: Vec<(Box<[u8]>, u32)>,
+    /// Rules for the root suffix (`--server=/#/ADDR` style rules).
+    root: Option<u32>,
+    /// Some rule answers locally (address or local-only).
+    answers_locally: bool,
 }
 
 /// Builds a [`ServerTable`]; rules added later for the same domain add servers to it.
@@ -112,6 +154,10 @@ pub enum DomainAction {
     LocalOnly,
     /// Use the default servers (`--server=/d/#`).
     UseDefault,
+    /// Answer A or AAAA with this address (`--address=/d/ADDR`).
+    Address(IpAddr),
+    /// Answer A with 0.0.0.0 and AAAA with `::` (`--address=/d/#`).
+    NullAddress,
 }
 
 impl ServerTableBuilder {
@@ -160,46 +206,87 @@ impl ServerTableBuilder {
                 k
             }
         };
-        let rule = match action {
+        let server = match action {
             DomainAction::Forward(addr) => {
                 let s = self.server_index(addr);
                 let g = self.group_for(key.clone());
                 if !self.table.groups[g].contains(&s) {
                     self.table.groups[g].push(s);
                 }
-                Rule::Group(g)
+                Some(Rule::Group(g))
             }
-            DomainAction::LocalOnly => Rule::LocalOnly,
-            DomainAction::UseDefault => Rule::UseDefault,
+            DomainAction::UseDefault => Some(Rule::UseDefault),
+            _ => None,
         };
-        match pattern {
-            DomainPattern::Unqualified => self.table.unqualified = Some(rule),
-            DomainPattern::Wildcard(w) => {
-                let text = w.trim_end_matches('.').to_ascii_lowercase().into_bytes();
-                match self.table.wildcards.iter_mut().find(|(t, _)| **t == *text) {
-                    Some(e) if matches!(rule, Rule::Group(_)) => e.1 = rule,
-                    Some(_) => {}
-                    None => self.table.wildcards.push((text.into_boxed_slice(), rule)),
-                }
-                self.table
-                    .wildcards
-                    .sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
-            }
-            DomainPattern::Suffix(s) if s.is_empty() => self.table.root = Some(rule),
+        let idx = match pattern {
+            DomainPattern::Unqualified => self.slot(|t| &mut t.unqualified),
+            DomainPattern::Suffix(s) if s.is_empty() => self.slot(|t| &mut t.root),
             DomainPattern::Suffix(_) => {
-                // A forwarding rule wins over a local-only one for the same domain, as
-                // dnsmasq: `local=/d/` then `server=/d/1.2.3.4` forwards.
-                let entry = self
+                let next = self.table.rules.len() as u32;
+                let idx = *self
                     .table
                     .suffixes
                     .entry(key.into_boxed_slice())
-                    .or_insert(rule);
-                if matches!(rule, Rule::Group(_)) {
-                    *entry = rule;
+                    .or_insert(next);
+                if idx == next {
+                    self.table.rules.push(DomainRules::default());
+                }
+                idx
+            }
+            DomainPattern::Wildcard(w) => {
+                let text = w.trim_end_matches('.').to_ascii_lowercase().into_bytes();
+                match self.table.wildcards.iter().find(|(t, _)| **t == *text) {
+                    Some(&(_, i)) => i,
+                    None => {
+                        let i = self.table.rules.len() as u32;
+                        self.table.rules.push(DomainRules::default());
+                        self.table.wildcards.push((text.into_boxed_slice(), i));
+                        self.table
+                            .wildcards
+                            .sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+                        i
+                    }
                 }
             }
+        };
+        let r = &mut self.table.rules[idx as usize];
+        match action {
+            // A forwarding rule wins over `#` and over a local-only one for the same domain,
+            // as dnsmasq: `local=/d/` then `server=/d/1.2.3.4` forwards.
+            DomainAction::Forward(_) => r.server = server,
+            DomainAction::UseDefault => {
+                r.server.get_or_insert(Rule::UseDefault);
+            }
+            DomainAction::LocalOnly => r.local = true,
+            DomainAction::Address(IpAddr::V4(a)) => {
+                if !r.v4.contains(&a) {
+                    r.v4.push(a);
+                }
+            }
+            DomainAction::Address(IpAddr::V6(a)) => {
+                if !r.v6.contains(&a) {
+                    r.v6.push(a);
+                }
+            }
+            DomainAction::NullAddress => r.null = true,
+        }
+        if matches!(
+            action,
+            DomainAction::LocalOnly | DomainAction::Address(_) | DomainAction::NullAddress
+        ) {
+            self.table.answers_locally = true;
         }
         self
+    }
+
+    /// The rules index in an optional slot, made on first use.
+    fn slot(&mut self, f: impl Fn(&mut ServerTable) -> &mut Option<u32>) -> u32 {
+        let next = self.table.rules.len() as u32;
+        let idx = *f(&mut self.table).get_or_insert(next);
+        if idx == next {
+            self.table.rules.push(DomainRules::default());
+        }
+        idx
     }
 
     /// Finishes the table.
@@ -247,7 +334,6 @@ impl ServerTable {
     fn resolve(&self, rule: Rule) -> Route {
         match rule {
             Rule::Group(g) => Route::Group(g),
-            Rule::LocalOnly => Route::LocalOnly,
             Rule::UseDefault => self.default_route(),
         }
     }
@@ -259,34 +345,97 @@ impl ServerTable {
         }
     }
 
-    /// Chooses the route for a lowercase wire-form name (with its terminating zero byte).
-    ///
-    /// The longest matching suffix wins, label by label, as dnsmasq's `--server=/domain/`.
+    /// True when some rule answers locally (`--address`, `--local`), so the route must be
+    /// looked up before the cache.
+    pub fn answers_locally(&self) -> bool {
+        self.answers_locally
+    }
+
+    /// The IPv4 addresses of an [`AddressKind::V4`] answer (empty otherwise).
+    pub fn address_v4(&self, a: AddressAnswer) -> &[Ipv4Addr] {
+        match a.kind {
+            AddressKind::V4 => &self.rules[a.rules as usize].v4,
+            _ => &[],
+        }
+    }
+
+    /// The IPv6 addresses of an [`AddressKind::V6`] answer (empty otherwise).
+    pub fn address_v6(&self, a: AddressAnswer) -> &[Ipv6Addr] {
+        match a.kind {
+            AddressKind::V6 => &self.rules[a.rules as usize].v6,
+            _ => &[],
+        }
+    }
+
+    /// What one domain's rules say for a question of type `qtype`, in dnsmasq's order: IPv6
+    /// addresses (AAAA, ANY), IPv4 addresses (A, ANY), `#` (A, AAAA, ANY), servers,
+    /// local-only; None when none applies (the next shorter domain is tried).
+    fn filter(&self, idx: u32, qtype: u16) -> Option<Route> {
+        let r = &self.rules[idx as usize];
+        let v6 = matches!(qtype, QTYPE_AAAA | QTYPE_ANY);
+        let v4 = matches!(qtype, QTYPE_A | QTYPE_ANY);
+        let kind = if !r.v6.is_empty() && v6 {
+            Some(AddressKind::V6)
+        } else if !r.v4.is_empty() && v4 {
+            Some(AddressKind::V4)
+        } else if r.null && (v4 || v6) {
+            Some(AddressKind::Null)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Some(Route::Address(AddressAnswer { rules: idx, kind }));
+        }
+        if let Some(rule) = r.server {
+            return Some(self.resolve(rule));
+        }
+        r.local.then_some(Route::LocalOnly)
+    }
+
+    /// Chooses the route for a lowercase wire-form name (with its terminating zero byte), for
+    /// forwarding only (address rules are ignored): [`ServerTable::route_for`] with no type.
     pub fn route(&self, name_wire: &[u8]) -> Route {
+        self.route_for(name_wire, 0)
+    }
+
+    /// Chooses the route for a question: lowercase wire-form name (with its terminating zero
+    /// byte) and type.
+    ///
+    /// The longest matching domain whose rules apply to `qtype` wins, label by label, as
+    /// dnsmasq's `--server=/domain/` and `--address=/domain/` (a domain with only IPv4
+    /// addresses does not answer AAAA, so a shorter domain's rules decide).
+    pub fn route_for(&self, name_wire: &[u8], qtype: u16) -> Route {
         // Strip the root label.
         let name = match name_wire.split_last() {
             Some((0, rest)) => rest,
             _ => name_wire,
         };
+        let fallback = || {
+            self.root
+                .and_then(|r| self.filter(r, qtype))
+                .unwrap_or_else(|| self.default_route())
+        };
         if name.is_empty() {
-            return self
-                .root
-                .map_or_else(|| self.default_route(), |r| self.resolve(r));
+            return fallback();
         }
-        if let Some(rule) = self.unqualified {
+        if let Some(idx) = self.unqualified {
             let first = name[0] as usize;
-            if first + 1 == name.len() {
-                return self.resolve(rule);
+            if first + 1 == name.len()
+                && let Some(r) = self.filter(idx, qtype)
+            {
+                return r;
             }
         }
         // The most specific (longest) matching rule wins, label-wise suffixes and text
         // wildcards alike.
-        let mut best: Option<(usize, Rule)> = None;
+        let mut best: Option<(usize, Route)> = None;
         if !self.suffixes.is_empty() {
             let mut pos = 0usize;
             while pos < name.len() {
-                if let Some(&rule) = self.suffixes.get(&name[pos..]) {
-                    best = Some((name.len() - pos - 1, rule));
+                if let Some(&idx) = self.suffixes.get(&name[pos..])
+                    && let Some(r) = self.filter(idx, qtype)
+                {
+                    best = Some((name.len() - pos - 1, r));
                     break;
                 }
                 pos += 1 + name[pos] as usize;
@@ -296,17 +445,20 @@ impl ServerTable {
             let mut text = [0u8; 256];
             let len = dotted(name, &mut text);
             let text = &text[..len];
-            if let Some((w, rule)) = self.wildcards.iter().find(|(w, _)| text.ends_with(w))
-                && best.is_none_or(|(l, _)| w.len() > l)
-            {
-                best = Some((w.len(), *rule));
+            for (w, idx) in &self.wildcards {
+                if text.ends_with(w)
+                    && best.is_none_or(|(l, _)| w.len() > l)
+                    && let Some(r) = self.filter(*idx, qtype)
+                {
+                    best = Some((w.len(), r));
+                    break;
+                }
             }
         }
-        if let Some((_, rule)) = best {
-            return self.resolve(rule);
+        match best {
+            Some((_, r)) => r,
+            None => fallback(),
         }
-        self.root
-            .map_or_else(|| self.default_route(), |r| self.resolve(r))
     }
 }
 
@@ -408,6 +560,75 @@ mod tests {
         let t = b.build();
         assert_eq!(t.route(&wire("printer")), Route::LocalOnly);
         assert_eq!(t.route(&wire("printer.lan")), Route::NoServers);
+    }
+
+    /// The precedence dnsmasq 2.90 was observed to use (see tests/tests/local_records.rs).
+    #[test]
+    fn address_rules_follow_dnsmasq_precedence() {
+        let mut b = ServerTableBuilder::new();
+        b.add_default(addr("127.0.0.1:53"));
+        let sfx = |s: &str| DomainPattern::Suffix(s.into());
+        b.add_domain(
+            &sfx("addr.test"),
+            DomainAction::Address("192.0.2.1".parse().unwrap()),
+        );
+        b.add_domain(
+            &sfx("addr.test"),
+            DomainAction::Address("2001:db8::1".parse().unwrap()),
+        );
+        b.add_domain(
+            &sfx("sub.addr.test"),
+            DomainAction::Address("192.0.2.9".parse().unwrap()),
+        );
+        b.add_domain(
+            &sfx("srv.addr.test"),
+            DomainAction::Forward(addr("127.0.0.5:53")),
+        );
+        b.add_domain(&sfx("null.test"), DomainAction::NullAddress);
+        b.add_domain(&sfx("nx.test"), DomainAction::LocalOnly);
+        b.add_domain(
+            &sfx("mixed.test"),
+            DomainAction::Address("192.0.2.3".parse().unwrap()),
+        );
+        b.add_domain(&sfx("mixed.test"), DomainAction::LocalOnly);
+        let t = b.build();
+        assert!(t.answers_locally());
+        let r = |n: &str, q: u16| t.route_for(&wire(n), q);
+        let v4 = |n: &str, q: u16| match r(n, q) {
+            Route::Address(a) => t.address_v4(a).to_vec(),
+            other => panic!("{n}: {other:?}"),
+        };
+        let v6 = |n: &str, q: u16| match r(n, q) {
+            Route::Address(a) => t.address_v6(a).to_vec(),
+            other => panic!("{n}: {other:?}"),
+        };
+        assert_eq!(
+            v4("x.addr.test", 1),
+            ["192.0.2.1".parse::<Ipv4Addr>().unwrap()]
+        );
+        assert_eq!(
+            v6("addr.test", 28),
+            ["2001:db8::1".parse::<Ipv6Addr>().unwrap()]
+        );
+        // ANY takes the IPv6 addresses only, as dnsmasq.
+        assert_eq!(v6("addr.test", 255).len(), 1);
+        assert_eq!(v4("addr.test", 255).len(), 0);
+        // MX is not an address question: forwarded.
+        assert_eq!(r("addr.test", 15), Route::Group(0));
+        // A more specific domain with only IPv4 leaves AAAA to the parent's rules.
+        assert_eq!(
+            v4("a.sub.addr.test", 1),
+            ["192.0.2.9".parse::<Ipv4Addr>().unwrap()]
+        );
+        assert_eq!(v6("a.sub.addr.test", 28).len(), 1);
+        assert!(matches!(r("srv.addr.test", 1), Route::Group(g) if g != 0));
+        assert!(matches!(r("null.test", 28), Route::Address(a) if a.kind == AddressKind::Null));
+        assert_eq!(r("null.test", 16), Route::Group(0));
+        assert_eq!(r("a.nx.test", 1), Route::LocalOnly);
+        assert_eq!(r("mixed.test", 28), Route::LocalOnly);
+        assert_eq!(v4("mixed.test", 1).len(), 1);
+        // route() without a type ignores addresses.
+        assert_eq!(t.route(&wire("addr.test")), Route::Group(0));
     }
 
     #[test]

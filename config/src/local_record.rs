@@ -1,0 +1,384 @@
+//! Local DNS records from the configuration: `--mx-host`, `--srv-host`, `--txt-record`,
+//! `--ptr-record`, `--naptr-record`, `--caa-record`, `--cname`, `--host-record`, `--dns-rr`.
+//!
+//! Names are kept as given (lowercased, one trailing dot dropped, label lengths checked);
+//! the engine turns them into wire form.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::server::normalize_domain;
+use crate::value::{ValueError, parse_u32, split_list};
+
+/// One locally defined record (or record set) from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalRecord {
+    /// `--mx-host=NAME[[,TARGET],PREF]`; `target` None = `--mx-target` or this host's name.
+    Mx {
+        /// Owner name.
+        name: String,
+        /// Exchange host, if given.
+        target: Option<String>,
+        /// Preference (default 1).
+        preference: u16,
+    },
+    /// `--srv-host=_service._proto.domain[,TARGET[,PORT[,PRIORITY[,WEIGHT]]]]` (RFC 2782).
+    Srv {
+        /// Owner name.
+        name: String,
+        /// Target host; `""` = the root (no service).
+        target: String,
+        /// Port (default 1).
+        port: u16,
+        /// Priority (default 0).
+        priority: u16,
+        /// Weight (default 0).
+        weight: u16,
+    },
+    /// `--txt-record=NAME[[,TEXT],TEXT]`: the character-strings of one TXT record.
+    Txt {
+        /// Owner name.
+        name: String,
+        /// Strings, each at most 255 octets (longer text is split, as dnsmasq).
+        strings: Vec<Vec<u8>>,
+    },
+    /// `--ptr-record=NAME[,TARGET]`; no target = the root name.
+    Ptr {
+        /// Owner name.
+        name: String,
+        /// Target; `""` = the root.
+        target: String,
+    },
+    /// `--naptr-record=NAME,ORDER,PREF,FLAGS,SERVICE,REGEXP[,REPLACEMENT]` (RFC 3403 §4.1).
+    Naptr {
+        /// Owner name.
+        name: String,
+        /// ORDER.
+        order: u16,
+        /// PREFERENCE.
+        preference: u16,
+        /// FLAGS character-string.
+        flags: String,
+        /// SERVICES character-string.
+        service: String,
+        /// REGEXP character-string.
+        regexp: String,
+        /// REPLACEMENT name; `""` = the root.
+        replacement: String,
+    },
+    /// `--caa-record=NAME,FLAGS,TAG,VALUE` (RFC 8659 §4.1).
+    Caa {
+        /// Owner name.
+        name: String,
+        /// Flags octet.
+        flags: u8,
+        /// Property tag.
+        tag: String,
+        /// Property value.
+        value: String,
+    },
+    /// `--cname=ALIAS[,ALIAS...],TARGET[,TTL]`.
+    Cname {
+        /// The alias names.
+        aliases: Vec<String>,
+        /// The canonical name.
+        target: String,
+        /// TTL overriding `--local-ttl`.
+        ttl: Option<u32>,
+    },
+    /// `--host-record=NAME[,NAME...],[IPv4],[IPv6][,TTL]`.
+    HostRecord {
+        /// The names; the first is the PTR target.
+        names: Vec<String>,
+        /// IPv4 addresses.
+        v4: Vec<Ipv4Addr>,
+        /// IPv6 addresses.
+        v6: Vec<Ipv6Addr>,
+        /// TTL overriding `--local-ttl`.
+        ttl: Option<u32>,
+    },
+    /// `--dns-rr=NAME,TYPE,[HEX]`: an arbitrary class IN record.
+    DnsRr {
+        /// Owner name.
+        name: String,
+        /// RR type number.
+        rtype: u16,
+        /// RDATA.
+        data: Vec<u8>,
+    },
+}
+
+fn name_of(text: &str) -> Result<String, ValueError> {
+    if text.is_empty() {
+        return Err(ValueError::expected("a domain name"));
+    }
+    normalize_domain(text)
+}
+
+fn u16_of(text: &str, what: &str) -> Result<u16, ValueError> {
+    parse_u32(text)
+        .ok()
+        .and_then(|v| u16::try_from(v).ok())
+        .ok_or_else(|| ValueError::expected(format!("{what} from 0 to 65535")))
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl LocalRecord {
+    /// Parses the value of the option `option` (one of the record options above).
+    pub fn parse(option: &str, value: &str) -> Result<Self, ValueError> {
+        let items: Vec<&str> = split_list(value).collect();
+        let item = |i: usize| items.get(i).copied().unwrap_or("");
+        match option {
+            "mx-host" => {
+                let name = name_of(item(0))?;
+                let (target, preference) = match items.len() {
+                    1 => (None, 1),
+                    2 if is_number(item(1)) => (None, u16_of(item(1), "a preference")?),
+                    2 => (Some(name_of(item(1))?), 1),
+                    _ => (Some(name_of(item(1))?), u16_of(item(2), "a preference")?),
+                };
+                Ok(Self::Mx {
+                    name,
+                    target,
+                    preference,
+                })
+            }
+            "srv-host" => Ok(Self::Srv {
+                name: name_of(item(0))?,
+                target: normalize_domain(item(1))?,
+                port: if item(2).is_empty() {
+                    1
+                } else {
+                    u16_of(item(2), "a port")?
+                },
+                priority: if item(3).is_empty() {
+                    0
+                } else {
+                    u16_of(item(3), "a priority")?
+                },
+                weight: if item(4).is_empty() {
+                    0
+                } else {
+                    u16_of(item(4), "a weight")?
+                },
+            }),
+            "txt-record" => {
+                let name = name_of(item(0))?;
+                let mut strings = Vec::new();
+                for s in items.iter().skip(1) {
+                    let b = s.as_bytes();
+                    if b.is_empty() {
+                        strings.push(Vec::new());
+                    }
+                    strings.extend(b.chunks(255).map(<[u8]>::to_vec));
+                }
+                if strings.is_empty() {
+                    strings.push(Vec::new());
+                }
+                Ok(Self::Txt { name, strings })
+            }
+            "ptr-record" => Ok(Self::Ptr {
+                name: name_of(item(0))?,
+                target: normalize_domain(item(1))?,
+            }),
+            "naptr-record" => {
+                if items.len() < 6 {
+                    return Err(ValueError::expected(
+                        "NAME,ORDER,PREFERENCE,FLAGS,SERVICE,REGEXP[,REPLACEMENT]",
+                    ));
+                }
+                Ok(Self::Naptr {
+                    name: name_of(item(0))?,
+                    order: u16_of(item(1), "an order")?,
+                    preference: u16_of(item(2), "a preference")?,
+                    flags: item(3).to_string(),
+                    service: item(4).to_string(),
+                    regexp: item(5).to_string(),
+                    replacement: normalize_domain(item(6))?,
+                })
+            }
+            "caa-record" => {
+                if items.len() < 4 {
+                    return Err(ValueError::expected("NAME,FLAGS,TAG,VALUE"));
+                }
+                let flags = parse_u32(item(1))
+                    .ok()
+                    .and_then(|v| u8::try_from(v).ok())
+                    .ok_or_else(|| ValueError::expected("CAA flags from 0 to 255"))?;
+                let tag = item(2);
+                // RFC 8659 §4.1.1: the tag is 1-15 ASCII letters and digits.
+                if tag.is_empty()
+                    || tag.len() > 15
+                    || !tag.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return Err(ValueError::expected(
+                        "a CAA tag of 1 to 15 letters and digits",
+                    ));
+                }
+                Ok(Self::Caa {
+                    name: name_of(item(0))?,
+                    flags,
+                    tag: tag.to_string(),
+                    value: items[3..].join(","),
+                })
+            }
+            "cname" => {
+                let mut rest: &[&str] = &items;
+                let mut ttl = None;
+                if rest.len() >= 3 && is_number(rest[rest.len() - 1]) {
+                    ttl = Some(parse_u32(rest[rest.len() - 1])?);
+                    rest = &rest[..rest.len() - 1];
+                }
+                if rest.len() < 2 {
+                    return Err(ValueError::expected("ALIAS[,ALIAS...],TARGET[,TTL]"));
+                }
+                let (target, aliases) = rest.split_last().expect("two items");
+                Ok(Self::Cname {
+                    aliases: aliases
+                        .iter()
+                        .map(|a| name_of(a))
+                        .collect::<Result<_, _>>()?,
+                    target: name_of(target)?,
+                    ttl,
+                })
+            }
+            "host-record" => {
+                let mut names = Vec::new();
+                let (mut v4, mut v6) = (Vec::new(), Vec::new());
+                let mut ttl = None;
+                for (i, it) in items.iter().enumerate() {
+                    if it.is_empty() {
+                        continue;
+                    }
+                    match it.parse::<IpAddr>() {
+                        Ok(IpAddr::V4(a)) => v4.push(a),
+                        Ok(IpAddr::V6(a)) => v6.push(a),
+                        Err(_) if i + 1 == items.len() && is_number(it) && !names.is_empty() => {
+                            ttl = Some(parse_u32(it)?)
+                        }
+                        Err(_) => names.push(name_of(it)?),
+                    }
+                }
+                if names.is_empty() || (v4.is_empty() && v6.is_empty()) {
+                    return Err(ValueError::expected(
+                        "NAME[,NAME...],[IPv4-address],[IPv6-address][,TTL]",
+                    ));
+                }
+                Ok(Self::HostRecord { names, v4, v6, ttl })
+            }
+            "dns-rr" => {
+                if items.len() < 2 {
+                    return Err(ValueError::expected("NAME,TYPE,[HEX-DATA]"));
+                }
+                let rtype = u16_of(item(1), "an RR type number")?;
+                let hex: Vec<u8> = items[2..]
+                    .join("")
+                    .bytes()
+                    .filter(|b| !matches!(b, b':' | b' '))
+                    .collect();
+                if hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(ValueError::expected("hex data such as 01:23:45 or 012345"));
+                }
+                let data = hex
+                    .chunks(2)
+                    .map(|p| {
+                        let s = std::str::from_utf8(p).unwrap_or("00");
+                        u8::from_str_radix(s, 16).unwrap_or(0)
+                    })
+                    .collect();
+                Ok(Self::DnsRr {
+                    name: name_of(item(0))?,
+                    rtype,
+                    data,
+                })
+            }
+            _ => Err(ValueError::expected("a local record option")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            LocalRecord::parse("mx-host", "MX.test,mail.mx.test,5").unwrap(),
+            LocalRecord::Mx {
+                name: "mx.test".into(),
+                target: Some("mail.mx.test".into()),
+                preference: 5
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("mx-host", "mx2.test").unwrap(),
+            LocalRecord::Mx {
+                name: "mx2.test".into(),
+                target: None,
+                preference: 1
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("srv-host", "_sip._tcp.x,sip.x,5060,1,2").unwrap(),
+            LocalRecord::Srv {
+                name: "_sip._tcp.x".into(),
+                target: "sip.x".into(),
+                port: 5060,
+                priority: 1,
+                weight: 2
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("txt-record", "t.x,hello world,b").unwrap(),
+            LocalRecord::Txt {
+                name: "t.x".into(),
+                strings: vec![b"hello world".to_vec(), b"b".to_vec()]
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("cname", "a.x,b.x,t.x,300").unwrap(),
+            LocalRecord::Cname {
+                aliases: vec!["a.x".into(), "b.x".into()],
+                target: "t.x".into(),
+                ttl: Some(300)
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("host-record", "h.x,h2.x,192.0.2.1,2001:db8::1,60").unwrap(),
+            LocalRecord::HostRecord {
+                names: vec!["h.x".into(), "h2.x".into()],
+                v4: vec!["192.0.2.1".parse().unwrap()],
+                v6: vec!["2001:db8::1".parse().unwrap()],
+                ttl: Some(60)
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("dns-rr", "r.x,99,01:02 ff").unwrap(),
+            LocalRecord::DnsRr {
+                name: "r.x".into(),
+                rtype: 99,
+                data: vec![1, 2, 0xff]
+            }
+        );
+        assert!(matches!(
+            LocalRecord::parse("caa-record", "c.x,0,issue,ca.example").unwrap(),
+            LocalRecord::Caa { flags: 0, .. }
+        ));
+        assert!(matches!(
+            LocalRecord::parse("naptr-record", "n.x,10,20,s,SIP+D2U,,_sip._udp.n.x").unwrap(),
+            LocalRecord::Naptr { order: 10, .. }
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(LocalRecord::parse("cname", "only").is_err());
+        assert!(LocalRecord::parse("host-record", "h.x").is_err());
+        assert!(LocalRecord::parse("dns-rr", "r.x,99,0g").is_err());
+        assert!(LocalRecord::parse("caa-record", "c.x,300,issue,v").is_err());
+        assert!(LocalRecord::parse("mx-host", "m.x,t.x,70000").is_err());
+    }
+}

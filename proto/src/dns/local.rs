@@ -1,0 +1,658 @@
+//! Local records from the configuration (`--mx-host`, `--srv-host`, `--txt-record`,
+//! `--ptr-record`, `--naptr-record`, `--caa-record`, `--cname`, `--host-record`, `--dns-rr`) and
+//! the answers built from `--address=/domain/ADDR` rules, as dnsmasq 2.90 gives them.
+//!
+//! Answers, as dnsmasq 2.90 was observed to send them (class IN only):
+//! - A name with records of the asked type: every such record, AA=1, RA=1, NOERROR, TTL =
+//!   `--local-ttl` (or the record's own TTL for `--cname` and `--host-record`).
+//! - ANY: every record of the name.
+//! - Other types of a name with local records are *not* answered here (forwarded, as dnsmasq).
+//! - A `--cname` alias answers every type with the CNAME, followed by the CNAMEs and records of
+//!   the target when those are local too (other `--cname`s, `--host-record`s, hosts files);
+//!   the target is never looked up upstream (dnsmasq's documented limitation). A CNAME question
+//!   gets the alias's CNAME alone.
+//! - `--host-record` adds PTR records for its addresses pointing to its first name, unless the
+//!   reverse name already has a PTR.
+//!
+//! Everything is encoded once when the table is built (start, SIGHUP): an answer is a copy of
+//! ready-made resource records, with no allocation per query. CNAME chains are resolved at build
+//! time, so a reload of the hosts files must rebuild this table too.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::hosts::HostsTable;
+use super::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
+use super::packet::{
+    HEADER_LEN, OPT_LEN, Query, RCODE_NOERROR, flags, reply_flags, set_counts, set_flags, set_id,
+    write_opt,
+};
+use super::servers::{AddressAnswer, AddressKind, ServerTable};
+
+/// RR types, RFC 1035 §3.2.2, RFC 3596 §2.1, RFC 2782, RFC 3403 §4, RFC 8659 §4.
+pub mod rtype {
+    /// A.
+    pub const A: u16 = 1;
+    /// CNAME.
+    pub const CNAME: u16 = 5;
+    /// PTR.
+    pub const PTR: u16 = 12;
+    /// MX.
+    pub const MX: u16 = 15;
+    /// TXT.
+    pub const TXT: u16 = 16;
+    /// AAAA.
+    pub const AAAA: u16 = 28;
+    /// SRV.
+    pub const SRV: u16 = 33;
+    /// NAPTR.
+    pub const NAPTR: u16 = 35;
+    /// CAA.
+    pub const CAA: u16 = 257;
+    /// QTYPE `*`, RFC 1035 §3.2.3.
+    pub const ANY: u16 = 255;
+}
+
+/// Class IN, RFC 1035 §3.2.4.
+const CLASS_IN: u16 = 1;
+/// Compression pointer to the question name at offset 12, RFC 1035 §4.1.4.
+const PTR_TO_QNAME: [u8; 2] = [0xC0, 0x0C];
+/// TYPE + CLASS + TTL + RDLENGTH after the owner, RFC 1035 §4.1.3.
+const RR_TAIL: usize = 2 + 2 + 4 + 2;
+/// Longest CNAME chain followed (dnsmasq stops at 10 too).
+const MAX_CHAIN: usize = 10;
+
+/// A configuration value that cannot be turned into a record.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LocalError {
+    /// A name is not a valid domain name.
+    #[error("bad name {0:?}")]
+    BadName(String),
+    /// RDATA over 65535 octets.
+    #[error("record data too long for {0:?}")]
+    TooLong(String),
+}
+
+/// Converts a dotted name (one trailing dot allowed; `""` or `"."` is the root) to lowercase
+/// uncompressed wire form, RFC 1035 §3.1.
+pub fn wire_name(text: &str) -> Result<Vec<u8>, LocalError> {
+    let bad = || LocalError::BadName(text.to_string());
+    let t = text.strip_suffix('.').unwrap_or(text);
+    let mut out = Vec::with_capacity(t.len() + 2);
+    if !t.is_empty() {
+        for label in t.split('.') {
+            if label.is_empty() || label.len() > MAX_LABEL_LEN {
+                return Err(bad());
+            }
+            out.push(label.len() as u8);
+            out.extend(label.bytes().map(|b| b.to_ascii_lowercase()));
+        }
+    }
+    out.push(0);
+    if out.len() > MAX_NAME_LEN {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// The reverse-lookup name of an address: `d.c.b.a.in-addr.arpa` (RFC 1035 §3.5) or the 32
+/// nibbles under `ip6.arpa` (RFC 3596 §2.5), in wire form.
+pub fn reverse_name(addr: IpAddr) -> Vec<u8> {
+    let mut out = Vec::with_capacity(72);
+    match addr {
+        IpAddr::V4(a) => {
+            for o in a.octets().iter().rev() {
+                let s = o.to_string();
+                out.push(s.len() as u8);
+                out.extend_from_slice(s.as_bytes());
+            }
+            out.extend_from_slice(b"\x07in-addr\x04arpa\x00");
+        }
+        IpAddr::V6(a) => {
+            for o in a.octets().iter().rev() {
+                for nibble in [o & 0xf, o >> 4] {
+                    out.push(1);
+                    out.push(b"0123456789abcdef"[usize::from(nibble)]);
+                }
+            }
+            out.extend_from_slice(b"\x03ip6\x04arpa\x00");
+        }
+    }
+    out
+}
+
+/// One record to add: type, RDATA, TTL override.
+#[derive(Clone, Debug)]
+struct Pending {
+    rtype: u16,
+    rdata: Vec<u8>,
+    ttl: Option<u32>,
+}
+
+/// Collects local records; [`LocalDataBuilder::build`] encodes them.
+#[derive(Clone, Debug, Default)]
+pub struct LocalDataBuilder {
+    /// Records per wire name, in the order given.
+    records: Vec<(Vec<u8>, Pending)>,
+    /// CNAMEs: alias wire name, target wire name, TTL override.
+    cnames: Vec<(Vec<u8>, Vec<u8>, Option<u32>)>,
+    /// Host-record addresses (name, address, ttl), for their PTR records.
+    host_addrs: Vec<(Vec<u8>, IpAddr, Option<u32>)>,
+}
+
+fn push_string(out: &mut Vec<u8>, s: &[u8]) {
+    // RFC 1035 §3.3: <character-string> is a length octet and at most 255 octets.
+    let s = &s[..s.len().min(255)];
+    out.push(s.len() as u8);
+    out.extend_from_slice(s);
+}
+
+impl LocalDataBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn add(
+        &mut self,
+        name: &str,
+        rtype: u16,
+        rdata: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> Result<(), LocalError> {
+        if rdata.len() > usize::from(u16::MAX) {
+            return Err(LocalError::TooLong(name.to_string()));
+        }
+        self.records
+            .push((wire_name(name)?, Pending { rtype, rdata, ttl }));
+        Ok(())
+    }
+
+    /// `--mx-host`: an MX record (RFC 1035 §3.3.9).
+    pub fn mx(&mut self, name: &str, preference: u16, target: &str) -> Result<(), LocalError> {
+        let mut r = preference.to_be_bytes().to_vec();
+        r.extend(wire_name(target)?);
+        self.add(name, rtype::MX, r, None)
+    }
+
+    /// `--srv-host`: an SRV record (RFC 2782).
+    pub fn srv(
+        &mut self,
+        name: &str,
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: &str,
+    ) -> Result<(), LocalError> {
+        let mut r = Vec::with_capacity(8 + target.len());
+        r.extend(priority.to_be_bytes());
+        r.extend(weight.to_be_bytes());
+        r.extend(port.to_be_bytes());
+        r.extend(wire_name(target)?);
+        self.add(name, rtype::SRV, r, None)
+    }
+
+    /// `--txt-record`: one TXT record of these strings (RFC 1035 §3.3.14).
+    pub fn txt(&mut self, name: &str, strings: &[Vec<u8>]) -> Result<(), LocalError> {
+        let mut r = Vec::new();
+        for s in strings {
+            push_string(&mut r, s);
+        }
+        self.add(name, rtype::TXT, r, None)
+    }
+
+    /// `--ptr-record`: a PTR record (RFC 1035 §3.3.12).
+    pub fn ptr(&mut self, name: &str, target: &str) -> Result<(), LocalError> {
+        let r = wire_name(target)?;
+        self.add(name, rtype::PTR, r, None)
+    }
+
+    /// `--naptr-record`: a NAPTR record (RFC 3403 §4.1).
+    #[allow(clippy::too_many_arguments)]
+    pub fn naptr(
+        &mut self,
+        name: &str,
+        order: u16,
+        preference: u16,
+        flags: &str,
+        service: &str,
+        regexp: &str,
+        replacement: &str,
+    ) -> Result<(), LocalError> {
+        let mut r = Vec::new();
+        r.extend(order.to_be_bytes());
+        r.extend(preference.to_be_bytes());
+        push_string(&mut r, flags.as_bytes());
+        push_string(&mut r, service.as_bytes());
+        push_string(&mut r, regexp.as_bytes());
+        r.extend(wire_name(replacement)?);
+        self.add(name, rtype::NAPTR, r, None)
+    }
+
+    /// `--caa-record`: a CAA record (RFC 8659 §4.1).
+    pub fn caa(&mut self, name: &str, flags: u8, tag: &str, value: &str) -> Result<(), LocalError> {
+        let mut r = vec![flags, tag.len().min(255) as u8];
+        r.extend_from_slice(&tag.as_bytes()[..tag.len().min(255)]);
+        r.extend_from_slice(value.as_bytes());
+        self.add(name, rtype::CAA, r, None)
+    }
+
+    /// `--dns-rr`: any record type with raw RDATA.
+    pub fn raw(&mut self, name: &str, rtype: u16, rdata: &[u8]) -> Result<(), LocalError> {
+        self.add(name, rtype, rdata.to_vec(), None)
+    }
+
+    /// `--host-record`: an A or AAAA record for `name`, and (for the record's first name) the
+    /// PTR record for `addr`.
+    pub fn host(
+        &mut self,
+        names: &[&str],
+        addr: IpAddr,
+        ttl: Option<u32>,
+    ) -> Result<(), LocalError> {
+        let (t, r) = match addr {
+            IpAddr::V4(a) => (rtype::A, a.octets().to_vec()),
+            IpAddr::V6(a) => (rtype::AAAA, a.octets().to_vec()),
+        };
+        for n in names {
+            self.add(n, t, r.clone(), ttl)?;
+        }
+        if let Some(first) = names.first() {
+            self.host_addrs.push((wire_name(first)?, addr, ttl));
+        }
+        Ok(())
+    }
+
+    /// `--cname`: `alias` is `target`.
+    pub fn cname(&mut self, alias: &str, target: &str, ttl: Option<u32>) -> Result<(), LocalError> {
+        self.cnames
+            .push((wire_name(alias)?, wire_name(target)?, ttl));
+        Ok(())
+    }
+
+    /// Encodes every record with TTL `local_ttl` (unless overridden), resolving CNAME chains
+    /// against these records and `hosts`.
+    pub fn build(mut self, local_ttl: u32, hosts: Option<&HostsTable>) -> LocalData {
+        let mut d = LocalData::default();
+        // Host-record PTRs, unless the reverse name already has one.
+        for (name, addr, ttl) in std::mem::take(&mut self.host_addrs) {
+            let rev = reverse_name(addr);
+            let has = self
+                .records
+                .iter()
+                .any(|(n, p)| *n == rev && p.rtype == rtype::PTR);
+            if !has {
+                self.records.push((
+                    rev,
+                    Pending {
+                        rtype: rtype::PTR,
+                        rdata: name,
+                        ttl,
+                    },
+                ));
+            }
+        }
+        for (name, p) in &self.records {
+            if self.cnames.iter().any(|(a, _, _)| a == name) {
+                continue;
+            }
+            let e = d.entry(name);
+            let at = d.bytes.len();
+            encode_rr(
+                &mut d.bytes,
+                None,
+                p.rtype,
+                p.ttl.unwrap_or(local_ttl),
+                &p.rdata,
+            );
+            d.entries[e].recs.push(Rr {
+                rtype: p.rtype,
+                start: at as u32,
+                len: (d.bytes.len() - at) as u32,
+            });
+        }
+        for (alias, _, _) in &self.cnames {
+            let e = d.entry(alias);
+            if d.entries[e].chain.is_some() {
+                continue; // the first --cname for an alias wins
+            }
+            let mut chain = Chain::default();
+            let mut owner: Option<&[u8]> = None;
+            let mut cur: &[u8] = alias;
+            let mut hops = 0;
+            // Follow alias -> target -> ... while the names are our own CNAMEs.
+            while let Some((_, target, ttl)) =
+                self.cnames.iter().find(|(a, _, _)| a.as_slice() == cur)
+            {
+                if hops == MAX_CHAIN {
+                    break;
+                }
+                let at = d.bytes.len();
+                encode_rr(
+                    &mut d.bytes,
+                    owner,
+                    rtype::CNAME,
+                    ttl.unwrap_or(local_ttl),
+                    target,
+                );
+                let rr = Rr {
+                    rtype: rtype::CNAME,
+                    start: at as u32,
+                    len: (d.bytes.len() - at) as u32,
+                };
+                if owner.is_none() {
+                    chain.first = rr;
+                } else {
+                    chain.rest.push(rr);
+                }
+                owner = Some(target);
+                cur = target;
+                hops += 1;
+            }
+            if hops < MAX_CHAIN {
+                // The final target's local records, with its full name as owner.
+                for (n, p) in &self.records {
+                    if n.as_slice() == cur {
+                        let at = d.bytes.len();
+                        encode_rr(
+                            &mut d.bytes,
+                            Some(cur),
+                            p.rtype,
+                            p.ttl.unwrap_or(local_ttl),
+                            &p.rdata,
+                        );
+                        chain.tail.push(Rr {
+                            rtype: p.rtype,
+                            start: at as u32,
+                            len: (d.bytes.len() - at) as u32,
+                        });
+                    }
+                }
+                if chain.tail.is_empty()
+                    && let Some(h) = hosts
+                {
+                    let text = super::name::name_to_string(cur);
+                    for a in h.lookup(&text) {
+                        let (t, r): (u16, Vec<u8>) = match a {
+                            IpAddr::V4(v) => (rtype::A, v.octets().to_vec()),
+                            IpAddr::V6(v) => (rtype::AAAA, v.octets().to_vec()),
+                        };
+                        let at = d.bytes.len();
+                        encode_rr(&mut d.bytes, Some(cur), t, local_ttl, &r);
+                        chain.tail.push(Rr {
+                            rtype: t,
+                            start: at as u32,
+                            len: (d.bytes.len() - at) as u32,
+                        });
+                    }
+                }
+            }
+            d.entries[e].recs.clear();
+            d.entries[e].chain = Some(chain);
+        }
+        d
+    }
+}
+
+/// Writes one RR: owner (`None` = pointer to the question name), type, class IN, TTL, RDATA.
+fn encode_rr(out: &mut Vec<u8>, owner: Option<&[u8]>, rtype: u16, ttl: u32, rdata: &[u8]) {
+    match owner {
+        None => out.extend_from_slice(&PTR_TO_QNAME),
+        Some(o) => out.extend_from_slice(o),
+    }
+    out.extend_from_slice(&rtype.to_be_bytes());
+    out.extend_from_slice(&CLASS_IN.to_be_bytes());
+    out.extend_from_slice(&ttl.to_be_bytes());
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(rdata);
+}
+
+/// One encoded RR in [`LocalData::bytes`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Rr {
+    rtype: u16,
+    start: u32,
+    len: u32,
+}
+
+/// A CNAME alias's answer: its CNAME (owner = the question), the chain's further CNAMEs and the
+/// final target's records (full owners).
+#[derive(Clone, Debug, Default)]
+struct Chain {
+    first: Rr,
+    rest: Vec<Rr>,
+    tail: Vec<Rr>,
+}
+
+/// The records of one name.
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    recs: Vec<Rr>,
+    chain: Option<Chain>,
+}
+
+/// Encoded local records, shared by every worker (immutable; hold it in an `Arc`).
+#[derive(Clone, Debug, Default)]
+pub struct LocalData {
+    names: HashMap<Box<[u8]>, u32>,
+    entries: Vec<Entry>,
+    bytes: Vec<u8>,
+}
+
+impl LocalData {
+    fn entry(&mut self, name: &[u8]) -> usize {
+        if let Some(&e) = self.names.get(name) {
+            return e as usize;
+        }
+        self.entries.push(Entry::default());
+        let e = self.entries.len() - 1;
+        self.names.insert(name.into(), e as u32);
+        e
+    }
+
+    /// Number of names with local records.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there is no local record.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// If the question is answered from local records (see the module docs), writes the whole
+    /// reply into `out` and returns `Some(length)` (`Some(0)` if `out` cannot hold even a
+    /// truncated reply); otherwise `None`, and the caller goes on. Same reply conventions as
+    /// [`HostsTable::answer`]. No allocation.
+    pub fn answer(
+        &self,
+        q: &Query<'_>,
+        our_udp_size: u16,
+        udp: bool,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        if q.key.qclass() != CLASS_IN || q.opcode() != 0 || q.edns.is_some_and(|e| e.version != 0) {
+            return None;
+        }
+        let e = &self.entries[*self.names.get(q.key.name_wire())? as usize];
+        let qt = q.key.qtype();
+        let wanted = |r: &&Rr| qt == rtype::ANY || r.rtype == qt;
+        let bytes = &self.bytes;
+        let slice = move |r: &Rr| &bytes[r.start as usize..(r.start + r.len) as usize];
+        match &e.chain {
+            Some(c) if qt == rtype::CNAME => {
+                write_reply(q, our_udp_size, udp, out, std::iter::once(slice(&c.first)))
+            }
+            Some(c) => write_reply(
+                q,
+                our_udp_size,
+                udp,
+                out,
+                std::iter::once(&c.first)
+                    .chain(c.rest.iter())
+                    .chain(c.tail.iter().filter(wanted))
+                    .map(slice),
+            ),
+            None => {
+                if !e.recs.iter().any(|r| wanted(&r)) {
+                    return None;
+                }
+                write_reply(
+                    q,
+                    our_udp_size,
+                    udp,
+                    out,
+                    e.recs.iter().filter(wanted).map(slice),
+                )
+            }
+        }
+    }
+}
+
+/// A/AAAA record bytes for an `--address` answer, built on the stack.
+struct AddrRr {
+    buf: [u8; 2 + RR_TAIL + 16],
+    len: usize,
+}
+
+impl AddrRr {
+    fn new(ttl: u32, addr: IpAddr) -> Self {
+        let mut buf = [0u8; 2 + RR_TAIL + 16];
+        let (t, len) = match addr {
+            IpAddr::V4(a) => {
+                buf[12..16].copy_from_slice(&a.octets());
+                (rtype::A, 4)
+            }
+            IpAddr::V6(a) => {
+                buf[12..28].copy_from_slice(&a.octets());
+                (rtype::AAAA, 16)
+            }
+        };
+        buf[0..2].copy_from_slice(&PTR_TO_QNAME);
+        buf[2..4].copy_from_slice(&t.to_be_bytes());
+        buf[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
+        buf[6..10].copy_from_slice(&ttl.to_be_bytes());
+        buf[10..12].copy_from_slice(&(len as u16).to_be_bytes());
+        Self { buf, len: 12 + len }
+    }
+}
+
+/// Writes the answer to an `--address=/domain/ADDR` route: the domain's addresses of the kind
+/// chosen by [`ServerTable::route_for`], TTL `local_ttl`, AA=1 (as dnsmasq). `--address=/d/#`
+/// answers A with 0.0.0.0 and AAAA with `::` (both for ANY). Returns the reply length (0 if
+/// `out` is too small). No allocation.
+pub fn write_address_reply(
+    q: &Query<'_>,
+    table: &ServerTable,
+    a: AddressAnswer,
+    local_ttl: u32,
+    our_udp_size: u16,
+    udp: bool,
+    out: &mut [u8],
+) -> usize {
+    let qt = q.key.qtype();
+    let v4 = table.address_v4(a).iter().map(|&x| IpAddr::V4(x));
+    let v6 = table.address_v6(a).iter().map(|&x| IpAddr::V6(x));
+    let null = (a.kind == AddressKind::Null)
+        .then_some([
+            (qt != rtype::AAAA).then_some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            (qt != rtype::A).then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        ])
+        .into_iter()
+        .flatten()
+        .flatten();
+    let rrs = v4
+        .chain(v6)
+        .chain(null)
+        .map(|ip| AddrRr::new(local_ttl, ip));
+    // Two passes over a cheap iterator: sizes first, then the bytes.
+    let size: usize = rrs.clone().map(|r| r.len).sum();
+    let count = rrs.clone().count();
+    write_reply_with(q, our_udp_size, udp, out, size, count, |buf| {
+        let mut at = 0;
+        for r in rrs {
+            buf[at..at + r.len].copy_from_slice(&r.buf[..r.len]);
+            at += r.len;
+        }
+    })
+    .unwrap_or(0)
+}
+
+/// Writes header, question, `rrs` (ready-made records) and OPT.
+fn write_reply<'a, I>(
+    q: &Query<'_>,
+    our_udp_size: u16,
+    udp: bool,
+    out: &mut [u8],
+    rrs: I,
+) -> Option<usize>
+where
+    I: Iterator<Item = &'a [u8]> + Clone,
+{
+    let size: usize = rrs.clone().map(<[u8]>::len).sum();
+    let count = rrs.clone().count();
+    write_reply_with(q, our_udp_size, udp, out, size, count, |buf| {
+        let mut at = 0;
+        for r in rrs {
+            buf[at..at + r.len()].copy_from_slice(r);
+            at += r.len();
+        }
+    })
+}
+
+/// Writes an authoritative NOERROR reply whose answer section (`size` bytes, `count` records)
+/// `body` writes. Over UDP the reply is limited to [`Query::udp_limit`]; an answer that does not
+/// fit is sent empty with TC=1 (RFC 2181 §9). Echoes an OPT RR when the query had one (RFC 6891 §7).
+fn write_reply_with(
+    q: &Query<'_>,
+    our_udp_size: u16,
+    udp: bool,
+    out: &mut [u8],
+    size: usize,
+    count: usize,
+    body: impl FnOnce(&mut [u8]),
+) -> Option<usize> {
+    let question = q.bytes.get(q.question.clone())?;
+    let opt_len = if q.edns.is_some() { OPT_LEN } else { 0 };
+    let limit = if udp {
+        out.len().min(q.udp_limit(our_udp_size))
+    } else {
+        out.len()
+    };
+    let head = HEADER_LEN + question.len();
+    if head + opt_len > out.len() {
+        return Some(0);
+    }
+    let fits = head + size + opt_len <= limit && count <= usize::from(u16::MAX);
+    set_id(out, q.id);
+    let mut f = reply_flags(q.flags, RCODE_NOERROR) | flags::AA;
+    out[HEADER_LEN..head].copy_from_slice(question);
+    let mut at = head;
+    if fits {
+        body(&mut out[head..head + size]);
+        at += size;
+    } else {
+        f |= flags::TC;
+    }
+    set_flags(out, f);
+    set_counts(
+        out,
+        1,
+        if fits { count as u16 } else { 0 },
+        0,
+        u16::from(opt_len > 0),
+    );
+    if opt_len > 0 {
+        write_opt(
+            &mut out[at..at + OPT_LEN],
+            our_udp_size,
+            RCODE_NOERROR,
+            q.do_bit(),
+        );
+        at += OPT_LEN;
+    }
+    Some(at)
+}
