@@ -1,5 +1,6 @@
 //! A child-process guard: spawned with output captured to a file, killed by PID on drop.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -14,7 +15,8 @@ pub struct ChildGuard {
 }
 
 impl ChildGuard {
-    /// Spawns `cmd` with stdout and stderr appended to `output`.
+    /// Spawns `cmd` with stdout and stderr appended to `output`. The child also gets
+    /// `PR_SET_PDEATHSIG(SIGKILL)`, so keep the guard in the thread that created it.
     pub fn spawn(name: &str, mut cmd: Command, output: &Path) -> Result<Self> {
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -25,6 +27,18 @@ impl ChildGuard {
             .try_clone()
             .map_err(|e| HarnessError::io("clone log handle", e))?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        // Safety net for a test binary that is killed outright (no Drop runs): the kernel
+        // SIGKILLs the child when the spawning thread dies.
+        // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
         let child = cmd
             .spawn()
             .map_err(|e| HarnessError::io(format!("spawn {name} ({cmd:?})"), e))?;
