@@ -96,6 +96,9 @@ pub struct DnsArgs {
     /// Socket backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendArg,
+    /// io_uring closed loop: do not wait (up to 20 us) for batches of answers.
+    #[arg(long)]
+    pub no_batch_wait: bool,
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -221,6 +224,7 @@ impl DnsArgs {
             timeout: self.timeout,
             cpus,
             sockets: self.sockets.max(1),
+            batch_wait: !self.no_batch_wait,
         })
     }
 

@@ -71,7 +71,7 @@ pub fn drive(
                 if !unsafe { t.queue(sock, p, l, token) } {
                     // Batch full: push it out (no waiting), then retry once.
                     let mut bn = None;
-                    t.poll(0, &mut |ev| {
+                    t.poll(0, 1, &mut |ev| {
                         on_event(ev, flight, &mut stats, &mut last_answer, &mut bn, &now_ns)
                     })?;
                     // SAFETY: the packet lives in the flight table, which neither moves nor
@@ -104,7 +104,13 @@ pub fn drive(
             }
         }
         let mut bn = None;
-        t.poll(wake.saturating_sub(now), &mut |ev| {
+        // Closed loop: ask for a batch of a quarter of the window (bounded wait).
+        let batch = if plan.rate.is_none() {
+            (flight.live() / 4).clamp(1, 64)
+        } else {
+            1
+        };
+        t.poll(wake.saturating_sub(now), batch, &mut |ev| {
             on_event(ev, flight, &mut stats, &mut last_answer, &mut bn, &now_ns)
         })?;
         progress.publish(&stats);

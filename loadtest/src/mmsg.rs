@@ -176,7 +176,12 @@ impl Transport for MmsgTransport {
         true
     }
 
-    fn poll(&mut self, timeout_ns: u64, on: &mut dyn FnMut(Event<'_>)) -> io::Result<()> {
+    fn poll(
+        &mut self,
+        timeout_ns: u64,
+        _batch: usize,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> io::Result<()> {
         self.flush(on);
         if timeout_ns > 0 {
             let ts = timespec(timeout_ns);

@@ -58,6 +58,8 @@ pub struct RunConfig {
     pub cpus: Vec<usize>,
     /// Sockets (or TCP connections) per thread, at least.
     pub sockets: usize,
+    /// Closed loop on io_uring: wait briefly for batches of answers (fewer wake-ups).
+    pub batch_wait: bool,
 }
 
 /// Result of a run: merged counters and the backend that actually ran.
@@ -78,8 +80,13 @@ fn open_transport(cfg: &RunConfig, sockets: usize, in_flight: usize) -> Result<B
             Box::new(TcpTransport::new(cfg.server, sockets, per).context("TCP connect")?)
         }
         Backend::Mmsg => Box::new(MmsgTransport::new(cfg.server, sockets)?),
-        Backend::Uring => Box::new(UringTransport::new(cfg.server, sockets, in_flight)?),
-        Backend::Auto => match uring_or_simulated_failure(cfg.server, sockets, in_flight) {
+        Backend::Uring => Box::new(UringTransport::new(
+            cfg.server,
+            sockets,
+            in_flight,
+            cfg.batch_wait,
+        )?),
+        Backend::Auto => match uring_or_simulated_failure(cfg, sockets, in_flight) {
             Ok(t) => Box::new(t),
             Err(UringSetupError::Unavailable(e)) => {
                 if !FALLBACK_NOTED.swap(true, Ordering::Relaxed) {
@@ -97,7 +104,7 @@ fn open_transport(cfg: &RunConfig, sockets: usize, in_flight: usize) -> Result<B
 pub const NO_URING_ENV: &str = "RINGMASQ_LOAD_NO_URING";
 
 fn uring_or_simulated_failure(
-    server: SocketAddr,
+    cfg: &RunConfig,
     sockets: usize,
     in_flight: usize,
 ) -> Result<UringTransport, UringSetupError> {
@@ -106,7 +113,7 @@ fn uring_or_simulated_failure(
             std::io::Error::from_raw_os_error(libc::ENOSYS),
         ));
     }
-    UringTransport::new(server, sockets, in_flight)
+    UringTransport::new(cfg.server, sockets, in_flight, cfg.batch_wait)
 }
 
 fn split(total: u64, parts: usize, i: usize) -> u64 {

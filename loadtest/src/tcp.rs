@@ -139,7 +139,12 @@ impl Transport for TcpTransport {
         true
     }
 
-    fn poll(&mut self, timeout_ns: u64, on: &mut dyn FnMut(Event<'_>)) -> io::Result<()> {
+    fn poll(
+        &mut self,
+        timeout_ns: u64,
+        _batch: usize,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> io::Result<()> {
         for i in 0..self.conns.len() {
             self.write_pending(i, on);
         }

@@ -40,8 +40,20 @@ pub trait Transport {
 
     /// Sends everything queued, waits up to `timeout_ns` for at least one event (zero
     /// means do not wait) and reports every event that is ready through `on`.
-    fn poll(&mut self, timeout_ns: u64, on: &mut dyn FnMut(Event<'_>)) -> io::Result<()>;
+    ///
+    /// `batch` is a hint: a backend that can may keep waiting (briefly, see
+    /// [`BATCH_WAIT_US`]) until that many events are ready, to amortise wake-ups.
+    fn poll(
+        &mut self,
+        timeout_ns: u64,
+        batch: usize,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> io::Result<()>;
 }
+
+/// Longest a backend may wait for a batch beyond the first ready event, microseconds.
+/// This bounds how much batching can inflate a measured latency.
+pub const BATCH_WAIT_US: u32 = 20;
 
 /// Opens `n` UDP sockets connected to `server` (each on its own ephemeral source port)
 /// with large kernel buffers.

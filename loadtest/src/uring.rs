@@ -2,7 +2,7 @@
 //! receive per socket into a provided buffer ring, sends batched per submit with
 //! `CQE_SKIP_SUCCESS` so only failures cost a completion.
 
-use crate::transport::{Event, Transport, connected_udp_sockets};
+use crate::transport::{BATCH_WAIT_US, Event, Transport, connected_udp_sockets};
 use io_uring::types::{BufRingEntry, Fixed, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
 use std::alloc::{Layout, alloc_zeroed, dealloc};
@@ -109,26 +109,30 @@ pub struct UringTransport {
     _socks: Vec<UdpSocket>,
     rearm: Vec<bool>,
     queued: usize,
+    min_timeout: bool,
 }
 
 impl UringTransport {
     /// Opens `sockets` connected sockets to `server` and a ring sized for `in_flight`
-    /// outstanding queries.
+    /// outstanding queries. `batch_wait` allows waiting up to [`BATCH_WAIT_US`] for a
+    /// batch of completions where the kernel supports it (6.12 min-timeout).
     pub fn new(
         server: SocketAddr,
         sockets: usize,
         in_flight: usize,
+        batch_wait: bool,
     ) -> Result<Self, UringSetupError> {
         // Buffers are recycled after every completion batch, so the ring needs room for
         // one batch of responses, not for the whole window; the socket buffer absorbs
         // any excess (the multishot receive stops on ENOBUFS and is re-armed).
         let entries = in_flight.next_power_of_two().clamp(512, 4096) as u16;
         let sq = 1024u32;
-        let ring = IoUring::builder()
+        let mut b = IoUring::builder();
+        b.setup_cqsize(u32::from(entries) * 2)
             .setup_single_issuer()
             .setup_coop_taskrun()
-            .setup_defer_taskrun()
-            .setup_cqsize(u32::from(entries) * 2)
+            .setup_defer_taskrun();
+        let ring = b
             .build(sq)
             .or_else(|_| {
                 IoUring::builder()
@@ -148,12 +152,14 @@ impl UringTransport {
                 .register_buf_ring_with_flags(bufs.ring as u64, entries, BGID, 0)
         }
         .map_err(UringSetupError::Unavailable)?;
+        let min_timeout = batch_wait && ring.params().is_feature_min_timeout();
         Ok(UringTransport {
             ring,
             bufs,
             rearm: vec![true; socks.len()],
             _socks: socks,
             queued: 0,
+            min_timeout,
         })
     }
 
@@ -189,15 +195,27 @@ impl Transport for UringTransport {
         ok
     }
 
-    fn poll(&mut self, timeout_ns: u64, on: &mut dyn FnMut(Event<'_>)) -> io::Result<()> {
+    fn poll(
+        &mut self,
+        timeout_ns: u64,
+        batch: usize,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> io::Result<()> {
         self.push_rearms();
         // Always enter with GETEVENTS and a (possibly zero) timeout: with DEFER_TASKRUN,
         // receive completions are only posted while the task waits for events.
         let ts = Timespec::new()
             .sec(timeout_ns / 1_000_000_000)
             .nsec((timeout_ns % 1_000_000_000) as u32);
-        let args = SubmitArgs::new().timespec(&ts);
-        let res = self.ring.submitter().submit_with_args(1, &args);
+        // With min-timeout support (6.12), wait for a batch but return once BATCH_WAIT_US
+        // has passed with at least one completion; otherwise wait for one.
+        let (want, min_wait) = if self.min_timeout && timeout_ns > 0 && batch > 1 {
+            (batch, BATCH_WAIT_US)
+        } else {
+            (1, 0)
+        };
+        let args = SubmitArgs::new().timespec(&ts).min_wait_usec(min_wait);
+        let res = self.ring.submitter().submit_with_args(want, &args);
         self.queued = 0;
         if let Err(e) = res {
             match e.raw_os_error() {
