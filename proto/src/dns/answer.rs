@@ -20,7 +20,7 @@
 //!   RFC 4034 §6.2 canonical form) and re-emitted; they are compressed only against the question
 //!   name at offset 12, and SRV/DNAME targets never (RFC 2782, RFC 3597 §4). Other RDATA is copied verbatim.
 
-use super::name::{MAX_NAME_LEN, is_subdomain_of, label_offsets, read_name};
+use super::name::{MAX_NAME_LEN, is_subdomain_of, label_offsets, read_name, skip_name};
 use super::packet::{
     HEADER_LEN, MIN_UDP_SIZE, OPT_LEN, PacketError, Query, QuestionKey, RCODE_NOERROR,
     RCODE_NXDOMAIN, TYPE_OPT, be32, flags, parse_response_head, reply_flags, set_counts, set_flags,
@@ -495,6 +495,92 @@ pub fn normalize_response(
 }
 
 impl StoredAnswer {
+    /// A copy without the ANSWER records whose type `remove` selects (`--filter-A`,
+    /// `--filter-AAAA`, `--filter-rr`), and the number removed; `None` when nothing matched.
+    ///
+    /// Stored names point only into the question (see [`StoredAnswer`]), so records can be
+    /// dropped by copying the others verbatim. A positive answer left without a record of the
+    /// asked type becomes NODATA without AUTHORITY records, as dnsmasq 2.90 answers then.
+    pub fn without_answer_records(&self, remove: impl Fn(u16) -> bool) -> Option<(Self, u16)> {
+        let qend = usize::from(self.question_end);
+        let qtype = u16::from_be_bytes([self.bytes[qend - 4], self.bytes[qend - 3]]);
+        // Records of the stored message: (range, type, section 0/1).
+        let mut recs: Vec<(core::ops::Range<usize>, u16, u8)> = Vec::new();
+        let mut pos = qend;
+        let total = usize::from(self.ancount) + usize::from(self.nscount);
+        for i in 0..total {
+            let r = walk_record(&self.bytes, pos).ok()?;
+            recs.push((
+                pos..r.rdata.end,
+                r.rtype,
+                u8::from(i >= usize::from(self.ancount)),
+            ));
+            pos = r.rdata.end;
+        }
+        let removed = recs
+            .iter()
+            .filter(|(_, t, sec)| *sec == 0 && remove(*t))
+            .count();
+        if removed == 0 {
+            return None;
+        }
+        let positive_left = recs
+            .iter()
+            .any(|(_, t, sec)| *sec == 0 && !remove(*t) && (*t == qtype || qtype == TYPE_ANY));
+        let kind = match self.kind {
+            AnswerKind::Positive if !positive_left => AnswerKind::NoData,
+            k => k,
+        };
+        let keep_authority = !(self.kind == AnswerKind::Positive && kind == AnswerKind::NoData);
+        let mut out = Vec::with_capacity(self.bytes.len());
+        out.extend_from_slice(&self.bytes[..qend]);
+        let mut ttls = Vec::new();
+        let (mut an, mut ns) = (0u16, 0u16);
+        let mut answer_end = None;
+        for (range, t, sec) in recs {
+            let keep = if sec == 0 { !remove(t) } else { keep_authority };
+            if !keep {
+                continue;
+            }
+            if sec == 0 {
+                an += 1;
+            } else {
+                ns += 1;
+                answer_end.get_or_insert(out.len());
+            }
+            let at = out.len();
+            out.extend_from_slice(&self.bytes[range.clone()]);
+            // The TTL sits 4 bytes after the (compressed) owner name's end.
+            let fixed = skip_name(&self.bytes, range.start).ok()? - range.start + at;
+            let ttl = be32(&out, fixed + 4).ok()?;
+            ttls.push(TtlSlot {
+                offset: (fixed + 4) as u16,
+                ttl,
+            });
+        }
+        set_counts(&mut out, 1, an, ns, 0);
+        let min_ttl = ttls.iter().map(|t| t.ttl).min().unwrap_or(0);
+        let answer_end = answer_end.unwrap_or(out.len());
+        Some((
+            StoredAnswer {
+                bytes: out.into_boxed_slice(),
+                question_end: self.question_end,
+                answer_end: answer_end as u16,
+                ttls: ttls.into_boxed_slice(),
+                rcode: self.rcode,
+                upstream_flags: self.upstream_flags,
+                kind,
+                cache_ttl: self.cache_ttl,
+                min_ttl,
+                neg_ttl: self.neg_ttl,
+                ancount: an,
+                nscount: ns,
+                truncated: self.truncated,
+            },
+            removed as u16,
+        ))
+    }
+
     /// TTL in seconds for which it may be cached (0 = do not cache)
     pub fn cache_ttl(&self) -> u32 {
         self.cache_ttl

@@ -4,6 +4,7 @@ pub mod answer;
 pub mod cache;
 pub mod chaos;
 pub mod forward;
+pub mod guard;
 pub mod hosts;
 pub mod local;
 pub mod name;

@@ -23,11 +23,13 @@ pub enum DropReason {
     InFlightFull,
     /// The client is not allowed to query us (`--local-service`).
     NotAllowed,
+    /// An upstream answer held an `--ignore-address` address: dropped, the query keeps waiting.
+    IgnoredAddress,
 }
 
 impl DropReason {
     /// All reasons, in counter order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::MalformedQuery,
         Self::ResponseFromClient,
         Self::RejectedAnswer,
@@ -35,6 +37,7 @@ impl DropReason {
         Self::ForwardLimit,
         Self::InFlightFull,
         Self::NotAllowed,
+        Self::IgnoredAddress,
     ];
 
     /// A short name for logs and statistics.
@@ -47,6 +50,7 @@ impl DropReason {
             Self::ForwardLimit => "forward-limit",
             Self::InFlightFull => "in-flight-full",
             Self::NotAllowed => "not-allowed",
+            Self::IgnoredAddress => "ignored-address",
         }
     }
 }
@@ -74,10 +78,22 @@ pub enum Counter {
     ServfailSent,
     /// Records removed from upstream answers as out of bailiwick.
     OutOfBailiwick,
+    /// Dotless A/AAAA/ANY queries answered NXDOMAIN (`-D/--domain-needed`).
+    DomainNeeded,
+    /// Private reverse lookups answered NXDOMAIN (`-b/--bogus-priv`).
+    BogusPriv,
+    /// SOA, SRV and `_`-name ANY queries answered NODATA (`-f/--filterwin2k`).
+    Filterwin2k,
+    /// Upstream answers with private addresses blocked (`--stop-dns-rebind`).
+    RebindBlocked,
+    /// Upstream answers turned into NXDOMAIN (`-B/--bogus-nxdomain`).
+    BogusNxDomain,
+    /// Records removed from upstream answers (`--filter-A`, `--filter-AAAA`, `--filter-rr`).
+    FilteredRecords,
 }
 
 impl Counter {
-    const COUNT: usize = 10;
+    const COUNT: usize = 16;
 }
 
 const SLOTS: usize = Counter::COUNT + DropReason::ALL.len();
