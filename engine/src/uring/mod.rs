@@ -149,6 +149,7 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
     }
     r.ring.submitter().register_files(&fds)?;
     let mut poll_armed = false;
+    let mut epoll_busy = false;
     let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize * 8);
     let mut epoll_events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
     let fixed_for = |to: &Destination| -> Option<u32> {
@@ -192,7 +193,7 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
         }
         queue_sends(&mut core, &mut r, &fixed_for);
         let now = clock::now();
-        let wait = core.wait_ms(now);
+        let wait = if epoll_busy { 0 } else { core.wait_ms(now) };
         let ts = Timespec::new()
             .sec(wait / 1000)
             .nsec(((wait % 1000) * 1_000_000) as u32);
@@ -281,16 +282,23 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
                     if !cqueue::more(flags) {
                         poll_armed = false;
                     }
-                    let n = core.epoll.wait(&mut epoll_events, 0)?;
-                    for ev in &epoll_events[..n] {
-                        core.epoll_event(Epoll::token(ev), now);
-                    }
+                    epoll_busy = true;
                 }
                 _ => {}
             }
         }
         if returned {
             r.bufs.publish();
+        }
+        // The ring's poll on the epoll fd fires on new readiness only; sockets epoll still
+        // reports as ready (a listener with a backlog, say) are drained here, turn after turn,
+        // until epoll reports nothing.
+        if epoll_busy {
+            let n = core.epoll.wait(&mut epoll_events, 0)?;
+            for ev in &epoll_events[..n] {
+                core.epoll_event(Epoll::token(ev), now);
+            }
+            epoll_busy = n > 0;
         }
         core.timers(now);
     }
