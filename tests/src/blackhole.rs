@@ -1,8 +1,9 @@
 //! A black-hole upstream: a UDP socket (and TCP listener) that reads queries but never answers.
 
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ pub struct BlackHole {
     addr: SocketAddr,
     _tcp: TcpListener,
     received: Arc<AtomicU64>,
+    names: Arc<Mutex<BTreeSet<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -39,7 +41,8 @@ impl BlackHole {
                 .map_err(|e| HarnessError::io("set_read_timeout", e))?;
             let received = Arc::new(AtomicU64::new(0));
             let stop = Arc::new(AtomicBool::new(false));
-            let (r, s) = (received.clone(), stop.clone());
+            let names = Arc::new(Mutex::new(BTreeSet::new()));
+            let (r, s, n) = (received.clone(), stop.clone(), names.clone());
             let thread = std::thread::Builder::new()
                 .name("black-hole".into())
                 .spawn(move || {
@@ -47,8 +50,15 @@ impl BlackHole {
                     let mut buf = [0u8; 4096];
                     // Bounded by the stop flag and MAX_LIFETIME; each recv waits <= 100 ms.
                     while !s.load(Ordering::Relaxed) && start.elapsed() < MAX_LIFETIME {
-                        if udp.recv_from(&mut buf).is_ok() {
+                        if let Ok((len, _)) = udp.recv_from(&mut buf) {
                             r.fetch_add(1, Ordering::Relaxed);
+                            if let Some(q) = crate::client::decode(&buf[..len])
+                                .ok()
+                                .and_then(|m| m.queries.first().cloned())
+                            {
+                                let name = q.name().to_ascii().to_lowercase();
+                                n.lock().unwrap_or_else(|p| p.into_inner()).insert(name);
+                            }
                         }
                     }
                 })
@@ -57,6 +67,7 @@ impl BlackHole {
                 addr,
                 _tcp: tcp,
                 received,
+                names,
                 stop,
                 thread: Some(thread),
             });
@@ -72,6 +83,11 @@ impl BlackHole {
     /// `ADDR#PORT` for `--server=`.
     pub fn server_spec(&self) -> String {
         format!("{}#{}", self.addr.ip(), self.addr.port())
+    }
+
+    /// The distinct (lowercased) question names seen so far.
+    pub fn names(&self) -> BTreeSet<String> {
+        self.names.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// UDP datagrams swallowed so far.
