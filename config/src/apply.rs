@@ -11,6 +11,7 @@ use crate::config::{
 };
 use crate::directive::Directive;
 use crate::error::ConfigError;
+use crate::guard::{parse_addr_prefix, parse_domain_list, parse_rr_types};
 use crate::rev_server::parse_rev_server;
 use crate::server::{ServerRule, parse_interface};
 use crate::value::{
@@ -85,6 +86,33 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "all-servers" => c.all_servers = true,
         "no-negcache" => c.no_negcache = true,
         "no-hosts" => c.no_hosts = true,
+        "domain-needed" => c.domain_needed = true,
+        "bogus-priv" => c.bogus_priv = true,
+        "filterwin2k" => c.filterwin2k = true,
+        "stop-dns-rebind" => c.stop_dns_rebind = true,
+        "rebind-localhost-ok" => c.rebind_localhost_ok = true,
+        "filter-A" => c.filter_a = true,
+        "filter-AAAA" => c.filter_aaaa = true,
+        "no-round-robin" => c.no_round_robin = true,
+        "bogus-nxdomain" | "ignore-address" => {
+            let v = req()?;
+            let p = parse_addr_prefix(v).map_err(|e| invalid(v, e))?;
+            if d.name() == "bogus-nxdomain" {
+                c.bogus_nxdomain.push(p);
+            } else {
+                c.ignore_address.push(p);
+            }
+        }
+        "rebind-domain-ok" => {
+            let v = req()?;
+            let domains = parse_domain_list(v).map_err(|e| invalid(v, e))?;
+            c.rebind_domain_ok.extend(domains);
+        }
+        "filter-rr" => {
+            let v = req()?;
+            let types = parse_rr_types(v).map_err(|e| invalid(v, e))?;
+            c.filter_rr.extend(types);
+        }
         // Handled by the loader while reading files.
         "conf-file" | "conf-dir" | "servers-file" => {}
         "port" => {

@@ -146,6 +146,32 @@ pub struct Config {
     pub local_records: Vec<crate::LocalRecord>,
     /// `-t/--mx-target`.
     pub mx_target: Option<String>,
+    /// `-D/--domain-needed`: never forward A/AAAA/ANY queries for names without a dot.
+    pub domain_needed: bool,
+    /// `-b/--bogus-priv`: answer private reverse lookups (RFC 6303) NXDOMAIN.
+    pub bogus_priv: bool,
+    /// `-f/--filterwin2k`: answer SOA, SRV and `_`-name ANY queries NODATA.
+    pub filterwin2k: bool,
+    /// `--stop-dns-rebind`: block upstream answers with private addresses.
+    pub stop_dns_rebind: bool,
+    /// `--rebind-localhost-ok`: exempt 127.0.0.0/8 and ::1 from the rebind check.
+    pub rebind_localhost_ok: bool,
+    /// `--rebind-domain-ok`: lowercase domains (no trailing dot; "" = every domain) exempt
+    /// from the rebind check.
+    pub rebind_domain_ok: Vec<String>,
+    /// `-B/--bogus-nxdomain`: answers with these addresses become NXDOMAIN.
+    pub bogus_nxdomain: Vec<crate::AddrPrefix>,
+    /// `--ignore-address`: answers with these addresses are ignored.
+    pub ignore_address: Vec<crate::AddrPrefix>,
+    /// `--filter-A`: remove A records from answers.
+    pub filter_a: bool,
+    /// `--filter-AAAA`: remove AAAA records from answers.
+    pub filter_aaaa: bool,
+    /// `--filter-rr`: record types removed from answers (255 = ANY: answers to ANY queries
+    /// keep only A, AAAA, MX and CNAME).
+    pub filter_rr: Vec<u16>,
+    /// `--no-round-robin`: keep upstream record order (ringmasq never reorders records).
+    pub no_round_robin: bool,
     /// `--no-ident`: no CHAOS `*.bind` answers.
     pub no_ident: bool,
     /// `-q/--log-queries`.
@@ -224,6 +250,18 @@ impl Default for Config {
             local_records: Vec::new(),
             mx_target: None,
             no_ident: false,
+            domain_needed: false,
+            bogus_priv: false,
+            filterwin2k: false,
+            stop_dns_rebind: false,
+            rebind_localhost_ok: false,
+            rebind_domain_ok: Vec::new(),
+            bogus_nxdomain: Vec::new(),
+            ignore_address: Vec::new(),
+            filter_a: false,
+            filter_aaaa: false,
+            filter_rr: Vec::new(),
+            no_round_robin: false,
             log_queries: false,
             log_queries_extra: false,
             log_facility: None,

@@ -40,6 +40,9 @@ pub fn metavar(long: &str) -> &'static str {
         "log-async" => "a queue length in lines (default 5)",
         "user" => "a user name or numeric uid (empty = do not change)",
         "group" => "a group name or numeric gid (empty = do not change)",
+        "bogus-nxdomain" | "ignore-address" => "an IPv4 or IPv6 address, optionally /prefix",
+        "rebind-domain-ok" => "a domain, or /domain/[domain/]",
+        "filter-rr" => "record types (names or numbers), comma separated",
         "threads" => "a worker count (0 = one per online CPU)",
         "io-backend" => "auto, uring or epoll",
         "tcp-idle-timeout" => "a duration (seconds, or with s/m/h/d/w)",
@@ -67,7 +70,9 @@ fn describe(long: &str) -> &'static str {
         }
         "server" => "Upstream server, optionally only for some domains.",
         "local" => "Same as --server; commonly a domain that is never forwarded.",
-        "address" => "Answer A/AAAA for a domain with this address (# = 0.0.0.0/::, none = NXDOMAIN).",
+        "address" => {
+            "Answer A/AAAA for a domain with this address (# = 0.0.0.0/::, none = NXDOMAIN)."
+        }
         "mx-host" => "Answer an MX record for a name.",
         "mx-target" => "Default MX target (default this host's name).",
         "srv-host" => "Answer an SRV record.",
@@ -120,6 +125,18 @@ fn describe(long: &str) -> &'static str {
             "Where to write the PID (default /run/ringmasq.pid when daemonising; no value = none)."
         }
         "max-tcp-connections" => "Most concurrent TCP connections (default 20).",
+        "domain-needed" => "Never forward A/AAAA queries for names without a dot (NXDOMAIN).",
+        "bogus-priv" => "Answer reverse lookups of private ranges (RFC 6303) NXDOMAIN.",
+        "filterwin2k" => "Answer SOA, SRV and ANY-with-underscore queries locally (NODATA).",
+        "stop-dns-rebind" => "Block upstream answers with private addresses.",
+        "rebind-localhost-ok" => "Allow 127.0.0.0/8 and ::1 in answers despite --stop-dns-rebind.",
+        "rebind-domain-ok" => "No rebind check for names in these domains.",
+        "bogus-nxdomain" => "Turn answers with this address into NXDOMAIN.",
+        "ignore-address" => "Ignore answers with this address and wait for another.",
+        "filter-A" => "Remove A records from answers.",
+        "filter-AAAA" => "Remove AAAA records from answers.",
+        "filter-rr" => "Remove records of these types from answers (ANY: defang ANY answers).",
+        "no-round-robin" => "Keep the upstream order of records (ringmasq never reorders).",
         "threads" => "Worker threads (default one per online CPU).",
         "io-backend" => "Packet I/O: io_uring, epoll, or auto (default).",
         "tcp-idle-timeout" => "Close idle TCP connections after this long (default 10s).",

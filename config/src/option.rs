@@ -180,14 +180,9 @@ pub static OPTIONS: &[OptionSpec] = &[
         "bogus-nxdomain",
         Some('B'),
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
-    spec(
-        "bogus-priv",
-        Some('b'),
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("bogus-priv", Some('b'), ArgKind::None, Status::Implemented),
     spec(
         "bootp-dynamic",
         Some('3'),
@@ -541,7 +536,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "domain-needed",
         Some('D'),
         ArgKind::None,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "domain-suffix",
@@ -610,18 +605,10 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Optional,
         Status::Implemented,
     ),
-    spec(
-        "filter-rr",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
-    spec(
-        "filterwin2k",
-        Some('f'),
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("filter-A", None, ArgKind::None, Status::Implemented),
+    spec("filter-AAAA", None, ArgKind::None, Status::Implemented),
+    spec("filter-rr", None, ArgKind::Required, Status::Implemented),
+    spec("filterwin2k", Some('f'), ArgKind::None, Status::Implemented),
     spec("group", Some('g'), ArgKind::Optional, Status::Implemented),
     spec("help", Some('w'), ArgKind::None, Status::Implemented),
     spec("host-record", None, ArgKind::Required, Status::Implemented),
@@ -635,7 +622,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "ignore-address",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "interface",
@@ -769,12 +756,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     spec("no-poll", Some('n'), ArgKind::None, Status::Implemented),
     spec("no-resolv", Some('R'), ArgKind::None, Status::Implemented),
-    spec(
-        "no-round-robin",
-        None,
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("no-round-robin", None, ArgKind::None, Status::Implemented),
     spec(
         "pid-file",
         Some('x'),
@@ -838,13 +820,13 @@ pub static OPTIONS: &[OptionSpec] = &[
         "rebind-domain-ok",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "rebind-localhost-ok",
         None,
         ArgKind::None,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "resolv-file",
@@ -880,12 +862,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::Implemented,
     ),
-    spec(
-        "stop-dns-rebind",
-        None,
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("stop-dns-rebind", None, ArgKind::None, Status::Implemented),
     spec(
         "strict-order",
         Some('o'),
@@ -1063,7 +1040,7 @@ mod tests {
             .iter()
             .filter(|o| o.family == Family::Dnsmasq)
             .count();
-        assert_eq!(dnsmasq, 187);
+        assert_eq!(dnsmasq, 189);
         for name in [
             "server",
             "local",
