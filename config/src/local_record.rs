@@ -278,7 +278,7 @@ impl LocalRecord {
                     .bytes()
                     .filter(|b| !matches!(b, b':' | b' '))
                     .collect();
-                if hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                if !hex.len().is_multiple_of(2) || !hex.iter().all(u8::is_ascii_hexdigit) {
                     return Err(ValueError::expected("hex data such as 01:23:45 or 012345"));
                 }
                 let data = hex
