@@ -54,8 +54,21 @@ impl KnotBuilder {
         self
     }
 
-    /// Writes the config and zone files, starts knotd and waits until it answers.
+    /// Writes the config and zone files, starts knotd and waits until it answers. When the
+    /// port was chosen by the harness and knot does not come up (e.g. the port was taken in the
+    /// meantime), it is retried once on a new port.
     pub fn start(self) -> Result<Knot> {
+        match self.start_once() {
+            Err(HarnessError::NotReady { .. } | HarnessError::Exited { .. })
+                if self.port.is_none() =>
+            {
+                self.start_once()
+            }
+            other => other,
+        }
+    }
+
+    fn start_once(&self) -> Result<Knot> {
         let dir = TempDir::new("knot")?;
         let port = match self.port {
             Some(p) => p,
