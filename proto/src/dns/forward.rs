@@ -480,9 +480,11 @@ impl Forwarder {
                 w.client.peer == client.peer && w.id == q.id && w.client.tcp == client.tcp
             });
             if retry {
-                // A client retry of a query in flight: dnsmasq resends it, to the next server.
+                // A client retry of a query in flight: dnsmasq resends it, to the next server
+                // (of the current server list, if it changed meanwhile).
                 let last = entry.attempts.iter().flatten().map(|a| a.sent_at).max();
                 if last.is_none_or(|t| now.as_millis().saturating_sub(t.as_millis()) >= 500) {
+                    self.adopt_current_table(idx);
                     self.send_next(now, idx, false, out);
                 }
                 return;
@@ -802,9 +804,9 @@ impl Forwarder {
 
     fn fail_attempt(&mut self, now: Instant, idx: u32, attempt: Attempt, out: &mut Outbox) {
         let entry = &self.slab[idx as usize];
-        entry.table.servers()[attempt.server]
-            .queries_failed
-            .fetch_add(1, Ordering::Relaxed);
+        if let Some(srv) = entry.table.servers().get(attempt.server) {
+            srv.queries_failed.fetch_add(1, Ordering::Relaxed);
+        }
         if !self.send_next(now, idx, true, out) {
             self.finish_servfail(idx, out);
         } else {
@@ -829,9 +831,9 @@ impl Forwarder {
         let pos = table.group(group).iter().position(|&s| s == attempt.server);
         // The first server to answer usefully becomes the preferred one (dnsmasq's fastest-server rule).
         if matches!(rc, rcode::REFUSED | rcode::SERVFAIL) {
-            table.servers()[attempt.server]
-                .queries_failed
-                .fetch_add(1, Ordering::Relaxed);
+            if let Some(srv) = table.servers().get(attempt.server) {
+                srv.queries_failed.fetch_add(1, Ordering::Relaxed);
+            }
             if Arc::ptr_eq(&table, &self.table)
                 && let (Some(p), Some(st)) = (pos, self.group_state.get_mut(group))
                 && st.preferred == p
@@ -965,6 +967,33 @@ impl Forwarder {
         self.free.push(idx);
     }
 
+    /// Moves a query in flight onto the current server table when the table was replaced
+    /// (resolv-file edit, SIGHUP): its next attempts go to the new servers. Answers to attempts
+    /// already sent are still accepted.
+    fn adopt_current_table(&mut self, idx: u32) {
+        let entry = &mut self.slab[idx as usize];
+        if Arc::ptr_eq(&entry.table, &self.table) {
+            return;
+        }
+        let Route::Group(group) = self
+            .table
+            .route_for(entry.key.name_wire(), entry.key.qtype())
+        else {
+            return;
+        };
+        if let Some(s) = entry.reserved.take() {
+            entry.table.servers()[s].release();
+        }
+        entry.table = Arc::clone(&self.table);
+        entry.group = group;
+        entry.tried = 0;
+        // Attempts keep their addresses for matching answers, but their server indices belong
+        // to the old table: forget them for the choice of the next server.
+        for a in entry.attempts.iter_mut().flatten() {
+            a.server = usize::MAX;
+        }
+    }
+
     /// Handles expired timers: retries on the next server, or gives up with SERVFAIL.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
         while let Some(&std::cmp::Reverse((at, idx, generation))) = self.timers.peek() {
@@ -978,9 +1007,9 @@ impl Forwarder {
             }
             self.counters.bump(Counter::UpstreamTimeouts);
             if let Some(last) = entry.attempts.iter().flatten().max_by_key(|a| a.sent_at) {
-                entry.table.servers()[last.server]
-                    .queries_failed
-                    .fetch_add(1, Ordering::Relaxed);
+                if let Some(srv) = entry.table.servers().get(last.server) {
+                    srv.queries_failed.fetch_add(1, Ordering::Relaxed);
+                }
                 let group = entry.group;
                 if Arc::ptr_eq(&entry.table, &self.table)
                     && let Some(p) = self
@@ -999,11 +1028,17 @@ impl Forwarder {
                 self.finish_servfail(idx, out);
                 continue;
             }
-            if self.cfg.backoff {
+            let fast_retry = self.cfg.backoff;
+            if fast_retry {
                 entry.attempt_wait_ms = entry.attempt_wait_ms.saturating_mul(2);
             }
-            // Past the first round, keep cycling through the servers until the final deadline.
-            self.send_next(now, idx, false, out);
+            self.adopt_current_table(idx);
+            // Move to a server not tried yet. Without --fast-dns-retry, that is all: as
+            // dnsmasq, a server already asked is not asked again on our own initiative (the
+            // client's retry will do that). With it, keep cycling with back-off.
+            if !self.send_next(now, idx, true, out) && fast_retry {
+                self.send_next(now, idx, false, out);
+            }
             self.arm(now, idx);
         }
     }

@@ -394,3 +394,102 @@ fn malformed_and_response_packets_are_dropped_and_counted() {
     assert_eq!(h.registry.drops(DropReason::MalformedQuery), 3);
     assert_eq!(h.registry.drops(DropReason::ResponseFromClient), 1);
 }
+
+#[test]
+fn without_fast_retry_a_lone_server_is_asked_once() {
+    let mut h = Harness::new(&[UP1], ForwarderConfig::default());
+    let t0 = Instant(50_000);
+    h.fwd.handle_query(
+        t0,
+        client(9000),
+        &query(1, "once.test.", RecordType::A),
+        &mut h.out,
+    );
+    assert_eq!(Harness::upstream_of(&h.take()).len(), 1);
+    for s in 1..=9u64 {
+        h.fwd.handle_timeout(Instant(t0.0 + s * 1000), &mut h.out);
+        assert!(
+            Harness::upstream_of(&h.take()).is_empty(),
+            "no resend at {s} s"
+        );
+    }
+    h.fwd.handle_timeout(Instant(t0.0 + 10_000), &mut h.out);
+    let sent = h.take();
+    assert_eq!(
+        msg(&sent[0].1).metadata.response_code,
+        ResponseCode::ServFail
+    );
+}
+
+#[test]
+fn with_fast_retry_a_lone_server_is_asked_again_with_back_off() {
+    let mut h = Harness::new(
+        &[UP1],
+        ForwarderConfig {
+            attempt_timeout_ms: 200,
+            backoff: true,
+            total_timeout_ms: 3000,
+            ..ForwarderConfig::default()
+        },
+    );
+    let t0 = Instant(50_000);
+    h.fwd.handle_query(
+        t0,
+        client(9001),
+        &query(1, "again.test.", RecordType::A),
+        &mut h.out,
+    );
+    assert_eq!(Harness::upstream_of(&h.take()).len(), 1);
+    let mut resends = Vec::new();
+    let mut t = t0.0;
+    while let Some(next) = h.fwd.poll_timeout() {
+        t = next.0;
+        h.fwd.handle_timeout(next, &mut h.out);
+        if !Harness::upstream_of(&h.take()).is_empty() {
+            resends.push(t - t0.0);
+        }
+    }
+    assert!(t <= t0.0 + 3000);
+    assert_eq!(
+        resends,
+        vec![200, 600, 1400],
+        "waits double: 200, 400, 800 ms"
+    );
+}
+
+#[test]
+fn a_new_server_list_takes_over_queries_in_flight() {
+    let mut h = Harness::new(&[UP1], ForwarderConfig::default());
+    let t0 = Instant(70_000);
+    h.fwd.handle_query(
+        t0,
+        client(9100),
+        &query(7, "moved.test.", RecordType::A),
+        &mut h.out,
+    );
+    let first = Harness::upstream_of(&h.take());
+    assert_eq!(first[0].1, UP1.parse::<SocketAddr>().unwrap());
+    let mut b = ServerTableBuilder::new();
+    b.add_default(UP2.parse().unwrap());
+    h.fwd.set_servers(Arc::new(b.build()));
+    // The client retries: the query goes to the new server at once.
+    h.fwd.handle_query(
+        Instant(t0.0 + 600),
+        client(9100),
+        &query(7, "moved.test.", RecordType::A),
+        &mut h.out,
+    );
+    let second = Harness::upstream_of(&h.take());
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].1, UP2.parse::<SocketAddr>().unwrap());
+    let (slot, server, uq) = &second[0];
+    h.fwd.handle_upstream(
+        Instant(t0.0 + 700),
+        *slot,
+        *server,
+        &answer_for(uq, Ipv4Addr::new(192, 0, 2, 7), 60),
+        &mut h.out,
+    );
+    assert_eq!(msg(&h.take()[0].1).answers.len(), 1);
+    assert_eq!(h.fwd.in_flight(), 0);
+}
