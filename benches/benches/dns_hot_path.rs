@@ -86,14 +86,13 @@ fn filled_cache(query: &[u8]) -> DnsCache {
 /// The full hot path once: returns the reply length.
 #[inline(always)]
 fn hot_path(cache: &DnsCache, query: &[u8], out: &mut [u8]) -> usize {
-    let q = match parse_query(query) {
-        Ok(q) => q,
-        Err(_) => return 0,
-    };
+    // Borrow the query out of the Result: moving it out would copy its 262-byte key.
+    let parsed = parse_query(query);
+    let Ok(q) = &parsed else { return 0 };
     match cache.lookup(&q.key, q.do_bit(), NOW) {
         Lookup::Fresh(e) | Lookup::Stale(e) => {
             e.answer
-                .write_reply(&q, e.elapsed_secs(NOW), None, 1232, true, out)
+                .write_reply(q, e.elapsed_secs(NOW), None, 1232, true, out)
         }
         Lookup::Miss => 0,
     }
@@ -109,6 +108,14 @@ fn check_no_alloc() {
         black_box(hot_path(&cache, black_box(&query), &mut out));
     }
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let t = std::time::Instant::now();
+    for _ in 0..2_000_000 {
+        black_box(hot_path(&cache, black_box(&query), &mut out));
+    }
+    eprintln!(
+        "hot path: {:.1} ns per cache hit (plain loop, 2M iterations)",
+        t.elapsed().as_nanos() as f64 / 2e6
+    );
     eprintln!("hot path: {allocs} heap allocations in 100000 cache hits");
     assert_eq!(allocs, 0, "the cache-hit hot path allocated");
 }

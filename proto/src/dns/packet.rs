@@ -426,7 +426,7 @@ pub(crate) fn walk_record(msg: &[u8], at: usize) -> Result<RecordPos, PacketErro
 }
 
 /// Parses a client query. See [`Query`] for what is validated.
-#[inline]
+#[inline(always)]
 pub fn parse_query(bytes: &[u8]) -> Result<Query<'_>, PacketError> {
     let h = Header::new(bytes)?;
     if h.qr() {
