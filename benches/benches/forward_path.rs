@@ -33,7 +33,11 @@ fn answer_for(upstream_query: &[u8]) -> Vec<u8> {
     let hq = q.queries[0].clone();
     let name = hq.name().clone();
     m.add_query(hq);
-    m.add_answer(Record::from_rdata(name, 300, RData::A(A(Ipv4Addr::new(192, 0, 2, 1)))));
+    m.add_answer(Record::from_rdata(
+        name,
+        300,
+        RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
+    ));
     m.to_vec().unwrap()
 }
 

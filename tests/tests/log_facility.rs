@@ -23,23 +23,44 @@ fn log_facility(backend: Backend) -> anyhow::Result<()> {
         .spawn()?;
     rm.client().query("www.lab.test", RecordType::A)?;
     let stderr = rm.dir().join("stdout-stderr.txt");
-    let seen = poll_until(Duration::from_secs(3), Duration::from_millis(20), 150, || {
-        let text = std::fs::read_to_string(&stderr).ok()?;
-        text.contains("query[A] www.lab.test").then_some(text)
-    });
-    ensure!(seen.is_some(), "no query line on stderr:\n{}", tail(&stderr, 30));
+    let seen = poll_until(
+        Duration::from_secs(3),
+        Duration::from_millis(20),
+        150,
+        || {
+            let text = std::fs::read_to_string(&stderr).ok()?;
+            text.contains("query[A] www.lab.test").then_some(text)
+        },
+    );
+    ensure!(
+        seen.is_some(),
+        "no query line on stderr:\n{}",
+        tail(&stderr, 30)
+    );
     let text = seen.unwrap_or_default();
     ensure!(
         text.contains("configuration files read"),
         "--log-debug line missing:\n{text}"
     );
-    ensure!(rm.log().is_empty(), "the -8 file was written too:\n{}", rm.log());
+    ensure!(
+        rm.log().is_empty(),
+        "the -8 file was written too:\n{}",
+        rm.log()
+    );
     drop(rm);
 
     // Without --log-debug there is no debug line.
     let rm = Ringmasq::start(backend, &knot.server_spec())?;
-    ensure!(rm.wait_log("started:", Duration::from_secs(3)), "{}", rm.log());
-    ensure!(!rm.log().contains("configuration files read"), "{}", rm.log());
+    ensure!(
+        rm.wait_log("started:", Duration::from_secs(3)),
+        "{}",
+        rm.log()
+    );
+    ensure!(
+        !rm.log().contains("configuration files read"),
+        "{}",
+        rm.log()
+    );
     drop(rm);
 
     // A syslog facility: lines leave through syslog(3), not the file; serving is unaffected.
