@@ -213,25 +213,10 @@ fn flush(
         core.outbox.take_pending(&mut scratch);
         let mut batch_fd = -1;
         for t in scratch.drain(..) {
+            let Some(t) = core.send_tcp_or_return(t, now) else {
+                continue;
+            };
             match t.to {
-                Destination::Client(ep) if ep.tcp.is_some() => {
-                    core.tcp
-                        .send_answer(ep.tcp.unwrap_or(0), t.data(), &core.epoll);
-                    core.outbox.recycle(t.buf);
-                }
-                Destination::UpstreamTcp { server, token } => {
-                    let data = t.data().to_vec();
-                    core.outbox.recycle(t.buf);
-                    core.tcp.start_upstream(
-                        server,
-                        token,
-                        &data,
-                        &core.epoll,
-                        now,
-                        &mut core.fwd,
-                        &mut core.outbox,
-                    );
-                }
                 Destination::Client(ep) => {
                     let Some(s) = sockets.udp.get(ep.socket as usize) else {
                         core.outbox.recycle(t.buf);
@@ -268,6 +253,7 @@ fn flush(
                     sb.hdrs[k].msg_hdr.msg_controllen = 0;
                     sent.push(t);
                 }
+                Destination::UpstreamTcp { .. } => core.outbox.recycle(t.buf),
             }
         }
         send_batch(batch_fd, sb, sent, core);

@@ -12,7 +12,7 @@ use crossbeam_channel::Receiver;
 use ringmasq_proto::dns::forward::Forwarder;
 use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::local::LocalData;
-use ringmasq_proto::dns::outbox::{ClientEndpoint, Outbox};
+use ringmasq_proto::dns::outbox::{ClientEndpoint, Destination, Outbox, Transmit};
 use ringmasq_proto::dns::packet::parse_query;
 use ringmasq_proto::dns::servers::ServerTable;
 use ringmasq_proto::dns::stats::{DropReason, WorkerCounters};
@@ -76,7 +76,7 @@ pub struct WorkerCore {
     /// Set when the worker must stop.
     pub stopping: bool,
     /// Reused list of transmits being sent (kept to avoid allocating per loop turn).
-    pub scratch: Vec<ringmasq_proto::dns::outbox::Transmit>,
+    pub scratch: Vec<Transmit>,
 }
 
 impl WorkerCore {
@@ -163,6 +163,34 @@ impl WorkerCore {
                     .on_event(token, &self.epoll, now, &mut self.fwd, &mut self.outbox);
             }
             Token::Udp(_) | Token::Upstream { .. } => {}
+        }
+    }
+
+    /// Sends a transmit that goes over TCP (an answer to a TCP client, or an upstream TCP
+    /// retry) and returns None; hands a UDP transmit back to the backend.
+    pub fn send_tcp_or_return(&mut self, t: Transmit, now: Instant) -> Option<Transmit> {
+        match t.to {
+            Destination::Client(ClientEndpoint {
+                tcp: Some(token), ..
+            }) => {
+                self.tcp.send_answer(token, t.data(), &self.epoll);
+                self.outbox.recycle(t.buf);
+                None
+            }
+            Destination::UpstreamTcp { server, token } => {
+                self.tcp.start_upstream(
+                    server,
+                    token,
+                    t.data(),
+                    &self.epoll,
+                    now,
+                    &mut self.fwd,
+                    &mut self.outbox,
+                );
+                self.outbox.recycle(t.buf);
+                None
+            }
+            _ => Some(t),
         }
     }
 

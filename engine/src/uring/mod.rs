@@ -330,81 +330,67 @@ fn queue_sends(
         let mut scratch = std::mem::take(&mut core.scratch);
         core.outbox.take_pending(&mut scratch);
         for t in scratch.drain(..) {
-            match t.to {
-                Destination::Client(ep) if ep.tcp.is_some() => {
-                    core.tcp
-                        .send_answer(ep.tcp.unwrap_or(0), t.data(), &core.epoll);
+            let Some(t) = core.send_tcp_or_return(t, now) else {
+                continue;
+            };
+            let Some(fixed) = fixed_for(&t.to) else {
+                core.outbox.recycle(t.buf);
+                continue;
+            };
+            queue_udp(core, r, fixed, t);
+        }
+        core.scratch = scratch;
+    }
+}
+
+/// Queues one UDP transmit as a SendMsg entry in a free send slot.
+fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
+    let slot_idx = match r.free_sends.pop() {
+        Some(i) => i,
+        None => {
+            // Every send slot is busy: wait for some completions to come back.
+            reap_sends(core, r);
+            match r.free_sends.pop() {
+                Some(i) => i,
+                None => {
                     core.outbox.recycle(t.buf);
-                }
-                Destination::UpstreamTcp { server, token } => {
-                    let data = t.data().to_vec();
-                    core.outbox.recycle(t.buf);
-                    core.tcp.start_upstream(
-                        server,
-                        token,
-                        &data,
-                        &core.epoll,
-                        now,
-                        &mut core.fwd,
-                        &mut core.outbox,
-                    );
-                }
-                _ => {
-                    let Some(fixed) = fixed_for(&t.to) else {
-                        core.outbox.recycle(t.buf);
-                        continue;
-                    };
-                    let slot_idx = match r.free_sends.pop() {
-                        Some(i) => i,
-                        None => {
-                            // Every send slot is busy: wait for some completions to come back.
-                            reap_sends(core, r);
-                            match r.free_sends.pop() {
-                                Some(i) => i,
-                                None => {
-                                    core.outbox.recycle(t.buf);
-                                    continue;
-                                }
-                            }
-                        }
-                    };
-                    let slot = &mut r.sends[slot_idx as usize];
-                    let (peer, local, ifindex) = match t.to {
-                        Destination::Client(ep) => (ep.peer, ep.local, ep.ifindex),
-                        Destination::Upstream { server, .. } => (server, None, 0),
-                        Destination::UpstreamTcp { server, .. } => (server, None, 0),
-                    };
-                    let namelen = to_sockaddr(&peer, &mut slot.name);
-                    let clen = write_pktinfo(local, ifindex, &mut slot.control);
-                    slot.iov = libc::iovec {
-                        iov_base: t.buf.as_ptr() as *mut _,
-                        iov_len: t.len,
-                    };
-                    slot.hdr.msg_name = (&mut slot.name as *mut libc::sockaddr_storage).cast();
-                    slot.hdr.msg_namelen = namelen;
-                    slot.hdr.msg_iov = &mut slot.iov;
-                    slot.hdr.msg_iovlen = 1;
-                    slot.hdr.msg_control = if clen > 0 {
-                        slot.control.as_mut_ptr().cast()
-                    } else {
-                        std::ptr::null_mut()
-                    };
-                    slot.hdr.msg_controllen = clen as _;
-                    slot.hdr.msg_flags = 0;
-                    slot.transmit = Some(t);
-                    let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
-                        .build()
-                        .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
-                    if !push(&mut r.ring, &e) {
-                        if let Some(t) = slot.transmit.take() {
-                            core.outbox.recycle(t.buf);
-                        }
-                        r.free_sends.push(slot_idx);
-                    }
+                    return;
                 }
             }
         }
-        core.scratch = scratch;
+    };
+    let slot = &mut r.sends[slot_idx as usize];
+    let (peer, local, ifindex) = match t.to {
+        Destination::Client(ep) => (ep.peer, ep.local, ep.ifindex),
+        Destination::Upstream { server, .. } => (server, None, 0),
+        Destination::UpstreamTcp { server, .. } => (server, None, 0),
+    };
+    let namelen = to_sockaddr(&peer, &mut slot.name);
+    let clen = write_pktinfo(local, ifindex, &mut slot.control);
+    slot.iov = libc::iovec {
+        iov_base: t.buf.as_ptr() as *mut _,
+        iov_len: t.len,
+    };
+    slot.hdr.msg_name = (&mut slot.name as *mut libc::sockaddr_storage).cast();
+    slot.hdr.msg_namelen = namelen;
+    slot.hdr.msg_iov = &mut slot.iov;
+    slot.hdr.msg_iovlen = 1;
+    slot.hdr.msg_control = if clen > 0 {
+        slot.control.as_mut_ptr().cast()
+    } else {
+        std::ptr::null_mut()
+    };
+    slot.hdr.msg_controllen = clen as _;
+    slot.hdr.msg_flags = 0;
+    slot.transmit = Some(t);
+    let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
+        .build()
+        .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+    if !push(&mut r.ring, &e) {
+        if let Some(t) = slot.transmit.take() {
+            core.outbox.recycle(t.buf);
+        }
+        r.free_sends.push(slot_idx);
     }
 }
 
