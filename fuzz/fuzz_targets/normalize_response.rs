@@ -7,10 +7,18 @@ use ringmasq_proto::dns::answer::{NormalizeOptions, normalize_response};
 use ringmasq_proto::dns::packet::{parse_query, parse_response_head};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(head) = parse_response_head(data) else { return };
+    let Ok(head) = parse_response_head(data) else {
+        return;
+    };
     let Some(key) = head.key else { return };
-    let opts = NormalizeOptions { min_cache_ttl: Some(5), max_cache_ttl: Some(86400), neg_ttl: Some(30) };
-    let Ok((answer, _report)) = normalize_response(data, &key, &opts) else { return };
+    let opts = NormalizeOptions {
+        min_cache_ttl: Some(5),
+        max_cache_ttl: Some(86400),
+        neg_ttl: Some(30),
+    };
+    let Ok((answer, _report)) = normalize_response(data, &key, &opts) else {
+        return;
+    };
     // A query for the same question: header (RD=1) + question + OPT (udp 1400, DO=1).
     let mut q = Vec::with_capacity(300);
     q.extend_from_slice(&[0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);

@@ -3,7 +3,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use ringmasq_proto::dns::packet::{
-    RCODE_FORMERR, RCODE_REFUSED, parse_query, parse_response_head, write_error_reply, write_header_only_reply,
+    RCODE_FORMERR, RCODE_REFUSED, parse_query, parse_response_head, write_error_reply,
+    write_header_only_reply,
 };
 
 fuzz_target!(|data: &[u8]| {

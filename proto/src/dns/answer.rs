@@ -625,6 +625,16 @@ impl StoredAnswer {
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
+    /// True if the stored question is `key` (name, type and class).
+    #[inline]
+    pub fn answers(&self, key: &QuestionKey) -> bool {
+        let qend = usize::from(self.question_end);
+        let name = key.name_wire();
+        qend == HEADER_LEN + name.len() + 4
+            && &self.bytes[HEADER_LEN..qend - 4] == name
+            && self.bytes[qend - 4..qend - 2] == key.qtype().to_be_bytes()
+            && self.bytes[qend - 2..qend] == key.qclass().to_be_bytes()
+    }
     /// Approximate heap + inline memory used, for cache weighting.
     pub fn mem_size(&self) -> usize {
         core::mem::size_of::<Self>()

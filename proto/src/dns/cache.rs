@@ -18,6 +18,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use core::hash::BuildHasher;
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, OptionsBuilder, Weighter};
 
@@ -163,10 +164,17 @@ struct Stripe {
 #[derive(Default)]
 struct Shared {
     stripes: [Stripe; STRIPES],
+    /// Bumped by `clear()`; [`LocalCache`]s drop their slots when it changes.
+    generation: Generation,
     evictions: AtomicU64,
     /// Latest `now` seen by insert, to tell live from expired entries when they are evicted.
     last_now: AtomicU64,
 }
+
+/// Read on every [`LocalCache`] lookup, written only by `clear()`: kept on its own cache line.
+#[repr(align(64))]
+#[derive(Default)]
+struct Generation(AtomicU64);
 
 #[derive(Clone)]
 struct EvictionCounter(Arc<Shared>);
@@ -316,6 +324,19 @@ impl DnsCache {
         if let Some(inner) = &self.inner {
             inner.clear();
         }
+        self.shared.generation.0.fetch_add(1, Ordering::Release);
+    }
+
+    /// Counts a hit served by a [`LocalCache`] in front of this cache.
+    #[inline]
+    fn count_local_hit(&self) {
+        bump(&self.stripe().hits);
+    }
+
+    /// Changes whenever the cache is cleared.
+    #[inline]
+    fn generation(&self) -> u64 {
+        self.shared.generation.0.load(Ordering::Acquire)
     }
 
     /// Current counters (summed over stripes; relaxed, so only approximately simultaneous).
@@ -343,6 +364,108 @@ impl DnsCache {
     /// True if nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// One slot of a [`LocalCache`]: the key's hash, the DO bit, and the shared entry (whose stored
+/// question is compared on hit, so the 262-byte key is not kept twice).
+struct LocalSlot {
+    hash: u64,
+    do_bit: bool,
+    entry: Arc<CacheEntry>,
+}
+
+/// A hit from [`LocalCache::lookup`].
+#[derive(Debug)]
+pub enum LocalLookup<'a> {
+    /// Within its TTL; borrowed from the worker's own slot, so no shared cache line was written.
+    Fresh(&'a CacheEntry),
+    /// Expired but within the stale window (from the shared cache; refresh it).
+    Stale(Arc<CacheEntry>),
+    /// Not cached.
+    Miss,
+}
+
+/// A small per-worker, direct-mapped front for a shared [`DnsCache`] (one per worker thread,
+/// not shared).
+///
+/// A hit in the shared cache clones an `Arc` and takes a shard read lock: four atomic
+/// read-modify-writes on cache lines that every core hitting the same hot name also writes, so
+/// hot names bounce those lines between cores. A hit here reads only this worker's memory (and
+/// the shared cache's clear-generation, a line that is written only by `clear()`).
+///
+/// Semantics match the shared cache: only fresh entries are served from the slot; expiry, stale
+/// serving and misses go to the shared cache; `DnsCache::clear` empties every local cache on its
+/// next lookup. A newer answer inserted in the shared cache for a key is seen here once the slot's
+/// copy expires or is displaced. Memory: `slots` Arc pointers, which may keep up to `slots`
+/// entries alive after the shared cache evicted them.
+pub struct LocalCache {
+    slots: Box<[Option<LocalSlot>]>,
+    mask: usize,
+    hasher: DefaultHashBuilder,
+    generation: u64,
+}
+
+impl core::fmt::Debug for LocalCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LocalCache")
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+impl LocalCache {
+    /// A front with `slots` slots (rounded up to a power of two, at least 1).
+    pub fn new(slots: usize) -> Self {
+        let n = slots.max(1).next_power_of_two();
+        LocalCache {
+            slots: (0..n).map(|_| None).collect(),
+            mask: n - 1,
+            hasher: DefaultHashBuilder::default(),
+            generation: 0,
+        }
+    }
+
+    /// Looks `key` (+ DO bit) up here, then in `shared`; a fresh shared hit is kept in this
+    /// worker's slot. Counts hits and misses in `shared`'s stats. Does not allocate.
+    #[inline]
+    pub fn lookup<'a>(
+        &'a mut self,
+        shared: &DnsCache,
+        key: &QuestionKey,
+        do_bit: bool,
+        now: Instant,
+    ) -> LocalLookup<'a> {
+        let generation = shared.generation();
+        if generation != self.generation {
+            self.slots.iter_mut().for_each(|s| *s = None);
+            self.generation = generation;
+        }
+        let hash = self.hasher.hash_one(KeyRef { q: key, do_bit });
+        let i = (hash as usize) & self.mask;
+        let hit = matches!(&self.slots[i], Some(s) if s.hash == hash
+            && s.do_bit == do_bit
+            && now < s.entry.expires
+            && s.entry.answer.answers(key));
+        if !hit {
+            match shared.lookup(key, do_bit, now) {
+                Lookup::Fresh(entry) => {
+                    self.slots[i] = Some(LocalSlot {
+                        hash,
+                        do_bit,
+                        entry,
+                    })
+                }
+                Lookup::Stale(e) => return LocalLookup::Stale(e),
+                Lookup::Miss => return LocalLookup::Miss,
+            }
+        } else {
+            shared.count_local_hit();
+        }
+        match &self.slots[i] {
+            Some(s) => LocalLookup::Fresh(&s.entry),
+            None => LocalLookup::Miss,
+        }
     }
 }
 

@@ -207,3 +207,68 @@ fn shared_between_threads() {
     assert_eq!(c.stats().hits, 4000);
     assert_eq!(c.stats().insertions, 4001);
 }
+
+#[test]
+fn local_front_serves_hits_and_follows_clear_and_expiry() {
+    let c = DnsCache::new(cfg(150));
+    let mut local = LocalCache::new(8);
+    let (k, a) = answer(WWW_A_R, WWW_A_Q);
+    assert!(matches!(local.lookup(&c, &k, false, T0), LocalLookup::Miss));
+    c.insert(k.clone(), false, a, T0);
+    for s in [1, 2, 3] {
+        assert!(
+            matches!(local.lookup(&c, &k, false, secs(s)), LocalLookup::Fresh(e) if e.expires == secs(3600))
+        );
+    }
+    assert!(matches!(
+        local.lookup(&c, &k, true, secs(1)),
+        LocalLookup::Miss
+    ));
+    let st = c.stats();
+    assert_eq!((st.hits, st.misses), (3, 2));
+    // Expiry is checked on the local copy too.
+    assert!(matches!(
+        local.lookup(&c, &k, false, secs(3600)),
+        LocalLookup::Miss
+    ));
+    // clear() empties the local slots.
+    let (_, a) = answer(WWW_A_R, WWW_A_Q);
+    c.insert(k.clone(), false, a, secs(4000));
+    assert!(matches!(
+        local.lookup(&c, &k, false, secs(4001)),
+        LocalLookup::Fresh(_)
+    ));
+    c.clear();
+    assert!(matches!(
+        local.lookup(&c, &k, false, secs(4002)),
+        LocalLookup::Miss
+    ));
+}
+
+#[test]
+fn local_front_slot_collisions_and_stale() {
+    let c = DnsCache::new(CacheConfig {
+        use_stale_secs: Some(0),
+        ..cfg(150)
+    });
+    let mut local = LocalCache::new(1);
+    let (_, a) = answer(WWW_A_R, WWW_A_Q);
+    let (k1, k2) = (key_n(1), key_n(2));
+    c.insert(k1.clone(), false, a.clone(), T0);
+    // The stored question differs from k1's; a slot hit must still be checked against the key.
+    let (kw, aw) = answer(WWW_A_R, WWW_A_Q);
+    c.insert(kw.clone(), false, aw, T0);
+    for _ in 0..3 {
+        assert!(
+            matches!(local.lookup(&c, &kw, false, secs(1)), LocalLookup::Fresh(e) if e.answer.answers(&kw))
+        );
+        assert!(matches!(
+            local.lookup(&c, &k2, false, secs(1)),
+            LocalLookup::Miss
+        ));
+    }
+    assert!(matches!(
+        local.lookup(&c, &kw, false, secs(99_999)),
+        LocalLookup::Stale(_)
+    ));
+}
