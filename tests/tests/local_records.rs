@@ -113,20 +113,16 @@ const CASES: &[(&str, &str)] = &[
     ("shorty", "A"),
     ("62.2.0.192.in-addr.arpa", "PTR"),
     ("www.lab.test", "A"),
-];
-
-/// Not compared yet, a known gap: for a name it has local data for (an `--address` domain, a
-/// local record), dnsmasq rewrites an upstream NXDOMAIN to a NOERROR/NODATA answer; ringmasq
-/// passes the upstream's NXDOMAIN on. Both forward these questions.
-const NXDOMAIN_REWRITE: &[(&str, &str)] = &[
-    ("addr.lab.test", "MX"),
-    ("v4.lab.test", "AAAA"),
-    ("null.lab.test", "TXT"),
-    ("zero.lab.test", "AAAA"),
-    ("mx.lab.test", "A"),
-    ("hr.lab.test", "MX"),
-    ("rr.lab.test", "A"),
-    ("srv.addr.lab.test", "A"),
+    // Forwarded for a type we have no local data for; dnsmasq turns knot's NXDOMAIN into
+    // NOERROR/AA for a name it calls its own (an `--address` domain, a local record, a name
+    // above one), and not for `--dns-rr` names or names below a record. (Hosts-file names are
+    // not counted by dnsmasq 2.90 in manual runs; one in this configuration, a `--cname`
+    // target, was counted in this harness, so none is compared here.)
+    // (The earlier cases addr MX, v4 AAAA, null TXT, zero AAAA, mx A, hr MX, rr A and
+    // srv.addr A are of this kind too.)
+    ("_tcp.lab.test", "A"),
+    ("x.mx.lab.test", "MX"),
+    ("h.addr.lab.test", "MX"),
 ];
 
 /// Queries after the SIGHUP.
@@ -242,9 +238,6 @@ fn local_records(backend: Backend) -> anyhow::Result<()> {
         .arg(format!("--conf-file={}", conf.display()))
         .spawn()?;
     for &(name, rtype) in CASES {
-        if NXDOMAIN_REWRITE.contains(&(name, rtype)) {
-            continue;
-        }
         compare(rm.addr(), dnsmasq.addr, name, rtype)?;
     }
     // CHAOS: the same rcodes and flags; version/authors text differs on purpose.

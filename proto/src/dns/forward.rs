@@ -14,7 +14,7 @@ use super::hosts::HostsTable;
 use super::local::{LocalData, write_address_reply};
 use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
-    Edns, Query, QuestionKey, parse_query, parse_response_head, write_error_reply,
+    Edns, Query, QuestionKey, parse_query, parse_response_head, set_rcode, write_error_reply,
 };
 use super::servers::{Route, ServerTable};
 use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};
@@ -43,6 +43,7 @@ pub mod rcode {
 }
 
 const FLAG_QR: u16 = 0x8000;
+const FLAG_AA: u16 = 0x0400;
 const FLAG_TC: u16 = 0x0200;
 const FLAG_RD: u16 = 0x0100;
 const FLAG_CD: u16 = 0x0010;
@@ -802,6 +803,12 @@ impl Forwarder {
         );
     }
 
+    /// True when the name is one dnsmasq calls its own (local records, `--address` domains).
+    fn local_claims(&self, name_wire: &[u8]) -> bool {
+        self.local.as_ref().is_some_and(|l| l.claims(name_wire))
+            || self.table.under_address(name_wire)
+    }
+
     fn fail_attempt(&mut self, now: Instant, idx: u32, attempt: Attempt, out: &mut Outbox) {
         let entry = &self.slab[idx as usize];
         if let Some(srv) = entry.table.servers().get(attempt.server) {
@@ -871,6 +878,11 @@ impl Forwarder {
             };
         self.counters
             .add(Counter::OutOfBailiwick, u64::from(report.dropped_records));
+        // dnsmasq: an upstream NXDOMAIN for a name we have local data for (asked upstream for
+        // another type) becomes NOERROR with AA set, since the name does exist; the rest of the
+        // reply is kept. Not cached, so the cache never holds the rewritten form.
+        let rewrite =
+            rc == rcode::NXDOMAIN && self.local_claims(self.slab[idx as usize].key.name_wire());
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -883,10 +895,15 @@ impl Forwarder {
                 w.client.tcp.is_none(),
                 &mut buf,
             );
+            if rewrite && len >= 4 {
+                set_rcode(&mut buf[..len], rcode::NOERROR);
+                buf[2] |= (FLAG_AA >> 8) as u8;
+            }
             out.push(Destination::Client(w.client), buf, len);
         }
         // Answers to CD=1 queries are unvalidated by definition; keep them out of the shared cache.
         if !entry.cd_bit
+            && !rewrite
             && let Some(cache) = &self.shared.cache
         {
             cache.insert(entry.key.clone(), entry.do_bit, stored, now);

@@ -21,7 +21,7 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::hosts::HostsTable;
@@ -130,6 +130,8 @@ struct Pending {
     rtype: u16,
     rdata: Vec<u8>,
     ttl: Option<u32>,
+    /// The record makes its name (and the names above it) "local" for the NXDOMAIN rewrite.
+    claims: bool,
 }
 
 /// Collects local records; [`LocalDataBuilder::build`] encodes them.
@@ -166,8 +168,18 @@ impl LocalDataBuilder {
         if rdata.len() > usize::from(u16::MAX) {
             return Err(LocalError::TooLong(name.to_string()));
         }
-        self.records
-            .push((wire_name(name)?, Pending { rtype, rdata, ttl }));
+        // dnsmasq 2.90 counts every local record except `--dns-rr` and `--caa-record` (which it
+        // stores as a `--dns-rr`) when it decides whether a name is its own.
+        let claims = rtype != rtype::CAA;
+        self.records.push((
+            wire_name(name)?,
+            Pending {
+                rtype,
+                rdata,
+                ttl,
+                claims,
+            },
+        ));
         Ok(())
     }
 
@@ -242,7 +254,11 @@ impl LocalDataBuilder {
 
     /// `--dns-rr`: any record type with raw RDATA.
     pub fn raw(&mut self, name: &str, rtype: u16, rdata: &[u8]) -> Result<(), LocalError> {
-        self.add(name, rtype, rdata.to_vec(), None)
+        self.add(name, rtype, rdata.to_vec(), None)?;
+        if let Some((_, p)) = self.records.last_mut() {
+            p.claims = false;
+        }
+        Ok(())
     }
 
     /// `--host-record`: an A or AAAA record for `name`, and (for the record's first name) the
@@ -291,9 +307,20 @@ impl LocalDataBuilder {
                         rtype: rtype::PTR,
                         rdata: name,
                         ttl,
+                        // dnsmasq does not count the reverse names of `--host-record`s.
+                        claims: false,
                     },
                 ));
             }
+        }
+        for name in self
+            .records
+            .iter()
+            .filter(|(_, p)| p.claims)
+            .map(|(n, _)| n)
+            .chain(self.cnames.iter().map(|(a, _, _)| a))
+        {
+            d.claim(name);
         }
         for (name, p) in &self.records {
             if self.cnames.iter().any(|(a, _, _)| a == name) {
@@ -440,9 +467,32 @@ pub struct LocalData {
     names: HashMap<Box<[u8]>, u32>,
     entries: Vec<Entry>,
     bytes: Vec<u8>,
+    /// Owner names of the counted records and every name above them (not the root).
+    claimed: HashSet<Box<[u8]>>,
 }
 
 impl LocalData {
+    /// Marks `name` (lowercase wire form) and its ancestors below the root as local.
+    fn claim(&mut self, name: &[u8]) {
+        let mut pos = 0;
+        while pos < name.len() && name[pos] != 0 {
+            if !self.claimed.insert(name[pos..].into()) {
+                break; // the ancestors are in already
+            }
+            pos += 1 + usize::from(name[pos]);
+        }
+    }
+
+    /// True when dnsmasq would call this name its own for the NXDOMAIN rewrite: the owner of a
+    /// `--mx-host`, `--srv-host`, `--txt-record`, `--ptr-record`, `--naptr-record`,
+    /// `--host-record`, `--cname` or `--interface-name` record, or a name above one (an empty
+    /// non-terminal, RFC 8020 §2). `--dns-rr` and `--caa-record` names do not count, nor the
+    /// reverse names of `--host-record`s (observed with dnsmasq 2.90). `name_wire` is lowercase
+    /// wire form with its root byte. No allocation.
+    pub fn claims(&self, name_wire: &[u8]) -> bool {
+        !self.claimed.is_empty() && self.claimed.contains(name_wire)
+    }
+
     fn entry(&mut self, name: &[u8]) -> usize {
         if let Some(&e) = self.names.get(name) {
             return e as usize;

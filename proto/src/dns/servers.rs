@@ -367,6 +367,52 @@ impl ServerTable {
         }
     }
 
+    /// True when the name is at or below a domain with `--address=/d/ADDR` or `--address=/d/#`
+    /// data, whatever more specific rule routes it: dnsmasq 2.90 then turns an upstream NXDOMAIN
+    /// for it into NOERROR (the NXDOMAIN form `--address=/d/` and `--local=/d/` do not count).
+    /// `name_wire` is lowercase wire form. No allocation.
+    pub fn under_address(&self, name_wire: &[u8]) -> bool {
+        if !self.answers_locally {
+            return false;
+        }
+        let has = |idx: u32| {
+            let r = &self.rules[idx as usize];
+            !r.v4.is_empty() || !r.v6.is_empty() || r.null
+        };
+        let name = match name_wire.split_last() {
+            Some((0, rest)) => rest,
+            _ => name_wire,
+        };
+        if self.root.is_some_and(has) {
+            return true;
+        }
+        if let Some(idx) = self.unqualified
+            && !name.is_empty()
+            && usize::from(name[0]) + 1 == name.len()
+            && has(idx)
+        {
+            return true;
+        }
+        let mut pos = 0usize;
+        while pos < name.len() {
+            if let Some(&idx) = self.suffixes.get(&name[pos..])
+                && has(idx)
+            {
+                return true;
+            }
+            pos += 1 + usize::from(name[pos]);
+        }
+        if !self.wildcards.is_empty() {
+            let mut text = [0u8; 256];
+            let len = dotted(name, &mut text);
+            return self
+                .wildcards
+                .iter()
+                .any(|(w, idx)| text[..len].ends_with(w) && has(*idx));
+        }
+        false
+    }
+
     /// What one domain's rules say for a question of type `qtype`, in dnsmasq's order: IPv6
     /// addresses (AAAA, ANY), IPv4 addresses (A, ANY), `#` (A, AAAA, ANY), servers,
     /// local-only; None when none applies (the next shorter domain is tried).
@@ -629,6 +675,41 @@ mod tests {
         assert_eq!(v4("mixed.test", 1).len(), 1);
         // route() without a type ignores addresses.
         assert_eq!(t.route(&wire("addr.test")), Route::Group(0));
+    }
+
+    #[test]
+    fn under_address_counts_address_rules_only() {
+        let mut b = ServerTableBuilder::new();
+        b.add_default(addr("127.0.0.2:53"));
+        let sfx = |s: &str| DomainPattern::Suffix(s.into());
+        b.add_domain(
+            &sfx("addr.test"),
+            DomainAction::Address("192.0.2.1".parse().unwrap()),
+        );
+        b.add_domain(
+            &sfx("srv.addr.test"),
+            DomainAction::Forward(addr("127.0.0.3:53")),
+        );
+        b.add_domain(&sfx("null.test"), DomainAction::NullAddress);
+        b.add_domain(&sfx("loc.test"), DomainAction::LocalOnly);
+        b.add_domain(
+            &DomainPattern::Wildcard("wild.test".into()),
+            DomainAction::Address("::1".parse().unwrap()),
+        );
+        let t = b.build();
+        for n in [
+            "addr.test",
+            "x.addr.test",
+            "srv.addr.test",
+            "null.test",
+            "a.null.test",
+            "xwild.test",
+        ] {
+            assert!(t.under_address(&wire(n)), "{n}");
+        }
+        for n in ["test", "other.test", "loc.test", "x.loc.test", "ild.test"] {
+            assert!(!t.under_address(&wire(n)), "{n}");
+        }
     }
 
     #[test]

@@ -493,3 +493,71 @@ fn a_new_server_list_takes_over_queries_in_flight() {
     assert_eq!(msg(&h.take()[0].1).answers.len(), 1);
     assert_eq!(h.fwd.in_flight(), 0);
 }
+
+/// An NXDOMAIN with an SOA for `uq`'s question.
+fn nxdomain_for(uq: &[u8]) -> Vec<u8> {
+    let q = msg(uq);
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.metadata.response_code = ResponseCode::NXDomain;
+    m.metadata.recursion_available = true;
+    m.add_query(q.queries[0].clone());
+    let zone = Name::from_ascii("test.").unwrap();
+    m.add_authority(Record::from_rdata(
+        zone.clone(),
+        60,
+        RData::SOA(SOA::new(zone.clone(), zone, 1, 2, 3, 4, 60)),
+    ));
+    m.to_vec().unwrap()
+}
+
+#[test]
+fn upstream_nxdomain_for_a_local_name_becomes_noerror_aa() {
+    use crate::dns::local::LocalDataBuilder;
+    use crate::dns::servers::{DomainAction, DomainPattern};
+    let mut h = Harness::new(&[UP1], ForwarderConfig::default());
+    let mut b = ServerTableBuilder::new();
+    b.add_default(UP1.parse().unwrap());
+    b.add_domain(
+        &DomainPattern::Suffix("addr.test".into()),
+        DomainAction::Address("192.0.2.1".parse().unwrap()),
+    );
+    h.fwd.set_servers(Arc::new(b.build()));
+    let mut l = LocalDataBuilder::new();
+    l.mx("mx.lab.test", 5, "mail.lab.test").unwrap();
+    h.fwd.set_local(Some(Arc::new(l.build(0, None))));
+    let t0 = Instant(100_000);
+    // (name, type, rewritten): dnsmasq 2.90's observed answers.
+    let cases = [
+        ("mx.lab.test.", RecordType::A, true),
+        ("lab.test.", RecordType::MX, true),
+        ("x.mx.lab.test.", RecordType::MX, false),
+        ("X.Addr.Test.", RecordType::MX, true),
+        ("other.test.", RecordType::A, false),
+    ];
+    for (i, (name, t, rewritten)) in cases.into_iter().enumerate() {
+        for round in 0..2u16 {
+            let id = i as u16 * 2 + round;
+            h.fwd
+                .handle_query(t0, client(9000 + id), &query(id, name, t), &mut h.out);
+            let ups = Harness::upstream_of(&h.take());
+            // Never cached in either form: the second round goes upstream again when rewritten.
+            if round == 1 && !rewritten {
+                assert!(ups.is_empty(), "{name}: negative answer cached");
+                continue;
+            }
+            let (slot, server, uq) = &ups[0];
+            h.fwd
+                .handle_upstream(t0, *slot, *server, &nxdomain_for(uq), &mut h.out);
+            let reply = msg(&h.take()[0].1);
+            let (rc, aa) = if rewritten {
+                (ResponseCode::NoError, true)
+            } else {
+                (ResponseCode::NXDomain, false)
+            };
+            assert_eq!(reply.metadata.response_code, rc, "{name}");
+            assert_eq!(reply.metadata.authoritative, aa, "{name}");
+            assert_eq!(reply.authorities.len(), 1, "{name}: SOA kept");
+            assert!(reply.answers.is_empty());
+        }
+    }
+}

@@ -251,3 +251,47 @@ proptest! {
         prop_assert_eq!(got, strings);
     }
 }
+
+#[test]
+fn claimed_names_follow_dnsmasq() {
+    let d = data();
+    let w = |s: &str| wire_name(s).unwrap();
+    // Owners of counted records, and the names above them (empty non-terminals).
+    for n in [
+        "mx.test",
+        "_sip._tcp.srv.test",
+        "_tcp.srv.test",
+        "srv.test",
+        "txt.test",
+        "1.2.0.192.in-addr.arpa",
+        "naptr.test",
+        "hr.test",
+        "hr2.test",
+        "alias.test",
+        "c5.test",
+        "test",
+    ] {
+        assert!(d.claims(&w(n)), "{n}");
+    }
+    // Names below a record, --dns-rr and --caa-record owners, host-record reverse names.
+    let mut b = LocalDataBuilder::new();
+    b.caa("a.caa.test", 0, "issue", "x").unwrap();
+    b.raw("a.rr.test", 99, &[1]).unwrap();
+    b.host(&["h.test"], "192.0.2.50".parse().unwrap(), None)
+        .unwrap();
+    b.mx("mx.test", 1, "m.test").unwrap();
+    let d = b.build(0, None);
+    for n in [
+        "x.mx.test",
+        "a.caa.test",
+        "caa.test",
+        "a.rr.test",
+        "rr.test",
+        "50.2.0.192.in-addr.arpa",
+        "in-addr.arpa",
+        "",
+    ] {
+        assert!(!d.claims(&w(n)), "{n}");
+    }
+    assert!(d.claims(&w("h.test")));
+}
