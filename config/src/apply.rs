@@ -157,7 +157,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
                 .push(ServerRule::parse_address(v, d.origin.clone()).map_err(|e| invalid(v, e))?);
         }
         "mx-host" | "srv-host" | "txt-record" | "ptr-record" | "naptr-record" | "caa-record"
-        | "cname" | "host-record" | "dns-rr" => {
+        | "cname" | "host-record" | "dns-rr" | "interface-name" => {
             let v = req()?;
             c.local_records
                 .push(crate::LocalRecord::parse(d.name(), v).map_err(|e| invalid(v, e))?);

@@ -1,5 +1,6 @@
 //! Local DNS records from the configuration: `--mx-host`, `--srv-host`, `--txt-record`,
-//! `--ptr-record`, `--naptr-record`, `--caa-record`, `--cname`, `--host-record`, `--dns-rr`.
+//! `--ptr-record`, `--naptr-record`, `--caa-record`, `--cname`, `--host-record`, `--dns-rr`,
+//! `--interface-name`.
 //!
 //! Names are kept as given (lowercased, one trailing dot dropped, label lengths checked);
 //! the engine turns them into wire form.
@@ -104,6 +105,18 @@ pub enum LocalRecord {
         rtype: u16,
         /// RDATA.
         data: Vec<u8>,
+    },
+    /// `--interface-name=NAME,IFACE[/4|/6]`: A/AAAA (and PTR) records from an interface's
+    /// current addresses.
+    InterfaceName {
+        /// Owner name.
+        name: String,
+        /// Interface name.
+        iface: String,
+        /// Use the interface's IPv4 addresses.
+        v4: bool,
+        /// Use the interface's IPv6 addresses.
+        v6: bool,
     },
 }
 
@@ -268,6 +281,24 @@ impl LocalRecord {
                 }
                 Ok(Self::HostRecord { names, v4, v6, ttl })
             }
+            "interface-name" => {
+                if items.len() != 2 || item(1).is_empty() {
+                    return Err(ValueError::expected("NAME,INTERFACE[/4|/6]"));
+                }
+                let name = name_of(item(0))?;
+                let (iface, v4, v6) = match item(1).rsplit_once('/') {
+                    Some((i, "4")) => (i, true, false),
+                    Some((i, "6")) => (i, false, true),
+                    Some(_) => return Err(ValueError::expected("NAME,INTERFACE[/4|/6]")),
+                    None => (item(1), true, true),
+                };
+                Ok(Self::InterfaceName {
+                    name,
+                    iface: iface.to_string(),
+                    v4,
+                    v6,
+                })
+            }
             "dns-rr" => {
                 if items.len() < 2 {
                     return Err(ValueError::expected("NAME,TYPE,[HEX-DATA]"));
@@ -380,5 +411,30 @@ mod tests {
         assert!(LocalRecord::parse("dns-rr", "r.x,99,0g").is_err());
         assert!(LocalRecord::parse("caa-record", "c.x,300,issue,v").is_err());
         assert!(LocalRecord::parse("mx-host", "m.x,t.x,70000").is_err());
+    }
+
+    #[test]
+    fn interface_name() {
+        assert_eq!(
+            LocalRecord::parse("interface-name", "GW.lan,eth0/4").unwrap(),
+            LocalRecord::InterfaceName {
+                name: "gw.lan".into(),
+                iface: "eth0".into(),
+                v4: true,
+                v6: false
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("interface-name", "gw.lan,lo").unwrap(),
+            LocalRecord::InterfaceName {
+                name: "gw.lan".into(),
+                iface: "lo".into(),
+                v4: true,
+                v6: true
+            }
+        );
+        for bad in ["gw.lan", "gw.lan,lo/5", "gw.lan,", "gw.lan,lo,x"] {
+            assert!(LocalRecord::parse("interface-name", bad).is_err(), "{bad}");
+        }
     }
 }

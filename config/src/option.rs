@@ -634,7 +634,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "interface-name",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec("ipset", None, ArgKind::Required, Status::NotYetImplemented),
     spec(

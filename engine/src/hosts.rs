@@ -5,6 +5,7 @@
 use ringmasq_config::{Config, LocalRecord};
 use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::local::{LocalData, LocalDataBuilder, LocalError};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -64,7 +65,28 @@ pub fn load_local(cfg: &Config, hosts: Option<&HostsTable>) -> Option<Arc<LocalD
     let mut b = LocalDataBuilder::new();
     let default_mx = || cfg.mx_target.clone().unwrap_or_else(host_name);
     let mut any_mx = false;
+    // `--interface-name`: the interfaces' addresses now (start, SIGHUP). Live tracking of
+    // address changes (rtnetlink) is not done yet.
+    let ifaddrs = cfg
+        .local_records
+        .iter()
+        .any(|r| matches!(r, LocalRecord::InterfaceName { .. }))
+        .then(crate::access::interface_addrs)
+        .unwrap_or_default();
     for r in &cfg.local_records {
+        if let LocalRecord::InterfaceName {
+            name,
+            iface,
+            v4,
+            v6,
+        } = r
+        {
+            let addrs = interface_name_addrs(&ifaddrs, iface, *v4, *v6);
+            if let Err(e) = b.interface_name(name, &addrs) {
+                tracing::error!("{e}");
+            }
+            continue;
+        }
         if let Err(e) = add(&mut b, r, &default_mx, &mut any_mx) {
             tracing::error!("{e}");
         }
@@ -77,6 +99,24 @@ pub fn load_local(cfg: &Config, hosts: Option<&HostsTable>) -> Option<Arc<LocalD
         tracing::error!("{e}");
     }
     Some(Arc::new(b.build(cfg.local_ttl, hosts)))
+}
+
+/// The addresses `--interface-name` uses for `iface`: IPv4 and/or IPv6, without IPv6
+/// link-local ones (fe80::/10), as dnsmasq 2.90.
+pub fn interface_name_addrs(
+    all: &[crate::access::InterfaceAddr],
+    iface: &str,
+    v4: bool,
+    v6: bool,
+) -> Vec<IpAddr> {
+    all.iter()
+        .filter(|a| a.name == iface)
+        .map(|a| a.addr)
+        .filter(|a| match a {
+            IpAddr::V4(_) => v4,
+            IpAddr::V6(x) => v6 && (x.segments()[0] & 0xffc0) != 0xfe80,
+        })
+        .collect()
 }
 
 fn add(
@@ -140,5 +180,7 @@ fn add(
                 .try_for_each(|a| b.host(&names, a, *ttl))
         }
         LocalRecord::DnsRr { name, rtype, data } => b.raw(name, *rtype, data),
+        // Handled by the caller, which has the interface addresses.
+        LocalRecord::InterfaceName { .. } => Ok(()),
     }
 }

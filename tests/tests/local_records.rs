@@ -1,7 +1,7 @@
 //! Local DNS data, differential against dnsmasq 2.90: `--address` (address, `#` and NXDOMAIN
 //! forms), `--local`, `--mx-host`, `--srv-host`, `--txt-record`, `--ptr-record`,
 //! `--naptr-record`, `--caa-record`, `--cname` (with TTL), `--host-record`, `--dns-rr`,
-//! `--local-ttl`, `--expand-hosts` with `--domain`, the CHAOS names, and a SIGHUP reload. Both
+//! `--interface-name`, `--local-ttl`, `--expand-hosts` with `--domain`, the CHAOS names, and a SIGHUP reload. Both
 //! servers read the same configuration file and hosts file and forward to the same knot.
 //!
 //! Differences on purpose: `version.bind` says `ringmasq-VERSION` and `authors.bind` names
@@ -41,6 +41,9 @@ host-record=hr.lab.test,hr2.lab.test,192.0.2.50,2001:db8::50
 caa-record=caa.lab.test,0,issue,letsencrypt.org
 naptr-record=naptr.lab.test,10,20,s,SIP+D2U,,_sip._udp.lab.test
 dns-rr=rr.lab.test,99,0102ff
+interface-name=if.lab.test,lo
+interface-name=if4.lab.test,lo/4
+interface-name=ifnone.lab.test,nosuch0
 expand-hosts
 domain=lan.test
 local-ttl=7
@@ -123,6 +126,19 @@ const CASES: &[(&str, &str)] = &[
     ("_tcp.lab.test", "A"),
     ("x.mx.lab.test", "MX"),
     ("h.addr.lab.test", "MX"),
+    // --interface-name: lo's addresses, their PTRs; no address of the type: forwarded (and
+    // knot's NXDOMAIN rewritten).
+    ("if.lab.test", "A"),
+    ("if.lab.test", "AAAA"),
+    ("IF.lab.test", "ANY"),
+    ("1.0.0.127.in-addr.arpa", "PTR"),
+    (
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "PTR",
+    ),
+    ("if4.lab.test", "A"),
+    ("if4.lab.test", "AAAA"),
+    ("ifnone.lab.test", "A"),
 ];
 
 /// Queries after the SIGHUP.

@@ -143,6 +143,9 @@ pub struct LocalDataBuilder {
     cnames: Vec<(Vec<u8>, Vec<u8>, Option<u32>)>,
     /// Host-record addresses (name, address, ttl), for their PTR records.
     host_addrs: Vec<(Vec<u8>, IpAddr, Option<u32>)>,
+    /// Names that are local even without records (`--interface-name` of an interface with
+    /// no address).
+    extra_claims: Vec<Vec<u8>>,
 }
 
 fn push_string(out: &mut Vec<u8>, s: &[u8]) {
@@ -282,6 +285,20 @@ impl LocalDataBuilder {
         Ok(())
     }
 
+    /// `--interface-name`: A/AAAA records of `name` for `addrs` (the interface's current
+    /// addresses, already filtered), and PTR records for them unless the reverse names have one
+    /// already (the first `--interface-name` or `--host-record` for an address wins). The name
+    /// is local even with no address: other questions for it are forwarded, and an upstream
+    /// NXDOMAIN becomes NOERROR (dnsmasq 2.90).
+    pub fn interface_name(&mut self, name: &str, addrs: &[IpAddr]) -> Result<(), LocalError> {
+        let wire = wire_name(name)?;
+        for &a in addrs {
+            self.host(&[name], a, None)?;
+        }
+        self.extra_claims.push(wire);
+        Ok(())
+    }
+
     /// `--cname`: `alias` is `target`.
     pub fn cname(&mut self, alias: &str, target: &str, ttl: Option<u32>) -> Result<(), LocalError> {
         self.cnames
@@ -319,6 +336,7 @@ impl LocalDataBuilder {
             .filter(|(_, p)| p.claims)
             .map(|(n, _)| n)
             .chain(self.cnames.iter().map(|(a, _, _)| a))
+            .chain(self.extra_claims.iter())
         {
             d.claim(name);
         }

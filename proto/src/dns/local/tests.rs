@@ -295,3 +295,32 @@ fn claimed_names_follow_dnsmasq() {
     }
     assert!(d.claims(&w("h.test")));
 }
+
+#[test]
+fn interface_name_records_and_claims() {
+    let mut b = LocalDataBuilder::new();
+    let lo: [IpAddr; 2] = ["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+    b.interface_name("gw.test", &lo).unwrap();
+    b.interface_name("gw4.test", &lo[..1]).unwrap();
+    b.interface_name("none.test", &[]).unwrap();
+    let d = b.build(5, None);
+    let ask = |name: &str, t: RecordType| {
+        let qb = query(name, t);
+        let q = parse_query(&qb).unwrap();
+        let mut out = [0u8; 1232];
+        d.answer(&q, 1232, true, &mut out)
+            .map(|n| Message::from_vec(&out[..n]).unwrap())
+    };
+    let a = ask("gw.test.", RecordType::ANY).unwrap();
+    assert_eq!(a.answers.len(), 2);
+    assert!(a.answers.iter().all(|r| r.ttl == 5));
+    // The first --interface-name for an address owns its PTR.
+    let p = ask("1.0.0.127.in-addr.arpa.", RecordType::PTR).unwrap();
+    assert_eq!(p.answers.len(), 1);
+    assert!(p.answers[0].data.to_string().starts_with("gw.test"));
+    // No address of the type, or none at all: forwarded, but the name is local.
+    assert!(ask("gw4.test.", RecordType::AAAA).is_none());
+    assert!(ask("none.test.", RecordType::A).is_none());
+    assert!(d.claims(&wire_name("none.test").unwrap()));
+    assert!(d.claims(&wire_name("gw4.test").unwrap()));
+}
