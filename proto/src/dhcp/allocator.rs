@@ -1,0 +1,700 @@
+//! The lease allocator shared by all workers.
+//!
+//! Two [`DashMap`]s: clients (identity → current address) and addresses (address → owner). There
+//! is no global lock: an operation locks the client's shard, then the shards of the addresses it
+//! touches, always in that order (client before address), so two workers seeing the same client
+//! at once serialise on the client's shard and never deadlock. An address is claimed atomically
+//! through its address-map entry, so two clients never get the same address.
+//!
+//! A new client's first candidate address is derived from a hash of its hardware address (the
+//! SDBM hash dnsmasq uses), so it gets the same address as from dnsmasq with a fresh lease file
+//! and again after its lease is gone; from there the pool is probed forward.
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+
+use super::lease::{Lease, LeaseRef};
+
+/// Longest client key: kind byte, then a client id (≤255) or htype + hardware address (≤17).
+pub const MAX_KEY: usize = 256;
+
+/// A client's identity as a map key: `[0, client-id…]` or `[1, htype, hwaddr…]`.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientKey {
+    buf: [u8; MAX_KEY],
+    len: usize,
+}
+
+impl ClientKey {
+    /// The key of a client identified by its client identifier (option 61), truncated to fit.
+    pub fn from_client_id(id: &[u8]) -> Self {
+        let mut buf = [0u8; MAX_KEY];
+        let n = id.len().min(MAX_KEY - 1);
+        buf[1..1 + n].copy_from_slice(&id[..n]);
+        ClientKey { buf, len: 1 + n }
+    }
+
+    /// The key of a client identified by hardware type and address.
+    pub fn from_hw(htype: u8, hw: &[u8]) -> Self {
+        let mut buf = [0u8; MAX_KEY];
+        buf[0] = 1;
+        buf[1] = htype;
+        let n = hw.len().min(16);
+        buf[2..2 + n].copy_from_slice(&hw[..n]);
+        ClientKey { buf, len: 2 + n }
+    }
+
+    /// The key of `lease`: its client id when it has one (and `ignore_clid` is off), else its MAC.
+    pub fn of_lease(lease: &LeaseRef<'_>, ignore_clid: bool) -> Self {
+        match lease.client_id {
+            Some(id) if !ignore_clid => Self::from_client_id(id),
+            _ => Self::from_hw(lease.htype, lease.hwaddr),
+        }
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// An address pool: inclusive range of addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool {
+    /// First address.
+    pub start: Ipv4Addr,
+    /// Last address (inclusive).
+    pub end: Ipv4Addr,
+}
+
+impl Pool {
+    /// Whether `a` is in the pool.
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        (self.start..=self.end).contains(&a)
+    }
+
+    fn size(&self) -> u32 {
+        u32::from(self.end).saturating_sub(u32::from(self.start)) + 1
+    }
+}
+
+/// Why the allocator could not give an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AllocError {
+    /// No free address in the pool.
+    #[error("pool exhausted")]
+    Exhausted,
+    /// The address is held by another client (or quarantined).
+    #[error("address taken")]
+    Taken,
+    /// `--dhcp-lease-max` reached.
+    #[error("lease limit reached")]
+    LeaseMax,
+}
+
+/// A client's current address as the allocator knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The address.
+    pub addr: Ipv4Addr,
+    /// Expiry (seconds since the epoch; 0 = never).
+    pub expires: u64,
+    /// Bound by an ACK (false while only offered).
+    pub bound: bool,
+}
+
+#[derive(Debug)]
+struct ClientSlot {
+    addr: Option<Ipv4Addr>,
+    expires: u64,
+    bound: bool,
+    htype: u8,
+    hw: [u8; 16],
+    hwlen: u8,
+    client_id: Option<Box<[u8]>>,
+    hostname: Option<Box<[u8]>>,
+}
+
+#[derive(Debug)]
+enum Owner {
+    Client(Box<[u8]>),
+    Declined,
+}
+
+#[derive(Debug)]
+struct AddrSlot {
+    owner: Owner,
+    expires: u64,
+}
+
+fn live(expires: u64, wall: u64) -> bool {
+    expires == 0 || expires > wall
+}
+
+/// SDBM hash of a hardware address, as dnsmasq uses to pick a client's first candidate address.
+pub fn sdbm(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0u32, |j, b| {
+        u32::from(*b)
+            .wrapping_add(j << 6)
+            .wrapping_add(j << 16)
+            .wrapping_sub(j)
+    })
+}
+
+/// The lease allocator (Send + Sync; share it with `Arc`).
+#[derive(Debug)]
+pub struct Allocator {
+    clients: DashMap<Box<[u8]>, ClientSlot>,
+    addrs: DashMap<u32, AddrSlot>,
+    count: AtomicUsize,
+    lease_max: usize,
+}
+
+/// How an address is to be claimed.
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    /// The client's key.
+    pub key: &'a ClientKey,
+    /// Hardware type and address of the client.
+    pub htype: u8,
+    /// Hardware address.
+    pub hw: &'a [u8],
+    /// Client identifier to remember (for the lease file).
+    pub client_id: Option<&'a [u8]>,
+    /// Current wall-clock seconds.
+    pub wall: u64,
+}
+
+impl Allocator {
+    /// An empty allocator allowing `lease_max` clients.
+    pub fn new(lease_max: usize) -> Self {
+        Allocator {
+            clients: DashMap::new(),
+            addrs: DashMap::new(),
+            count: AtomicUsize::new(0),
+            lease_max,
+        }
+    }
+
+    /// Number of clients with an entry (bound, offered or expired but not yet swept).
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Whether no client has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The client's current address, if it still owns it (even when expired: an expired lease
+    /// still owned is renewed rather than moved).
+    pub fn lookup(&self, key: &ClientKey) -> Option<Binding> {
+        let c = self.clients.get(key.as_bytes())?;
+        let addr = c.addr?;
+        self.owns(key, addr).then_some(Binding {
+            addr,
+            expires: c.expires,
+            bound: c.bound,
+        })
+    }
+
+    fn owns(&self, key: &ClientKey, addr: Ipv4Addr) -> bool {
+        self.addrs
+            .get(&u32::from(addr))
+            .is_some_and(|s| matches!(&s.owner, Owner::Client(k) if **k == *key.as_bytes()))
+    }
+
+    /// Whether `addr` is free for `key` at `wall` (unowned, expired, or already its own).
+    pub fn available(&self, key: &ClientKey, addr: Ipv4Addr, wall: u64) -> bool {
+        match self.addrs.get(&u32::from(addr)) {
+            None => true,
+            Some(s) => match &s.owner {
+                Owner::Client(k) if **k == *key.as_bytes() => true,
+                _ => !live(s.expires, wall),
+            },
+        }
+    }
+
+    /// Run `f` with the client's slot locked, creating the slot if needed.
+    fn with_client<R>(
+        &self,
+        c: &Claim<'_>,
+        f: impl FnOnce(&mut ClientSlot) -> Result<R, AllocError>,
+    ) -> Result<R, AllocError> {
+        if let Some(mut slot) = self.clients.get_mut(c.key.as_bytes()) {
+            return f(&mut slot);
+        }
+        if self.count.load(Ordering::Relaxed) >= self.lease_max {
+            self.expire(c.wall);
+            if self.count.load(Ordering::Relaxed) >= self.lease_max {
+                return Err(AllocError::LeaseMax);
+            }
+        }
+        let mut hw = [0u8; 16];
+        let n = c.hw.len().min(16);
+        hw[..n].copy_from_slice(&c.hw[..n]);
+        let mut created = false;
+        let mut slot = self
+            .clients
+            .entry(Box::from(c.key.as_bytes()))
+            .or_insert_with(|| {
+                created = true;
+                ClientSlot {
+                    addr: None,
+                    expires: 0,
+                    bound: false,
+                    htype: c.htype,
+                    hw,
+                    hwlen: n as u8,
+                    client_id: c.client_id.map(Box::from),
+                    hostname: None,
+                }
+            });
+        if created {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        f(&mut slot)
+    }
+
+    /// Claim `addr` for `key` until `expires`: succeeds when the address is free, expired, or
+    /// already the client's. The caller holds the client's slot.
+    fn claim(&self, key: &ClientKey, addr: Ipv4Addr, expires: u64, wall: u64) -> bool {
+        use dashmap::mapref::entry::Entry;
+        match self.addrs.entry(u32::from(addr)) {
+            Entry::Vacant(v) => {
+                v.insert(AddrSlot {
+                    owner: Owner::Client(Box::from(key.as_bytes())),
+                    expires,
+                });
+                true
+            }
+            Entry::Occupied(mut o) => {
+                let s = o.get_mut();
+                let mine = matches!(&s.owner, Owner::Client(k) if **k == *key.as_bytes());
+                if mine {
+                    s.expires = expires;
+                    true
+                } else if !live(s.expires, wall) {
+                    *s = AddrSlot {
+                        owner: Owner::Client(Box::from(key.as_bytes())),
+                        expires,
+                    };
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    fn unclaim(&self, key: &ClientKey, addr: Ipv4Addr) {
+        self.addrs.remove_if(
+            &u32::from(addr),
+            |_, s| matches!(&s.owner, Owner::Client(k) if **k == *key.as_bytes()),
+        );
+    }
+
+    /// Pick and hold an address to offer: the client's current one if it is in `pool`, else
+    /// `requested` if free, else the hash-derived address probed forward (or the lowest free when
+    /// `sequential`). `reserved` excludes addresses kept for static hosts or the server itself.
+    /// An offered address is held until `wall + hold_secs`; a bound lease is not shortened.
+    pub fn offer(
+        &self,
+        c: &Claim<'_>,
+        pool: Pool,
+        requested: Option<Ipv4Addr>,
+        sequential: bool,
+        hold_secs: u32,
+        reserved: &dyn Fn(Ipv4Addr) -> bool,
+    ) -> Result<Ipv4Addr, AllocError> {
+        let hold = c.wall.saturating_add(u64::from(hold_secs));
+        self.with_client(c, |slot| {
+            if let Some(a) = slot.addr
+                && pool.contains(a)
+                && self.owns(c.key, a)
+            {
+                if !slot.bound || !live(slot.expires, c.wall) {
+                    slot.bound = false;
+                    slot.expires = hold;
+                    self.claim(c.key, a, hold, c.wall);
+                }
+                return Ok(a);
+            }
+            let mut pick = None;
+            if let Some(r) = requested
+                && pool.contains(r)
+                && !reserved(r)
+                && self.claim(c.key, r, hold, c.wall)
+            {
+                pick = Some(r);
+            }
+            if pick.is_none() {
+                let size = pool.size();
+                let first = if sequential { 0 } else { sdbm(c.hw) % size };
+                let base = u32::from(pool.start);
+                for i in 0..size {
+                    let a = Ipv4Addr::from(base + (first + i) % size);
+                    if !reserved(a) && self.claim(c.key, a, hold, c.wall) {
+                        pick = Some(a);
+                        break;
+                    }
+                }
+            }
+            let a = pick.ok_or(AllocError::Exhausted)?;
+            if let Some(old) = slot.addr.replace(a)
+                && old != a
+            {
+                self.unclaim(c.key, old);
+            }
+            slot.bound = false;
+            slot.expires = hold;
+            Ok(a)
+        })
+    }
+
+    /// Bind `addr` to the client until `expires` (0 = never): the ACK path. Fails with
+    /// [`AllocError::Taken`] when another client holds the address.
+    pub fn bind(
+        &self,
+        c: &Claim<'_>,
+        addr: Ipv4Addr,
+        expires: u64,
+        hostname: Option<&[u8]>,
+    ) -> Result<(), AllocError> {
+        self.with_client(c, |slot| {
+            if !self.claim(c.key, addr, expires, c.wall) {
+                return Err(AllocError::Taken);
+            }
+            if let Some(old) = slot.addr.replace(addr)
+                && old != addr
+            {
+                self.unclaim(c.key, old);
+            }
+            slot.bound = true;
+            slot.expires = expires;
+            if slot.hostname.as_deref() != hostname {
+                slot.hostname = hostname.map(Box::from);
+            }
+            if slot.client_id.as_deref() != c.client_id {
+                slot.client_id = c.client_id.map(Box::from);
+            }
+            Ok(())
+        })
+    }
+
+    /// Release the client's lease on `addr` (DHCPRELEASE). False if it does not hold it.
+    pub fn release(&self, key: &ClientKey, addr: Ipv4Addr) -> bool {
+        let Some(mut slot) = self.clients.get_mut(key.as_bytes()) else {
+            return false;
+        };
+        if slot.addr != Some(addr) || !self.owns(key, addr) {
+            return false;
+        }
+        self.unclaim(key, addr);
+        slot.addr = None;
+        slot.bound = false;
+        true
+    }
+
+    /// Quarantine `addr` until `until` (DHCPDECLINE: another host uses it, RFC 2131 §4.3.3),
+    /// dropping the client's hold on it.
+    pub fn decline(&self, key: &ClientKey, addr: Ipv4Addr, until: u64) -> bool {
+        let Some(mut slot) = self.clients.get_mut(key.as_bytes()) else {
+            return false;
+        };
+        if slot.addr != Some(addr) || !self.owns(key, addr) {
+            return false;
+        }
+        self.addrs.insert(
+            u32::from(addr),
+            AddrSlot {
+                owner: Owner::Declined,
+                expires: until,
+            },
+        );
+        slot.addr = None;
+        slot.bound = false;
+        true
+    }
+
+    /// Whether `addr` is quarantined at `wall`.
+    pub fn quarantined(&self, addr: Ipv4Addr, wall: u64) -> bool {
+        self.addrs
+            .get(&u32::from(addr))
+            .is_some_and(|s| matches!(s.owner, Owner::Declined) && live(s.expires, wall))
+    }
+
+    /// Load a lease from the lease file or journal at start. Returns false when its address is
+    /// already held by another client (the later record wins only for its own client).
+    pub fn restore(&self, lease: &Lease, ignore_clid: bool, wall: u64) -> bool {
+        if lease.expired(wall) {
+            return false;
+        }
+        let r = lease.as_ref();
+        let key = ClientKey::of_lease(&r, ignore_clid);
+        let c = Claim {
+            key: &key,
+            htype: lease.htype,
+            hw: &lease.hwaddr,
+            client_id: lease.client_id.as_deref(),
+            wall,
+        };
+        self.bind(
+            &c,
+            lease.addr,
+            lease.expires,
+            lease.hostname.as_deref().map(str::as_bytes),
+        )
+        .is_ok()
+    }
+
+    /// Forget a lease by address (a journal `Remove` record).
+    pub fn forget(&self, addr: Ipv4Addr) {
+        if let Some((_, s)) = self.addrs.remove(&u32::from(addr))
+            && let Owner::Client(k) = s.owner
+            && self
+                .clients
+                .remove_if(&k, |_, c| c.addr == Some(addr))
+                .is_some()
+        {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Remove expired clients and addresses (run from the control thread, or inline when the
+    /// lease limit is hit). Returns how many clients were removed.
+    pub fn expire(&self, wall: u64) -> usize {
+        let mut removed = 0;
+        self.clients.retain(|k, c| {
+            let keep = c.addr.is_some() && live(c.expires, wall);
+            if !keep {
+                if let Some(a) = c.addr {
+                    self.addrs.remove_if(&u32::from(a), |_, s| {
+                        matches!(&s.owner, Owner::Client(o) if **o == **k) && !live(s.expires, wall)
+                    });
+                }
+                removed += 1;
+            }
+            keep
+        });
+        self.count.fetch_sub(removed, Ordering::Relaxed);
+        self.addrs
+            .retain(|_, s| !matches!(s.owner, Owner::Declined) || live(s.expires, wall));
+        removed
+    }
+
+    /// Every bound, unexpired lease (for compaction into a full lease file).
+    pub fn snapshot(&self, wall: u64) -> Vec<Lease> {
+        let mut out = Vec::new();
+        for e in self.clients.iter() {
+            let c = e.value();
+            if let Some(addr) = c.addr
+                && c.bound
+                && live(c.expires, wall)
+            {
+                out.push(Lease {
+                    expires: c.expires,
+                    htype: c.htype,
+                    hwaddr: c.hw[..c.hwlen as usize].to_vec(),
+                    addr,
+                    hostname: c
+                        .hostname
+                        .as_deref()
+                        .map(|h| String::from_utf8_lossy(h).into_owned()),
+                    client_id: c.client_id.as_deref().map(<[u8]>::to_vec),
+                });
+            }
+        }
+        out.sort_by_key(|l| l.addr);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn pool() -> Pool {
+        Pool {
+            start: Ipv4Addr::new(10, 77, 0, 50),
+            end: Ipv4Addr::new(10, 77, 0, 150),
+        }
+    }
+
+    fn claim<'a>(key: &'a ClientKey, hw: &'a [u8], wall: u64) -> Claim<'a> {
+        Claim {
+            key,
+            htype: 1,
+            hw,
+            client_id: None,
+            wall,
+        }
+    }
+
+    #[test]
+    fn same_address_as_dnsmasq() {
+        // dnsmasq 2.90, --dhcp-range=10.77.0.50,10.77.0.150 (captured, testdata/dnsmasq.leases).
+        let a = Allocator::new(1000);
+        for (mac, want) in [
+            ([0x52, 0x54, 0, 0x12, 0x34, 0x56], 107),
+            ([0x52, 0x54, 0, 0xab, 0xcd, 0xef], 145),
+        ] {
+            let k = ClientKey::from_hw(1, &mac);
+            let got = a
+                .offer(&claim(&k, &mac, 100), pool(), None, false, 60, &|_| false)
+                .unwrap();
+            assert_eq!(got, Ipv4Addr::new(10, 77, 0, want));
+        }
+    }
+
+    #[test]
+    fn probes_forward_and_skips_reserved() {
+        let a = Allocator::new(1000);
+        let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+        let k1 = ClientKey::from_hw(1, &mac);
+        let k2 = ClientKey::from_client_id(&[1, 2, 3]);
+        let x = a
+            .offer(&claim(&k1, &mac, 0), pool(), None, false, 60, &|_| false)
+            .unwrap();
+        let y = a
+            .offer(&claim(&k2, &mac, 0), pool(), None, false, 60, &|r| {
+                r == Ipv4Addr::new(10, 77, 0, 108)
+            })
+            .unwrap();
+        assert_eq!(x, Ipv4Addr::new(10, 77, 0, 107));
+        assert_eq!(y, Ipv4Addr::new(10, 77, 0, 109));
+    }
+
+    #[test]
+    fn bind_release_decline_expire() {
+        let a = Allocator::new(2);
+        let mac = [2, 0, 0, 0, 0, 1];
+        let k = ClientKey::from_hw(1, &mac);
+        let c = claim(&k, &mac, 1000);
+        let addr = a.offer(&c, pool(), None, false, 60, &|_| false).unwrap();
+        a.bind(&c, addr, 2000, Some(b"h")).unwrap();
+        assert_eq!(
+            a.lookup(&k),
+            Some(Binding {
+                addr,
+                expires: 2000,
+                bound: true
+            })
+        );
+        assert_eq!(a.snapshot(1000).len(), 1);
+        // Another client cannot bind it.
+        let k2 = ClientKey::from_hw(1, &[2, 0, 0, 0, 0, 2]);
+        assert_eq!(
+            a.bind(&claim(&k2, &[2, 0, 0, 0, 0, 2], 1000), addr, 3000, None),
+            Err(AllocError::Taken)
+        );
+        assert!(a.release(&k, addr));
+        assert!(a.lookup(&k).is_none());
+        // Decline quarantines.
+        let addr = a.offer(&c, pool(), None, false, 60, &|_| false).unwrap();
+        assert!(a.decline(&k, addr, 1600));
+        assert!(a.quarantined(addr, 1599));
+        let again = a
+            .offer(&c, pool(), Some(addr), false, 60, &|_| false)
+            .unwrap();
+        assert_ne!(again, addr);
+        assert!(!a.quarantined(addr, 1600));
+        // Lease max: a third client is refused until expiry frees a slot.
+        let k3 = ClientKey::from_hw(1, &[2, 0, 0, 0, 0, 3]);
+        a.offer(
+            &claim(&k2, &[2, 0, 0, 0, 0, 2], 1000),
+            pool(),
+            None,
+            false,
+            60,
+            &|_| false,
+        )
+        .unwrap();
+        assert_eq!(
+            a.offer(
+                &claim(&k3, &[2, 0, 0, 0, 0, 3], 1000),
+                pool(),
+                None,
+                false,
+                60,
+                &|_| false
+            ),
+            Err(AllocError::LeaseMax)
+        );
+        assert!(
+            a.offer(
+                &claim(&k3, &[2, 0, 0, 0, 0, 3], 5000),
+                pool(),
+                None,
+                false,
+                60,
+                &|_| false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn expired_address_of_another_client_is_reused() {
+        let a = Allocator::new(10);
+        let p = Pool {
+            start: Ipv4Addr::new(10, 0, 0, 1),
+            end: Ipv4Addr::new(10, 0, 0, 1),
+        };
+        let (m1, m2) = ([1u8; 6], [2u8; 6]);
+        let (k1, k2) = (ClientKey::from_hw(1, &m1), ClientKey::from_hw(1, &m2));
+        let x = a
+            .offer(&claim(&k1, &m1, 0), p, None, false, 60, &|_| false)
+            .unwrap();
+        a.bind(&claim(&k1, &m1, 0), x, 100, None).unwrap();
+        assert_eq!(
+            a.offer(&claim(&k2, &m2, 50), p, None, false, 60, &|_| false),
+            Err(AllocError::Exhausted)
+        );
+        assert_eq!(
+            a.offer(&claim(&k2, &m2, 100), p, None, false, 60, &|_| false),
+            Ok(x)
+        );
+        assert!(a.lookup(&k1).is_none());
+    }
+
+    #[test]
+    fn two_workers_racing_on_one_client_and_many_clients() {
+        let a = Arc::new(Allocator::new(100_000));
+        let p = Pool {
+            start: Ipv4Addr::new(10, 1, 0, 0),
+            end: Ipv4Addr::new(10, 1, 3, 255),
+        };
+        let results: Vec<Vec<Ipv4Addr>> = (0..2)
+            .map(|_| {
+                let a = a.clone();
+                std::thread::spawn(move || {
+                    (0..512u32)
+                        .map(|i| {
+                            let mac = [2, 0, 0, 0, (i >> 8) as u8, i as u8];
+                            let k = ClientKey::from_hw(1, &mac);
+                            let c = claim(&k, &mac, 10);
+                            let x = a.offer(&c, p, None, false, 60, &|_| false).unwrap();
+                            a.bind(&c, x, 1000, None).unwrap();
+                            x
+                        })
+                        .collect()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        // Both workers saw the same 512 clients: each client got one address, in both.
+        assert_eq!(results[0], results[1]);
+        let mut all = results[0].clone();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 512, "no address given to two clients");
+        assert_eq!(a.len(), 512);
+        assert_eq!(a.snapshot(10).len(), 512);
+    }
+}

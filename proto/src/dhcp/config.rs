@@ -1,0 +1,272 @@
+//! Typed DHCPv4 server configuration: what the server needs, free of dnsmasq's option syntax.
+//!
+//! The config crate maps `--dhcp-range`, `--dhcp-host`, `--dhcp-option` and friends onto these
+//! plain structs; [`crate::dhcp::Server::new`] then compiles them (interning tags, indexing hosts).
+
+use std::net::Ipv4Addr;
+
+/// How long a lease lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeaseTime {
+    /// A lease of this many seconds.
+    Secs(u32),
+    /// A lease that never expires (`infinite`; option 51 carries 0xffffffff, RFC 2132 §9.2).
+    Infinite,
+}
+
+impl LeaseTime {
+    /// dnsmasq's default lease time: one hour.
+    pub const DEFAULT: LeaseTime = LeaseTime::Secs(3600);
+
+    /// The value carried in option 51 (RFC 2132 §9.2: 0xffffffff means infinity).
+    pub fn wire(self) -> u32 {
+        match self {
+            LeaseTime::Secs(s) => s.min(u32::MAX - 1),
+            LeaseTime::Infinite => u32::MAX,
+        }
+    }
+
+    /// The expiry time (seconds since the epoch) of a lease granted at `wall_secs`; 0 means never,
+    /// as in dnsmasq's lease file.
+    pub fn expiry(self, wall_secs: u64) -> u64 {
+        match self {
+            LeaseTime::Secs(s) => wall_secs.saturating_add(u64::from(s)).max(1),
+            LeaseTime::Infinite => 0,
+        }
+    }
+}
+
+/// What a range hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RangeMode {
+    /// Dynamic addresses from `start..=end` (the default).
+    #[default]
+    Dynamic,
+    /// `static`: only clients with a `dhcp-host` address are served on this subnet.
+    Static,
+    /// `proxy`: proxy-DHCP (PXE) only; no addresses are handed out.
+    Proxy,
+}
+
+/// One `--dhcp-range` for IPv4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// First address of the pool.
+    pub start: Ipv4Addr,
+    /// Last address of the pool (inclusive; equal to `start` in static/proxy mode).
+    pub end: Ipv4Addr,
+    /// Netmask; `None` takes the prefix of the matching interface address.
+    pub netmask: Option<Ipv4Addr>,
+    /// Broadcast address; `None` derives it from the netmask.
+    pub broadcast: Option<Ipv4Addr>,
+    /// Lease time handed out from this range.
+    pub lease_time: LeaseTime,
+    /// Dynamic, static or proxy.
+    pub mode: RangeMode,
+    /// `tag:` conditions: the range serves only requests carrying all of these tags.
+    pub match_tags: Vec<String>,
+    /// `set:` tag set on requests served by this range.
+    pub set_tag: Option<String>,
+}
+
+impl Range {
+    /// A dynamic range with dnsmasq's defaults (one hour lease, netmask from the interface).
+    pub fn new(start: Ipv4Addr, end: Ipv4Addr) -> Self {
+        Range {
+            start,
+            end,
+            netmask: None,
+            broadcast: None,
+            lease_time: LeaseTime::DEFAULT,
+            mode: RangeMode::Dynamic,
+            match_tags: Vec::new(),
+            set_tag: None,
+        }
+    }
+}
+
+/// A hardware address pattern from `dhcp-host`: six or fewer bytes with `*` wildcards, and an
+/// optional hardware type (`1-aa:bb:...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HwAddrPattern {
+    /// ARP hardware type to match (RFC 1700: 1 = Ethernet); `None` matches any.
+    pub htype: Option<u8>,
+    /// Address bytes; `None` is a `*` wildcard byte.
+    pub bytes: Vec<Option<u8>>,
+}
+
+impl HwAddrPattern {
+    /// An exact pattern for `mac` with any hardware type.
+    pub fn exact(mac: &[u8]) -> Self {
+        HwAddrPattern {
+            htype: None,
+            bytes: mac.iter().map(|b| Some(*b)).collect(),
+        }
+    }
+
+    /// Whether the pattern matches `htype`/`addr`.
+    pub fn matches(&self, htype: u8, addr: &[u8]) -> bool {
+        if self.htype.is_some_and(|t| t != htype) || self.bytes.len() != addr.len() {
+            return false;
+        }
+        self.bytes
+            .iter()
+            .zip(addr)
+            .all(|(p, a)| p.is_none_or(|p| p == *a))
+    }
+
+    /// Whether the pattern has a wildcard byte.
+    pub fn has_wildcard(&self) -> bool {
+        self.bytes.iter().any(Option::is_none)
+    }
+}
+
+/// One `--dhcp-host` line.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Host {
+    /// Hardware addresses (any one matches).
+    pub macs: Vec<HwAddrPattern>,
+    /// Client identifiers (option 61 contents, `id:`); any one matches.
+    pub client_ids: Vec<Vec<u8>>,
+    /// `id:*`: ignore the client identifier of clients matching by MAC.
+    pub any_client_id: bool,
+    /// Fixed address.
+    pub addr: Option<Ipv4Addr>,
+    /// Host name to give the client (and to publish in DNS).
+    pub name: Option<String>,
+    /// Lease time overriding the range's.
+    pub lease_time: Option<LeaseTime>,
+    /// `ignore`: never answer this client.
+    pub ignore: bool,
+    /// `set:` tags set on a match.
+    pub set_tags: Vec<String>,
+    /// `tag:` conditions that must all be set for the entry to match.
+    pub match_tags: Vec<String>,
+}
+
+/// A tag condition on an option: `tag:x` or `tag:!x`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagCond {
+    /// The tag name.
+    pub tag: String,
+    /// `!tag`: the tag must not be set.
+    pub negated: bool,
+}
+
+/// One `--dhcp-option` or `--dhcp-option-force`, already encoded to its wire value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// Option code (or sub-option code when `encap` is set).
+    pub code: u8,
+    /// Wire value (without code and length); may exceed 255 bytes (split per RFC 3396).
+    pub value: Vec<u8>,
+    /// Tag conditions; all must hold.
+    pub tags: Vec<TagCond>,
+    /// `--dhcp-option-force`: sent even when the client did not ask for it (option 55).
+    pub force: bool,
+    /// `vendor:CLASS`: a sub-option of option 43, sent only when option 60 contains CLASS.
+    pub vendor_class: Option<String>,
+    /// `encap:N`: a sub-option encapsulated in option N.
+    pub encap: Option<u8>,
+}
+
+impl OptionSpec {
+    /// An unconditional, non-forced option.
+    pub fn new(code: u8, value: Vec<u8>) -> Self {
+        OptionSpec {
+            code,
+            value,
+            tags: Vec::new(),
+            force: false,
+            vendor_class: None,
+            encap: None,
+        }
+    }
+}
+
+/// Everything the DHCPv4 server needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DhcpConfig {
+    /// `--dhcp-range` lines (IPv4).
+    pub ranges: Vec<Range>,
+    /// `--dhcp-host` lines (and hostsfile entries).
+    pub hosts: Vec<Host>,
+    /// `--dhcp-option` / `--dhcp-option-force` lines.
+    pub options: Vec<OptionSpec>,
+    /// `--dhcp-authoritative`: NAK requests for unknown leases instead of staying silent.
+    pub authoritative: bool,
+    /// `--dhcp-rapid-commit` (RFC 4039).
+    pub rapid_commit: bool,
+    /// `--dhcp-lease-max` (dnsmasq default 1000).
+    pub lease_max: usize,
+    /// `--dhcp-sequential-ip`: lowest free address instead of the identity hash.
+    pub sequential_ip: bool,
+    /// `--dhcp-ignore-clid`: identify clients by MAC only.
+    pub ignore_clid: bool,
+    /// `--dhcp-broadcast`: tags (empty string = all clients) whose replies are always broadcast.
+    pub broadcast_tags: Vec<String>,
+    /// `--dhcp-broadcast` with no tag: broadcast every reply.
+    pub broadcast_all: bool,
+    /// `--bootp-dynamic`: BOOTP clients may get dynamic addresses.
+    pub bootp_dynamic: bool,
+    /// `--domain`: domain name (option 15) when no explicit option 15 is set.
+    pub domain: Option<String>,
+    /// `--dhcp-ignore` style: requests carrying any of these tags are ignored.
+    pub ignore_tags: Vec<String>,
+    /// How long an address declined by a client stays out of the pool (seconds; dnsmasq: 600).
+    pub decline_quarantine_secs: u32,
+    /// How long an offered address is held for the client (seconds).
+    pub offer_hold_secs: u32,
+}
+
+impl Default for DhcpConfig {
+    fn default() -> Self {
+        DhcpConfig {
+            ranges: Vec::new(),
+            hosts: Vec::new(),
+            options: Vec::new(),
+            authoritative: false,
+            rapid_commit: false,
+            lease_max: 1000,
+            sequential_ip: false,
+            ignore_clid: false,
+            broadcast_tags: Vec::new(),
+            broadcast_all: false,
+            bootp_dynamic: false,
+            domain: None,
+            ignore_tags: Vec::new(),
+            decline_quarantine_secs: 600,
+            offer_hold_secs: 60,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_mac_matches() {
+        let p = HwAddrPattern {
+            htype: None,
+            bytes: vec![Some(0x52), Some(0x54), None, None, None, Some(1)],
+        };
+        assert!(p.matches(1, &[0x52, 0x54, 9, 9, 9, 1]));
+        assert!(!p.matches(1, &[0x52, 0x54, 9, 9, 9, 2]));
+        assert!(!p.matches(1, &[0x52, 0x54, 9, 9, 9]));
+        assert!(p.has_wildcard());
+        let typed = HwAddrPattern {
+            htype: Some(6),
+            ..HwAddrPattern::exact(&[1, 2])
+        };
+        assert!(!typed.matches(1, &[1, 2]));
+        assert!(typed.matches(6, &[1, 2]));
+    }
+
+    #[test]
+    fn lease_time_wire_and_expiry() {
+        assert_eq!(LeaseTime::Infinite.wire(), u32::MAX);
+        assert_eq!(LeaseTime::Infinite.expiry(100), 0);
+        assert_eq!(LeaseTime::Secs(60).expiry(100), 160);
+    }
+}

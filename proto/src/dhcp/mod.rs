@@ -1,0 +1,29 @@
+//! Sans-IO DHCPv4 server core: configuration model, request parsing, the shared lease
+//! allocator, reply building, and the lease file and journal formats.
+//!
+//! The engine owns sockets and files. Per received datagram it calls [`Server::handle`] with a
+//! per-worker [`Scratch`], the monotonic and wall-clock time, the [`InterfaceInfo`] from
+//! IP_PKTINFO and the bytes, then acts on the [`Action`]: persist the journal bytes, then send.
+
+pub mod allocator;
+pub mod config;
+pub mod journal;
+pub mod lease;
+pub mod lease_file;
+pub mod packet;
+pub mod routes;
+pub mod server;
+pub mod stats;
+pub mod tags;
+pub mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use allocator::{Allocator, ClientKey};
+pub use config::{
+    DhcpConfig, Host, HwAddrPattern, LeaseTime, OptionSpec, Range, RangeMode, TagCond,
+};
+pub use lease::Lease;
+pub use server::{Action, ConfigError, HwAddr, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server};
+pub use stats::{DhcpStats, DropReason};

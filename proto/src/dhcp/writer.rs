@@ -1,0 +1,206 @@
+//! Encoder for BOOTREPLY messages into a caller buffer, without allocating.
+//!
+//! Header fields follow RFC 2131 §4.3.1 table 3; options longer than 255 bytes are split into
+//! consecutive instances (RFC 3396 §7); an option that does not fit in the client's maximum
+//! message size is left out rather than truncated (RFC 2131 §4.3.1: mandatory ones are written first).
+
+use std::net::Ipv4Addr;
+
+use super::packet::{HEADER_LEN, MAGIC, code};
+
+/// Smallest BOOTP message size; replies are padded up to it (RFC 951, RFC 1542 §2.1).
+pub const MIN_REPLY: usize = 300;
+/// Default maximum DHCP payload: 576-byte datagram minus IP and UDP headers (RFC 2131 §2).
+pub const DEFAULT_MAX: usize = 576 - 28;
+
+/// A BOOTREPLY being written into a caller buffer.
+pub struct ReplyWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    limit: usize,
+    reserve: usize,
+    /// Options left out because they did not fit.
+    pub skipped: u32,
+}
+
+/// Fixed header of a reply (RFC 2131 §4.3.1 table 3).
+#[derive(Clone, Copy, Debug)]
+pub struct ReplyHeader<'a> {
+    /// `htype` copied from the request.
+    pub htype: u8,
+    /// `chaddr` copied from the request.
+    pub chaddr: &'a [u8],
+    /// `xid` copied from the request.
+    pub xid: u32,
+    /// Broadcast flag (copied from the request, or set for a NAK through a relay).
+    pub broadcast: bool,
+    /// `ciaddr` (copied for ACKs to INFORM/RENEW).
+    pub ciaddr: Ipv4Addr,
+    /// `yiaddr`: the address given.
+    pub yiaddr: Ipv4Addr,
+    /// `siaddr`: next server.
+    pub siaddr: Ipv4Addr,
+    /// `giaddr` copied from the request.
+    pub giaddr: Ipv4Addr,
+}
+
+impl<'b> ReplyWriter<'b> {
+    /// Start a reply; `max` is the client's maximum DHCP payload. `None` if `buf` cannot hold a
+    /// minimal reply.
+    pub fn new(buf: &'b mut [u8], max: usize, h: &ReplyHeader<'_>) -> Option<Self> {
+        let limit = max.clamp(DEFAULT_MAX, buf.len());
+        if buf.len() < MIN_REPLY {
+            return None;
+        }
+        buf[..MIN_REPLY].fill(0);
+        buf[0] = 2;
+        buf[1] = h.htype;
+        buf[2] = h.chaddr.len() as u8;
+        buf[4..8].copy_from_slice(&h.xid.to_be_bytes());
+        if h.broadcast {
+            buf[10] = 0x80;
+        }
+        buf[12..16].copy_from_slice(&h.ciaddr.octets());
+        buf[16..20].copy_from_slice(&h.yiaddr.octets());
+        buf[20..24].copy_from_slice(&h.siaddr.octets());
+        buf[24..28].copy_from_slice(&h.giaddr.octets());
+        buf[28..28 + h.chaddr.len()].copy_from_slice(h.chaddr);
+        // DHCP options, and BOOTP's RFC 1497 vendor extensions, start with the cookie.
+        buf[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&MAGIC);
+        let len = HEADER_LEN + 4;
+        Some(ReplyWriter {
+            buf,
+            len,
+            limit,
+            reserve: 1,
+            skipped: 0,
+        })
+    }
+
+    /// Keep `n` bytes (plus the END byte) free for what is written last, e.g. the option 82 echo.
+    pub fn reserve(&mut self, n: usize) {
+        self.reserve = 1 + n;
+    }
+
+    /// Bytes needed to encode a value of `len` bytes, split per RFC 3396 §7.
+    pub fn encoded_len(len: usize) -> usize {
+        let parts = len.div_ceil(255).max(1);
+        len + 2 * parts
+    }
+
+    /// Space left for options.
+    pub fn room(&self) -> usize {
+        self.limit.saturating_sub(self.len + self.reserve)
+    }
+
+    /// Write option `code` with `value`, split into 255-byte parts (RFC 3396 §7). Returns false
+    /// (and counts it in `skipped`) if it does not fit.
+    pub fn option(&mut self, code: u8, value: &[u8]) -> bool {
+        let need = Self::encoded_len(value.len());
+        if need > self.room() {
+            self.skipped += 1;
+            return false;
+        }
+        self.raw(code, value);
+        true
+    }
+
+    /// Write an option ignoring the reservation (for what the reservation was made for).
+    pub fn option_reserved(&mut self, code: u8, value: &[u8]) -> bool {
+        let need = Self::encoded_len(value.len());
+        if self.len + need + 1 > self.limit {
+            self.skipped += 1;
+            return false;
+        }
+        self.raw(code, value);
+        true
+    }
+
+    fn raw(&mut self, code: u8, value: &[u8]) {
+        let mut chunks = value.chunks(255);
+        let first = chunks.next().unwrap_or(&[]);
+        self.part(code, first);
+        for c in chunks {
+            self.part(code, c);
+        }
+    }
+
+    fn part(&mut self, code: u8, v: &[u8]) {
+        let at = self.len;
+        self.buf[at] = code;
+        self.buf[at + 1] = v.len() as u8;
+        self.buf[at + 2..at + 2 + v.len()].copy_from_slice(v);
+        self.len += 2 + v.len();
+    }
+
+    /// A 4-byte address option.
+    pub fn addr(&mut self, code: u8, a: Ipv4Addr) -> bool {
+        self.option(code, &a.octets())
+    }
+
+    /// A 32-bit number option.
+    pub fn u32(&mut self, code: u8, v: u32) -> bool {
+        self.option(code, &v.to_be_bytes())
+    }
+
+    /// Finish with END and pad to [`MIN_REPLY`]; returns the reply length.
+    pub fn finish(self) -> usize {
+        let mut len = self.len;
+        self.buf[len] = code::END;
+        len += 1;
+        if len < MIN_REPLY {
+            self.buf[len..MIN_REPLY].fill(0);
+            len = MIN_REPLY;
+        }
+        len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhcproto::{Decodable, Decoder, v4};
+
+    fn header() -> ReplyHeader<'static> {
+        ReplyHeader {
+            htype: 1,
+            chaddr: &[1, 2, 3, 4, 5, 6],
+            xid: 7,
+            broadcast: true,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            yiaddr: Ipv4Addr::new(10, 0, 0, 9),
+            siaddr: Ipv4Addr::UNSPECIFIED,
+            giaddr: Ipv4Addr::UNSPECIFIED,
+        }
+    }
+
+    #[test]
+    fn long_option_is_split_and_decodes() {
+        let mut buf = [0u8; 1500];
+        let mut w = ReplyWriter::new(&mut buf, 1400, &header()).unwrap();
+        assert!(w.option(code::MESSAGE_TYPE, &[2]));
+        let long = vec![b'x'; 300];
+        assert!(w.option(code::DOMAIN, &long));
+        let n = w.finish();
+        let m = v4::Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+        assert_eq!(m.yiaddr(), Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(m.xid(), 7);
+        // Two parts: 255 + 45.
+        assert_eq!(buf[240 + 3], code::DOMAIN);
+        assert_eq!(buf[240 + 4], 255);
+        assert_eq!(buf[240 + 3 + 257], code::DOMAIN);
+        assert_eq!(buf[240 + 3 + 258], 45);
+    }
+
+    #[test]
+    fn options_that_do_not_fit_are_skipped_whole() {
+        let mut buf = [0u8; 1500];
+        let mut w = ReplyWriter::new(&mut buf, 0, &header()).unwrap();
+        assert!(w.option(code::MESSAGE_TYPE, &[2]));
+        assert!(!w.option(code::DOMAIN, &[b'y'; 400]));
+        assert!(w.option(code::HOSTNAME, b"h"));
+        assert_eq!(w.skipped, 1);
+        let n = w.finish();
+        assert!(n <= DEFAULT_MAX);
+    }
+}
