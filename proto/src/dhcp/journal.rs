@@ -243,7 +243,7 @@ mod tests {
             hwaddr: vec![2, 0, 0, 0, 0, i],
             addr: Ipv4Addr::new(10, 0, 0, i),
             hostname: Some(format!("h{i}")),
-            client_id: (i % 2 == 0).then(|| vec![1, 2, 0, 0, 0, 0, i]),
+            client_id: i.is_multiple_of(2).then(|| vec![1, 2, 0, 0, 0, 0, i]),
         }
     }
 
