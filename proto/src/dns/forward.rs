@@ -8,7 +8,7 @@
 //! timeout, REFUSED or SERVFAIL, and retries truncated answers over TCP (RFC 7766 §5).
 
 use super::answer::{NormalizeOptions, normalize_response};
-use super::cache::{DnsCache, Lookup};
+use super::cache::{CacheEntry, DnsCache, LocalCache, LocalLookup};
 use super::chaos::{ChaosName, StatsView, is_chaos_local, write_chaos_reply};
 use super::hosts::HostsTable;
 use super::local::{LocalData, write_address_reply};
@@ -54,6 +54,8 @@ const MAX_ATTEMPTS: usize = 8;
 const MAX_WAITERS: usize = 64;
 /// Longest header + question kept per waiting client (12 + 255 + 4).
 const HEAD_MAX: usize = 12 + 255 + 4;
+/// Most slots of each worker's front for the shared cache.
+const LOCAL_CACHE_SLOTS: usize = 4096;
 /// dnsmasq re-measures server speed every 50 queries or 20 seconds.
 const PROBE_EVERY_QUERIES: u32 = 50;
 const PROBE_EVERY_MS: u64 = 20_000;
@@ -187,6 +189,8 @@ pub struct Forwarder {
     shared: Shared,
     counters: Arc<WorkerCounters>,
     table: Arc<ServerTable>,
+    /// This worker's front for the shared cache.
+    local_cache: LocalCache,
     hosts: Option<Arc<HostsTable>>,
     local: Option<Arc<LocalData>>,
     group_state: Vec<GroupState>,
@@ -213,6 +217,10 @@ impl Forwarder {
         seed: [u8; 32],
     ) -> Self {
         let cap = cfg.max_in_flight.max(16);
+        let local_slots = shared
+            .cache
+            .as_ref()
+            .map_or(1, |c| (c.config().max_entries / 8).clamp(16, LOCAL_CACHE_SLOTS));
         Self {
             group_state: vec![GroupState::default(); table.group_count()],
             cfg,
@@ -221,6 +229,9 @@ impl Forwarder {
             table,
             hosts: None,
             local: None,
+            // The front may keep entries the shared cache evicted alive: size it to a small share
+            // of the cache so the memory bound still holds.
+            local_cache: LocalCache::new(local_slots),
             rng: StdRng::from_seed(seed),
             slab: Vec::with_capacity(cap),
             free: Vec::with_capacity(cap),
@@ -404,42 +415,19 @@ impl Forwarder {
         if q.flags & FLAG_RD != 0
             && let Some(cache) = &self.shared.cache
         {
-            match cache.lookup(&q.key, do_bit, now) {
-                Lookup::Fresh(entry) => {
-                    let mut buf = out.buffer_for(!udp);
-                    let elapsed =
-                        (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
-                    let len = entry.answer.write_reply(
-                        &q,
-                        elapsed,
-                        self.cfg.max_ttl,
-                        our_size,
-                        udp,
-                        &mut buf,
-                    );
-                    self.counters.bump(Counter::CacheAnswers);
-                    out.push(Destination::Client(client), buf, len);
+            // The worker's own front first: a hot name's hit writes no shared cache line.
+            match self.local_cache.lookup(cache, &q.key, do_bit, now) {
+                LocalLookup::Fresh(entry) => {
+                    answer_from_cache(entry, &q, now, &self.cfg, &self.counters, client, out);
                     return;
                 }
-                Lookup::Stale(entry) => {
-                    // Serve stale (RFC 8767 §4) and refresh below.
-                    let mut buf = out.buffer_for(!udp);
-                    let elapsed =
-                        (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
-                    let len = entry.answer.write_reply(
-                        &q,
-                        elapsed,
-                        self.cfg.max_ttl,
-                        our_size,
-                        udp,
-                        &mut buf,
-                    );
-                    self.counters.bump(Counter::CacheAnswers);
-                    out.push(Destination::Client(client), buf, len);
+                LocalLookup::Stale(entry) => {
+                    answer_from_cache(&entry, &q, now, &self.cfg, &self.counters, client, out);
+                    // Served stale (RFC 8767 §4): refresh it in the background.
                     self.forward(now, &q, None, do_bit, cd_bit, out);
                     return;
                 }
-                Lookup::Miss => {}
+                LocalLookup::Miss => {}
             }
         }
         self.forward(now, &q, Some(client), do_bit, cd_bit, out);
@@ -1059,6 +1047,31 @@ impl Forwarder {
             self.arm(now, idx);
         }
     }
+}
+
+/// Writes the answer to `q` from a cache entry, TTLs aged by the time since it was stored.
+fn answer_from_cache(
+    entry: &CacheEntry,
+    q: &Query<'_>,
+    now: Instant,
+    cfg: &ForwarderConfig,
+    counters: &WorkerCounters,
+    client: ClientEndpoint,
+    out: &mut Outbox,
+) {
+    let udp = client.tcp.is_none();
+    let mut buf = out.buffer_for(!udp);
+    let elapsed = (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
+    let len = entry.answer.write_reply(
+        q,
+        elapsed,
+        cfg.max_ttl,
+        cfg.edns_packet_max,
+        udp,
+        &mut buf,
+    );
+    counters.bump(Counter::CacheAnswers);
+    out.push(Destination::Client(client), buf, len);
 }
 
 impl Waiter {
