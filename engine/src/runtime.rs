@@ -175,6 +175,7 @@ fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
         upstream_slots: slots,
         max_in_flight: 4096,
         local_ttl: cfg.local_ttl,
+        guards: crate::guards::guards_from_config(cfg),
         no_ident: cfg.no_ident,
     }
 }

@@ -10,6 +10,7 @@
 use super::answer::{NormalizeOptions, normalize_response};
 use super::cache::{CacheEntry, DnsCache, LocalCache, LocalLookup};
 use super::chaos::{ChaosName, StatsView, is_chaos_local, write_chaos_reply};
+use super::guard::{AnswerVerdict, GuardReply, Guards, QueryVerdict, write_guard_reply};
 use super::hosts::HostsTable;
 use super::local::{LocalData, write_address_reply};
 use super::outbox::{ClientEndpoint, Destination, Outbox};
@@ -87,6 +88,9 @@ pub struct ForwarderConfig {
     pub max_in_flight: usize,
     /// TTL of answers from hosts files and local data (`-T/--local-ttl`).
     pub local_ttl: u32,
+    /// Query and answer guards (`-D`, `-b`, `-f`, `--stop-dns-rebind`, `-B`, `--ignore-address`,
+    /// `--filter-A/AAAA/rr`).
+    pub guards: Guards,
     /// `--no-ident`: CHAOS `*.bind` questions get NOTIMP.
     pub no_ident: bool,
 }
@@ -110,6 +114,7 @@ impl Default for ForwarderConfig {
             upstream_slots: 1,
             max_in_flight: 4096,
             local_ttl: 0,
+            guards: Guards::default(),
             no_ident: false,
         }
     }
@@ -217,10 +222,9 @@ impl Forwarder {
         seed: [u8; 32],
     ) -> Self {
         let cap = cfg.max_in_flight.max(16);
-        let local_slots = shared
-            .cache
-            .as_ref()
-            .map_or(1, |c| (c.config().max_entries / 8).clamp(16, LOCAL_CACHE_SLOTS));
+        let local_slots = shared.cache.as_ref().map_or(1, |c| {
+            (c.config().max_entries / 8).clamp(16, LOCAL_CACHE_SLOTS)
+        });
         Self {
             group_state: vec![GroupState::default(); table.group_count()],
             cfg,
@@ -408,6 +412,23 @@ impl Forwarder {
                 }
                 Route::Group(_) | Route::NoServers => {}
             }
+        }
+        // Guards on the query (-D, -b, -f), after local data and before the cache. A name with a
+        // more specific --server/--rev-server rule than the root's is forwarded, as dnsmasq does.
+        if !self.cfg.guards.query_guards_off()
+            && let QueryVerdict::Answer(reply) = self.cfg.guards.check_query(&q.key)
+            && (reply == GuardReply::FILTERWIN2K
+                || self.table.route(q.key.name_wire()) == self.table.route(&[0]))
+        {
+            let mut buf = out.buffer();
+            let len = write_guard_reply(&q, reply, our_size, &mut buf);
+            self.counters.bump(reply.counter);
+            if len > 0 {
+                out.push(Destination::Client(client), buf, len);
+            } else {
+                out.recycle(buf);
+            }
+            return;
         }
         let do_bit = q.edns.is_some_and(|e| e.do_bit);
         let cd_bit = q.flags & FLAG_CD != 0;
@@ -820,6 +841,19 @@ impl Forwarder {
         rc: u8,
         out: &mut Outbox,
     ) {
+        // Answer guards (--ignore-address, -B, --stop-dns-rebind) look at the reply as sent.
+        let verdict = if self.cfg.guards.answer_guards_off() {
+            AnswerVerdict::Accept
+        } else {
+            self.cfg
+                .guards
+                .check_answer(&self.slab[idx as usize].key, bytes)
+        };
+        if verdict == AnswerVerdict::Ignore {
+            // As if it never came: the attempt stays registered for the real answer.
+            self.counters.drop_packet(DropReason::IgnoredAddress);
+            return;
+        }
         let entry = &self.slab[idx as usize];
         let group = entry.group;
         let table = Arc::clone(&entry.table);
@@ -855,7 +889,11 @@ impl Forwarder {
             self.retry_tcp(now, idx, attempt, out);
             return;
         }
-        let (stored, report) =
+        if let AnswerVerdict::Replace(reply) = verdict {
+            self.finish_guard(idx, reply, out);
+            return;
+        }
+        let (mut stored, report) =
             match normalize_response(bytes, &self.slab[idx as usize].key, &self.cfg.normalize) {
                 Ok(x) => x,
                 Err(_) => {
@@ -866,6 +904,13 @@ impl Forwarder {
             };
         self.counters
             .add(Counter::OutOfBailiwick, u64::from(report.dropped_records));
+        // --filter-A/--filter-AAAA/--filter-rr: the filtered answer is what is cached and sent.
+        let qtype = self.slab[idx as usize].key.qtype();
+        if let Some((filtered, removed)) = self.cfg.guards.filter_answer(qtype, &stored) {
+            stored = filtered;
+            self.counters
+                .add(Counter::FilteredRecords, u64::from(removed));
+        }
         // dnsmasq: an upstream NXDOMAIN for a name we have local data for (asked upstream for
         // another type) becomes NOERROR with AA set, since the name does exist; the rest of the
         // reply is kept. Not cached, so the cache never holds the rewritten form.
@@ -930,6 +975,23 @@ impl Forwarder {
         );
         entry.attempt_wait_ms = entry.attempt_wait_ms.max(self.cfg.attempt_timeout_ms * 2);
         self.arm(now, idx);
+    }
+
+    /// Answers every waiting client with a guard's reply (not cached) and ends the query.
+    fn finish_guard(&mut self, idx: u32, reply: GuardReply, out: &mut Outbox) {
+        let entry = &mut self.slab[idx as usize];
+        for w in entry.waiters.drain(..) {
+            let q = w.query(&entry.key);
+            let mut buf = out.buffer();
+            let len = write_guard_reply(&q, reply, self.cfg.edns_packet_max, &mut buf);
+            if len > 0 {
+                out.push(Destination::Client(w.client), buf, len);
+            } else {
+                out.recycle(buf);
+            }
+        }
+        self.counters.bump(reply.counter);
+        self.release(idx);
     }
 
     fn finish_servfail(&mut self, idx: u32, out: &mut Outbox) {
@@ -1062,14 +1124,9 @@ fn answer_from_cache(
     let udp = client.tcp.is_none();
     let mut buf = out.buffer_for(!udp);
     let elapsed = (now.as_millis().saturating_sub(entry.inserted.as_millis()) / 1000) as u32;
-    let len = entry.answer.write_reply(
-        q,
-        elapsed,
-        cfg.max_ttl,
-        cfg.edns_packet_max,
-        udp,
-        &mut buf,
-    );
+    let len = entry
+        .answer
+        .write_reply(q, elapsed, cfg.max_ttl, cfg.edns_packet_max, udp, &mut buf);
     counters.bump(Counter::CacheAnswers);
     out.push(Destination::Client(client), buf, len);
 }
@@ -1153,6 +1210,9 @@ mod send_check {
         is_send::<super::Forwarder>();
     }
 }
+
+#[cfg(test)]
+mod guard_tests;
 
 #[cfg(test)]
 mod tests;
