@@ -350,6 +350,67 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             }
             c.tcp_idle_timeout_secs = secs;
         }
+        "dhcp-range" => {
+            let v = req()?;
+            let r = crate::dhcp::DhcpRange::parse(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.ranges.push(r);
+        }
+        "dhcp-host" => {
+            let v = req()?;
+            let h = crate::dhcp::DhcpHost::parse(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.hosts.push(h);
+        }
+        "dhcp-option" | "dhcp-option-force" => {
+            let v = req()?;
+            let o = crate::dhcp_option::DhcpOption::parse(v, d.name() == "dhcp-option-force")
+                .map_err(|e| invalid(v, e))?;
+            c.dhcp.options.push(o);
+        }
+        "dhcp-leasefile" | "dhcp-lease" => {
+            c.dhcp.lease_file = non_empty(req()?)?;
+        }
+        "leasefile-ro" => c.dhcp.lease_file_ro = true,
+        "dhcp-authoritative" => c.dhcp.authoritative = true,
+        "dhcp-rapid-commit" => c.dhcp.rapid_commit = true,
+        "dhcp-sequential-ip" => c.dhcp.sequential_ip = true,
+        "dhcp-ignore-clid" => c.dhcp.ignore_clid = true,
+        // ringmasq never pings before offering (dnsmasq does unless -5 is given): a no-op.
+        "no-ping" => c.dhcp.no_ping = true,
+        "dhcp-lease-max" => {
+            c.dhcp.lease_max = u32_of(req()?)?;
+        }
+        "dhcp-broadcast" => {
+            let tags = value
+                .map(split_list)
+                .into_iter()
+                .flatten()
+                .filter(|t| !t.is_empty());
+            let mut any = false;
+            for t in tags {
+                any = true;
+                let name = t
+                    .strip_prefix("tag:")
+                    .or_else(|| t.strip_prefix("net:"))
+                    .filter(|n| !n.is_empty() && !n.starts_with('!'))
+                    .ok_or_else(|| invalid(t, ValueError::expected("tag:NAME items")))?;
+                c.dhcp.broadcast_tags.push(name.to_string());
+            }
+            if !any {
+                c.dhcp.broadcast_all = true;
+            }
+        }
+        "bootp-dynamic" => {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                return Err(invalid(
+                    v,
+                    ValueError::expected("no value (tagged bootp-dynamic is not supported yet)"),
+                ));
+            }
+            c.dhcp.bootp_dynamic = true;
+        }
+        "dhcp-ttl" => {
+            c.dhcp.ttl = Some(u32_of(req()?)?);
+        }
         other => {
             // Every implemented option is handled above; reaching here means
             // the table and this function disagree.

@@ -204,6 +204,8 @@ pub struct Config {
     pub io_backend: IoBackend,
     /// `--tcp-idle-timeout` (ringmasq), seconds.
     pub tcp_idle_timeout_secs: u32,
+    /// DHCPv4: ranges, hosts, options and server flags.
+    pub dhcp: crate::dhcp::DhcpSettings,
     /// Every configuration, conf-dir and servers file read, in reading order.
     pub conf_files_read: Vec<PathBuf>,
 }
@@ -274,6 +276,7 @@ impl Default for Config {
             threads: None,
             io_backend: IoBackend::Auto,
             tcp_idle_timeout_secs: DEFAULT_TCP_IDLE_TIMEOUT_SECS,
+            dhcp: crate::dhcp::DhcpSettings::default(),
             conf_files_read: Vec::new(),
         }
     }

@@ -26,6 +26,7 @@ pub fn metavar(long: &str) -> &'static str {
         "caa-record" => "name,flags,tag,value",
         "cname" => "alias[,alias...],target[,ttl]",
         "host-record" => "name[,name...],[ipv4],[ipv6][,ttl]",
+        "interface-name" => "name,interface[/4|/6]",
         "dns-rr" => "name,type-number,[hex data]",
         "resolv-file" | "conf-file" | "servers-file" | "pid-file" => "a file path",
         "addn-hosts" => "a hosts file or directory path",
@@ -46,12 +47,37 @@ pub fn metavar(long: &str) -> &'static str {
         "threads" => "a worker count (0 = one per online CPU)",
         "io-backend" => "auto, uring or epoll",
         "tcp-idle-timeout" => "a duration (seconds, or with s/m/h/d/w)",
+        "dhcp-range" => "[tag:T,][set:T,]start[,end|static|proxy][,netmask[,broadcast]][,lease]",
+        "dhcp-host" => "[mac...][,id:clid|*][,set:T][,tag:T][,ipv4][,name][,lease][,ignore]",
+        "dhcp-option" | "dhcp-option-force" => {
+            "[tag:[!]T,][encap:N,][vendor:[class],](N|option:name)[,value...]"
+        }
+        "dhcp-leasefile" | "dhcp-lease" => "a file path",
+        "dhcp-lease-max" => "a whole number of leases",
+        "dhcp-broadcast" => "tag:T[,tag:T...] (none = every client)",
+        "bootp-dynamic" => "nothing (tagged forms are not supported yet)",
         _ => "a value",
     }
 }
 
 fn describe(long: &str) -> &'static str {
     match long {
+        "dhcp-range" => "Serve DHCPv4 addresses from this range (enables DHCP).",
+        "dhcp-host" => "Fixed address, name, lease time or ignore for matching DHCP clients.",
+        "dhcp-option" => "Send this DHCP option to clients that ask for it.",
+        "dhcp-option-force" => "Send this DHCP option even when not asked for.",
+        "dhcp-leasefile" | "dhcp-lease" => {
+            "DHCP lease file (default /var/lib/misc/ringmasq.leases)."
+        }
+        "leasefile-ro" => "Never write the DHCP lease file.",
+        "dhcp-authoritative" => "NAK requests for leases this server does not know.",
+        "dhcp-rapid-commit" => "Answer DISCOVER with rapid commit straight with an ACK (RFC 4039).",
+        "dhcp-lease-max" => "Most DHCP leases held at once (default 1000).",
+        "dhcp-sequential-ip" => "Give the lowest free address instead of one from the client hash.",
+        "dhcp-ignore-clid" => "Identify DHCP clients by MAC address only.",
+        "dhcp-broadcast" => "Always broadcast DHCP replies (to clients with these tags).",
+        "bootp-dynamic" => "Give BOOTP clients dynamic addresses.",
+        "no-ping" => "Accepted; ringmasq never pings an address before offering it.",
         "keep-in-foreground" => "Stay in the foreground; otherwise run normally.",
         "no-daemon" => "Debug mode: stay in the foreground and log to stderr too.",
         "conf-file" => "Read this configuration file instead of /etc/ringmasq.conf (- = stdin).",
@@ -82,6 +108,7 @@ fn describe(long: &str) -> &'static str {
         "caa-record" => "Answer a CAA record.",
         "cname" => "Answer a CNAME record (target should be local data).",
         "host-record" => "Answer A/AAAA and PTR records for names and addresses.",
+        "interface-name" => "Answer a name with the addresses of an interface.",
         "dns-rr" => "Answer an arbitrary record given in hex.",
         "no-ident" => "Do not answer CHAOS version.bind and statistics queries (NOTIMP).",
         "expand-hosts" => "Add --domain to simple names in hosts files.",

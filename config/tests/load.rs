@@ -245,7 +245,7 @@ fn errors_name_file_line_and_option_and_are_all_collected() {
     match errors.last().unwrap() {
         ConfigError::NotImplemented(list) => {
             let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
-            assert_eq!(names, ["enable-tftp", "dhcp-range"]);
+            assert_eq!(names, ["enable-tftp", "dhcp-boot"]);
             assert_eq!(list[0].1, Origin::file(&file, 7));
         }
         other => panic!("{other}"),

@@ -333,7 +333,10 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         resolv,
         listen: bound.listen,
     };
+    // DHCPv4 runs on its own thread; dropped (stopped) when the control loop returns.
+    let dhcp = crate::dhcp::start(&state.cfg)?;
     control::run(state)?;
+    drop(dhcp);
     for (tx, fd) in &doorbells {
         let _ = tx.send(Control::Shutdown);
         let one = 1u64;

@@ -1,0 +1,257 @@
+//! The DHCP thread: one blocking loop over the DHCP socket, the lease store and timers.
+//!
+//! Per datagram: [`Server::handle`], then the journal record is appended and `fdatasync`ed,
+//! and only then is the reply sent (no ACK ever precedes its durable lease record). Once a
+//! second: expired leases are removed, the interface table refreshed, the journal compacted
+//! when it has grown, and drop counters logged when they changed.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use ringmasq_proto::dhcp::{Action, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server};
+
+use super::socket::{CLIENT_PORT, DhcpSocket, SERVER_PORT};
+use super::store::LeaseStore;
+use crate::access::interface_addrs;
+
+/// Interface index → (name, IPv4 addresses).
+type Interfaces = HashMap<u32, (String, Vec<Ipv4Net>)>;
+
+fn interfaces() -> Interfaces {
+    let mut out: Interfaces = HashMap::new();
+    for a in interface_addrs() {
+        let e = out
+            .entry(a.index)
+            .or_insert_with(|| (a.name.clone(), Vec::new()));
+        if let std::net::IpAddr::V4(v4) = a.addr {
+            e.1.push(Ipv4Net {
+                addr: v4,
+                prefix: a.prefix,
+            });
+        }
+    }
+    out
+}
+
+fn wall_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+const MESSAGE_NAMES: [&str; 9] = [
+    "BOOTREPLY",
+    "DHCPDISCOVER",
+    "DHCPOFFER",
+    "DHCPREQUEST",
+    "DHCPDECLINE",
+    "DHCPACK",
+    "DHCPNAK",
+    "DHCPRELEASE",
+    "DHCPINFORM",
+];
+
+/// The message type (option 53) of a reply we built, for the log.
+fn reply_kind(bytes: &[u8]) -> &'static str {
+    let mut i = 240;
+    while i + 1 < bytes.len() {
+        match bytes[i] {
+            0 => i += 1,
+            255 => break,
+            53 if i + 2 < bytes.len() => {
+                return MESSAGE_NAMES
+                    .get(bytes[i + 2] as usize)
+                    .copied()
+                    .unwrap_or("DHCP?");
+            }
+            _ => i += 2 + bytes[i + 1] as usize,
+        }
+    }
+    "BOOTREPLY"
+}
+
+/// The running DHCP service: its server, socket and store.
+pub struct DhcpService {
+    server: Server,
+    socket: DhcpSocket,
+    store: Option<LeaseStore>,
+    ifaces: Interfaces,
+    stop: Arc<AtomicBool>,
+}
+
+impl DhcpService {
+    /// Loads leases (unless `--leasefile-ro`), binds 0.0.0.0:`port` and builds the service.
+    pub fn new(cfg: &ringmasq_config::Config, port: u16, stop: Arc<AtomicBool>) -> Result<Self> {
+        let pcfg = super::settings::dhcp_config(cfg);
+        let ignore_clid = pcfg.ignore_clid;
+        let server = Server::new(pcfg).context("DHCP configuration")?;
+        let wall = wall_secs();
+        let store = if cfg.dhcp.lease_file_ro {
+            None
+        } else {
+            let path = &cfg.dhcp.lease_file;
+            let (mut store, leases) = LeaseStore::open(path)
+                .with_context(|| format!("cannot open lease file {}", path.display()))?;
+            let mut restored = 0;
+            for l in &leases {
+                if !l.expired(wall) && server.allocator().restore(l, ignore_clid, wall) {
+                    restored += 1;
+                }
+            }
+            tracing::info!("DHCP: {restored} lease(s) loaded from {}", path.display());
+            store
+                .compact(&server.allocator().snapshot(wall))
+                .with_context(|| format!("cannot write lease file {}", path.display()))?;
+            Some(store)
+        };
+        let socket = DhcpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+            .with_context(|| format!("cannot bind DHCP socket 0.0.0.0:{port}"))?;
+        for r in &cfg.dhcp.ranges {
+            tracing::info!("DHCP, IP range {} -- {}", r.start, r.end);
+        }
+        Ok(DhcpService {
+            server,
+            socket,
+            store,
+            ifaces: interfaces(),
+            stop,
+        })
+    }
+
+    /// Runs until the stop flag is set.
+    pub fn run(mut self) {
+        let mut scratch = Scratch::new(1500);
+        let mut buf = vec![0u8; 4096];
+        let mut last_tick = StdInstant::now();
+        let mut logged_drops = 0;
+        while !self.stop.load(Ordering::Relaxed) {
+            let mut pfd = libc::pollfd {
+                fd: self.socket.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: polls one pollfd we own.
+            unsafe { libc::poll(&mut pfd, 1, 250) };
+            loop {
+                match self.socket.recv(&mut buf) {
+                    Ok(Some(rx)) => self.handle(&mut scratch, &buf[..rx.len], rx.src, rx.ifindex),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("DHCP receive: {e}");
+                        break;
+                    }
+                }
+            }
+            if last_tick.elapsed() >= Duration::from_secs(1) {
+                last_tick = StdInstant::now();
+                logged_drops = self.tick(logged_drops);
+            }
+        }
+        // Fold the journal into the lease file on a clean stop, so dnsmasq can read it.
+        if let Some(store) = &mut self.store
+            && let Err(e) = store.compact(&self.server.allocator().snapshot(wall_secs()))
+        {
+            tracing::error!("DHCP lease file write at exit failed: {e}");
+        }
+    }
+
+    fn tick(&mut self, logged_drops: u64) -> u64 {
+        let wall = wall_secs();
+        self.server.allocator().expire(wall);
+        self.ifaces = interfaces();
+        if let Some(store) = &mut self.store
+            && store.wants_compaction()
+            && let Err(e) = store.compact(&self.server.allocator().snapshot(wall))
+        {
+            tracing::error!("DHCP lease file compaction failed: {e}");
+        }
+        let drops = self.server.stats.total_drops();
+        if drops != logged_drops {
+            tracing::info!("DHCP: {drops} malformed or unusable packet(s) dropped so far");
+        }
+        drops
+    }
+
+    fn handle(&mut self, scratch: &mut Scratch, bytes: &[u8], src: SocketAddrV4, ifindex: u32) {
+        if !self.ifaces.contains_key(&ifindex) {
+            self.ifaces = interfaces();
+        }
+        let Some((name, addrs)) = self.ifaces.get(&ifindex) else {
+            return;
+        };
+        let iface = InterfaceInfo {
+            index: ifindex,
+            name,
+            addrs,
+        };
+        let action = self.server.handle(
+            scratch,
+            crate::clock::now(),
+            wall_secs(),
+            &iface,
+            src,
+            bytes,
+        );
+        let (to, reply, journal) = match action {
+            Action::Reply { to, bytes, journal } => (Some(to), bytes, journal),
+            Action::NoReply { journal } => (None, &[][..], journal),
+            Action::Drop(reason) => {
+                tracing::debug!("DHCP packet from {src} on {name} dropped: {reason:?}");
+                return;
+            }
+        };
+        if let Some(store) = &mut self.store
+            && let Err(e) = store.append(journal)
+        {
+            // Not durable: the ACK must not go out.
+            tracing::error!("DHCP lease journal write failed, reply withheld: {e}");
+            return;
+        }
+        let Some(to) = to else { return };
+        let kind = reply_kind(reply);
+        let sent = match to {
+            ReplyTo::Broadcast => self.socket.send(
+                reply,
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+                Some(ifindex),
+            ),
+            ReplyTo::UnicastToClientHw { ip, mac } => {
+                match self
+                    .socket
+                    .set_neighbour(name, ip, mac.htype, mac.as_bytes())
+                {
+                    Ok(()) => {
+                        self.socket
+                            .send(reply, SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex))
+                    }
+                    Err(e) => {
+                        tracing::debug!("DHCP: cannot set neighbour entry ({e}); broadcasting");
+                        self.socket.send(
+                            reply,
+                            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+                            Some(ifindex),
+                        )
+                    }
+                }
+            }
+            ReplyTo::Unicast(ip) => {
+                self.socket
+                    .send(reply, SocketAddrV4::new(ip, CLIENT_PORT), None)
+            }
+            ReplyTo::Relay(ip) => self
+                .socket
+                .send(reply, SocketAddrV4::new(ip, SERVER_PORT), None),
+        };
+        let yiaddr = reply.get(16..20).map_or(Ipv4Addr::UNSPECIFIED, |b| {
+            Ipv4Addr::new(b[0], b[1], b[2], b[3])
+        });
+        match sent {
+            Ok(()) => tracing::info!("{kind}({name}) {yiaddr}"),
+            Err(e) => tracing::warn!("{kind}({name}) {yiaddr}: send failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Maps the parsed `--dhcp-*` options ([`ringmasq_config::DhcpSettings`]) onto the protocol
+//! core's [`DhcpConfig`].
+
+use ringmasq_config::Config;
+use ringmasq_config::dhcp::{DhcpHost, DhcpRange, LeaseLength, MacPattern, RangeMode as CfgMode};
+use ringmasq_config::dhcp_option::DhcpOption;
+use ringmasq_proto::dhcp::config::{
+    DhcpConfig, Host, HwAddrPattern, LeaseTime, OptionSpec, Range, RangeMode, TagCond,
+};
+
+fn lease(l: LeaseLength) -> LeaseTime {
+    match l {
+        LeaseLength::Secs(s) => LeaseTime::Secs(s),
+        LeaseLength::Infinite => LeaseTime::Infinite,
+    }
+}
+
+fn range(r: &DhcpRange) -> Range {
+    Range {
+        start: r.start,
+        end: r.end,
+        netmask: r.netmask,
+        broadcast: r.broadcast,
+        lease_time: lease(r.lease),
+        mode: match r.mode {
+            CfgMode::Dynamic => RangeMode::Dynamic,
+            CfgMode::Static => RangeMode::Static,
+            CfgMode::Proxy => RangeMode::Proxy,
+        },
+        match_tags: r.match_tags.clone(),
+        set_tag: r.set_tag.clone(),
+    }
+}
+
+fn mac(m: &MacPattern) -> HwAddrPattern {
+    HwAddrPattern {
+        htype: m.htype,
+        bytes: m.bytes.clone(),
+    }
+}
+
+fn host(h: &DhcpHost) -> Host {
+    Host {
+        macs: h.macs.iter().map(mac).collect(),
+        client_ids: h.client_ids.clone(),
+        any_client_id: h.any_client_id,
+        addr: h.addr,
+        name: h.name.clone(),
+        lease_time: h.lease.map(lease),
+        ignore: h.ignore,
+        set_tags: h.set_tags.clone(),
+        match_tags: h.match_tags.clone(),
+    }
+}
+
+fn option(o: &DhcpOption) -> OptionSpec {
+    OptionSpec {
+        code: o.code,
+        value: o.value.clone(),
+        tags: o
+            .tags
+            .iter()
+            .map(|t| TagCond {
+                tag: t.tag.clone(),
+                negated: t.negated,
+            })
+            .collect(),
+        force: o.force,
+        vendor_class: o.vendor_class.clone(),
+        encap: o.encap,
+    }
+}
+
+/// The protocol core's configuration for `cfg` (`--domain` becomes option 15's default).
+pub fn dhcp_config(cfg: &Config) -> DhcpConfig {
+    let d = &cfg.dhcp;
+    DhcpConfig {
+        ranges: d.ranges.iter().map(range).collect(),
+        hosts: d.hosts.iter().map(host).collect(),
+        options: d.options.iter().map(option).collect(),
+        authoritative: d.authoritative,
+        rapid_commit: d.rapid_commit,
+        lease_max: d.lease_max as usize,
+        sequential_ip: d.sequential_ip,
+        ignore_clid: d.ignore_clid,
+        broadcast_tags: d.broadcast_tags.clone(),
+        broadcast_all: d.broadcast_all,
+        bootp_dynamic: d.bootp_dynamic,
+        domain: cfg.domain.clone(),
+        ..DhcpConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_ranges_hosts_and_options() {
+        let args: Vec<std::ffi::OsString> = [
+            "--conf-file=/dev/null",
+            "--dhcp-range=set:lan,10.9.0.10,10.9.0.20,255.255.255.0,2h",
+            "--dhcp-host=52:54:00:*:*:01,10.9.0.5,static1,infinite",
+            "--dhcp-option=tag:!lan,option:ntp-server,10.9.0.1",
+            "--dhcp-authoritative",
+            "--domain=lan.example",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        let cfg = ringmasq_config::load(&args).unwrap();
+        let d = dhcp_config(&cfg);
+        assert_eq!(d.ranges[0].lease_time, LeaseTime::Secs(7200));
+        assert_eq!(d.ranges[0].set_tag.as_deref(), Some("lan"));
+        assert_eq!(d.hosts[0].lease_time, Some(LeaseTime::Infinite));
+        assert!(d.hosts[0].macs[0].matches(1, &[0x52, 0x54, 0, 9, 9, 1]));
+        assert!(d.options[0].tags[0].negated);
+        assert!(d.authoritative);
+        assert_eq!(d.domain.as_deref(), Some("lan.example"));
+        ringmasq_proto::dhcp::Server::new(d).unwrap();
+    }
+}
