@@ -136,6 +136,11 @@ impl ControlState {
                 s.queries_failed.load(Ordering::Relaxed)
             );
         }
+        let counters: Vec<String> = Counter::ALL
+            .iter()
+            .map(|c| format!("{} {}", c.name(), r.total(*c)))
+            .collect();
+        tracing::info!("counters: {}", counters.join(", "));
         let drops: Vec<String> = DropReason::ALL
             .iter()
             .map(|d| format!("{} {}", d.name(), r.drops(*d)))

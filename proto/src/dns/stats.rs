@@ -94,6 +94,48 @@ pub enum Counter {
 
 impl Counter {
     const COUNT: usize = 16;
+
+    /// Every counter, in order.
+    pub const ALL: [Self; Self::COUNT] = [
+        Self::Queries,
+        Self::CacheAnswers,
+        Self::LocalAnswers,
+        Self::Forwarded,
+        Self::Merged,
+        Self::UpstreamAnswers,
+        Self::TcpRetries,
+        Self::UpstreamTimeouts,
+        Self::ServfailSent,
+        Self::OutOfBailiwick,
+        Self::DomainNeeded,
+        Self::BogusPriv,
+        Self::Filterwin2k,
+        Self::RebindBlocked,
+        Self::BogusNxDomain,
+        Self::FilteredRecords,
+    ];
+
+    /// A short name for logs and statistics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Queries => "queries",
+            Self::CacheAnswers => "cache-answers",
+            Self::LocalAnswers => "local-answers",
+            Self::Forwarded => "forwarded",
+            Self::Merged => "merged",
+            Self::UpstreamAnswers => "upstream-answers",
+            Self::TcpRetries => "tcp-retries",
+            Self::UpstreamTimeouts => "upstream-timeouts",
+            Self::ServfailSent => "servfail-sent",
+            Self::OutOfBailiwick => "out-of-bailiwick-records",
+            Self::DomainNeeded => "domain-needed",
+            Self::BogusPriv => "bogus-priv",
+            Self::Filterwin2k => "filterwin2k",
+            Self::RebindBlocked => "rebind-blocked",
+            Self::BogusNxDomain => "bogus-nxdomain",
+            Self::FilteredRecords => "filtered-records",
+        }
+    }
 }
 
 const SLOTS: usize = Counter::COUNT + DropReason::ALL.len();
