@@ -1,0 +1,311 @@
+//! DHCPv4 end to end: ringmasq in one network namespace, udhcpc and dhclient in another, joined
+//! by a veth pair the test creates (and deletes). Needs root, `ip`, udhcpc and dhclient; skips
+//! with a note otherwise.
+
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ringmasq_tests::binary::ringmasq_bin;
+
+const CLIENT_MAC: &str = "02:77:00:00:00:02";
+
+struct Net {
+    server: String,
+    client: String,
+    dir: PathBuf,
+}
+
+fn run(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Net {
+    fn new(tag: &str) -> Option<Net> {
+        let id = std::process::id();
+        let n = Net {
+            server: format!("rmq{tag}s{id}"),
+            client: format!("rmq{tag}c{id}"),
+            dir: std::env::temp_dir().join(format!("ringmasq-dhcp-{tag}-{id}")),
+        };
+        std::fs::create_dir_all(&n.dir).ok()?;
+        let ok = run(&["ip", "netns", "add", &n.server])
+            && run(&["ip", "netns", "add", &n.client])
+            && run(&[
+                "ip", "link", "add", "rmqv0", "netns", &n.server, "type", "veth", "peer", "name",
+                "rmqv1", "netns", &n.client,
+            ])
+            && run(&[
+                "ip",
+                "-n",
+                &n.server,
+                "addr",
+                "add",
+                "10.77.0.1/24",
+                "dev",
+                "rmqv0",
+            ])
+            && run(&["ip", "-n", &n.server, "link", "set", "rmqv0", "up"])
+            && run(&[
+                "ip", "-n", &n.client, "link", "set", "rmqv1", "address", CLIENT_MAC,
+            ])
+            && run(&["ip", "-n", &n.client, "link", "set", "rmqv1", "up"]);
+        ok.then_some(n)
+    }
+
+    fn server(&self, extra: &[&str]) -> Child {
+        let log = std::fs::File::create(self.dir.join("server.log")).unwrap();
+        let mut args = vec![
+            "netns".to_string(),
+            "exec".into(),
+            self.server.clone(),
+            ringmasq_bin().unwrap().to_string_lossy().into_owned(),
+            "-d".into(),
+            "--port=0".into(),
+            "--conf-file=/dev/null".into(),
+            "--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,1h".into(),
+            format!("--dhcp-leasefile={}", self.lease_file().display()),
+            "--domain=lab.test".into(),
+            "--dhcp-option=option:ntp-server,10.77.0.7".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = Command::new("ip")
+            .args(&args)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.wait_log("DHCP, IP range");
+        child
+    }
+
+    fn lease_file(&self) -> PathBuf {
+        self.dir.join("leases")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_log(&self, needle: &str) {
+        let end = Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < end,
+                "no {needle:?} in log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// udhcpc: one DORA, then exit (`-q`); returns the address it got.
+    fn udhcpc(&self) -> String {
+        let out = Command::new("timeout")
+            .args([
+                "20",
+                "ip",
+                "netns",
+                "exec",
+                &self.client,
+                "udhcpc",
+                "-f",
+                "-q",
+                "-n",
+            ])
+            .args(["-i", "rmqv1", "-t", "4", "-T", "2", "-s", "/bin/true"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        let addr = text
+            .split("lease of ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\nserver:\n{}", self.log()));
+        addr.to_string()
+    }
+
+    fn dhclient(&self, extra: &[&str]) -> String {
+        let cf = self.dir.join("dh.conf");
+        std::fs::write(
+            &cf,
+            "request subnet-mask, broadcast-address, routers, domain-name, \
+             domain-name-servers, ntp-servers;\n",
+        )
+        .unwrap();
+        let out = Command::new("timeout")
+            .args(["30", "ip", "netns", "exec", &self.client, "dhclient", "-v"])
+            .args(extra)
+            .arg("-cf")
+            .arg(&cf)
+            .arg("-lf")
+            .arg(self.dir.join("dhclient.leases"))
+            .arg("-pf")
+            .arg(self.dir.join("dhclient.pid"))
+            .args(["-sf", "/bin/true", "rmqv1"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+    }
+
+    /// Sends `bytes` to the server's port 67 from inside the client namespace.
+    fn send_raw(&self, packets: Vec<Vec<u8>>) {
+        let dev = [
+            "-n",
+            &self.client,
+            "addr",
+            "add",
+            "10.77.0.200/24",
+            "dev",
+            "rmqv1",
+        ];
+        assert!(run(&[&["ip"][..], &dev[..]].concat()));
+        let ns = PathBuf::from("/var/run/netns").join(&self.client);
+        std::thread::spawn(move || {
+            let f = std::fs::File::open(ns).unwrap();
+            // SAFETY: moves this (short-lived) thread into the client namespace.
+            assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+            let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+            for p in packets {
+                s.send_to(&p, "10.77.0.1:67").unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+        let del = [
+            "-n",
+            &self.client,
+            "addr",
+            "del",
+            "10.77.0.200/24",
+            "dev",
+            "rmqv1",
+        ];
+        assert!(run(&[&["ip"][..], &del[..]].concat()));
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("dhclient.pid"))
+            && let Ok(pid) = pid.trim().parse::<i32>()
+        {
+            // SAFETY: kills the dhclient this test started, by its PID file.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        run(&["ip", "netns", "del", &self.server]);
+        run(&["ip", "netns", "del", &self.client]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn usable() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let tools = [
+        "/usr/sbin/udhcpc",
+        "/usr/sbin/dhclient",
+        "/usr/bin/udhcpc",
+        "/sbin/dhclient",
+    ];
+    let have = |n: &str| {
+        tools
+            .iter()
+            .any(|t| t.ends_with(n) && Path::new(t).exists())
+    };
+    if !(root && have("udhcpc") && have("dhclient") && run(&["ip", "-V"])) {
+        println!("note: needs root, ip, udhcpc and dhclient; skipping");
+        return false;
+    }
+    true
+}
+
+fn stop(mut c: Child, signal: i32) {
+    // SAFETY: signals the `ip netns exec` child we started (it execs ringmasq, same PID).
+    unsafe { libc::kill(c.id() as i32, signal) };
+    let _ = c.wait();
+}
+
+#[test]
+fn udhcpc_static_host_kill9_restart_and_malformed_packets() {
+    if !usable() {
+        return;
+    }
+    let net = Net::new("u").expect("namespaces");
+    let host = format!("--dhcp-host={CLIENT_MAC},10.77.0.20,statichost");
+    let server = net.server(&[]);
+    let addr = net.udhcpc();
+    assert!(addr.starts_with("10.77.0."), "{addr}");
+    // Renew: the same client gets the same address.
+    assert_eq!(net.udhcpc(), addr);
+    // kill -9 right after the ACK: the journal already holds the lease.
+    stop(server, libc::SIGKILL);
+    let server = net.server(&[]);
+    net.wait_log("1 lease(s) loaded");
+    let file = std::fs::read_to_string(net.lease_file()).unwrap();
+    assert!(file.contains(&format!("{CLIENT_MAC} {addr} ")), "{file}");
+    assert_eq!(net.udhcpc(), addr);
+    // Malformed packets: too short, bad option length, zero hlen; all dropped and counted.
+    let mut bad_len = vec![0u8; 300];
+    bad_len[0] = 1;
+    bad_len[1] = 1;
+    bad_len[2] = 6;
+    bad_len[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    bad_len[240..243].copy_from_slice(&[53, 200, 1]);
+    let mut zero_hlen = bad_len.clone();
+    zero_hlen[2] = 0;
+    zero_hlen[240..244].copy_from_slice(&[53, 1, 1, 255]);
+    net.send_raw(vec![vec![1, 2, 3], bad_len, zero_hlen]);
+    net.wait_log("3 malformed or unusable packet(s) dropped so far");
+    // Service goes on.
+    assert_eq!(net.udhcpc(), addr);
+    stop(server, libc::SIGTERM);
+    // A static host gets its fixed address.
+    let server = net.server(&[&host]);
+    assert_eq!(net.udhcpc(), "10.77.0.20");
+    stop(server, libc::SIGTERM);
+}
+
+#[test]
+fn dhclient_obtain_renew_release_and_options() {
+    if !usable() {
+        return;
+    }
+    let net = Net::new("d").expect("namespaces");
+    let server = net.server(&[]);
+    let out = net.dhclient(&["-1"]);
+    let addr = out
+        .split("DHCPACK of ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no ACK:\n{out}\n{}", net.log()))
+        .to_string();
+    let leases = std::fs::read_to_string(net.dir.join("dhclient.leases")).unwrap();
+    for needle in [
+        "option routers 10.77.0.1;".to_string(),
+        "option domain-name-servers 10.77.0.1;".into(),
+        "option domain-name \"lab.test\";".into(),
+        "option ntp-servers 10.77.0.7;".into(),
+        format!("fixed-address {addr};"),
+    ] {
+        assert!(leases.contains(&needle), "{needle} missing in\n{leases}");
+    }
+    // Renew: a second run requests the recorded address and is ACKed with it.
+    let out = net.dhclient(&["-1"]);
+    assert!(out.contains(&format!("DHCPACK of {addr}")), "{out}");
+    // Release: the lease leaves the file.
+    let out = net.dhclient(&["-r"]);
+    assert!(out.contains("DHCPRELEASE"), "{out}");
+    std::thread::sleep(Duration::from_millis(500));
+    stop(server, libc::SIGTERM);
+    let file = std::fs::read_to_string(net.lease_file()).unwrap();
+    assert!(!file.contains(&addr), "{file}");
+}
