@@ -7,6 +7,7 @@
 
 pub mod allocator;
 pub mod config;
+pub mod dns_names;
 pub mod journal;
 pub mod lease;
 pub mod lease_file;
@@ -24,6 +25,7 @@ pub use allocator::{Allocator, ClientKey};
 pub use config::{
     DhcpConfig, Host, HwAddrPattern, LeaseTime, OptionSpec, Range, RangeMode, TagCond,
 };
+pub use dns_names::DhcpNames;
 pub use lease::Lease;
 pub use server::{Action, ConfigError, HwAddr, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server};
 pub use stats::{DhcpStats, DropReason};

@@ -19,6 +19,7 @@ use super::packet::{
 };
 use super::servers::{Route, ServerTable};
 use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};
+use crate::dhcp::DhcpNames;
 use crate::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -198,6 +199,7 @@ pub struct Forwarder {
     local_cache: LocalCache,
     hosts: Option<Arc<HostsTable>>,
     local: Option<Arc<LocalData>>,
+    dhcp_names: Option<Arc<DhcpNames>>,
     group_state: Vec<GroupState>,
     rng: StdRng,
     slab: Vec<InFlight>,
@@ -233,6 +235,7 @@ impl Forwarder {
             table,
             hosts: None,
             local: None,
+            dhcp_names: None,
             // The front may keep entries the shared cache evicted alive: size it to a small share
             // of the cache so the memory bound still holds.
             local_cache: LocalCache::new(local_slots),
@@ -271,6 +274,16 @@ impl Forwarder {
     /// The local records in use.
     pub fn local(&self) -> Option<&Arc<LocalData>> {
         self.local.as_ref()
+    }
+
+    /// Installs the names of the current DHCP leases (published by the DHCP thread).
+    pub fn set_dhcp_names(&mut self, names: Option<Arc<DhcpNames>>) {
+        self.dhcp_names = names;
+    }
+
+    /// The DHCP lease names in use.
+    pub fn dhcp_names(&self) -> Option<&Arc<DhcpNames>> {
+        self.dhcp_names.as_ref()
     }
 
     /// The server table in use.
@@ -363,6 +376,18 @@ impl Forwarder {
         if let Some(hosts) = &self.hosts {
             let mut buf = out.buffer_for(!udp);
             match hosts.answer(&q, self.cfg.local_ttl, our_size, udp, &mut buf) {
+                Some(len) if len > 0 => {
+                    self.counters.bump(Counter::LocalAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                    return;
+                }
+                _ => out.recycle(buf),
+            }
+        }
+        // DHCP lease names come after the hosts files, as in dnsmasq.
+        if let Some(names) = &self.dhcp_names {
+            let mut buf = out.buffer_for(!udp);
+            match names.table.answer(&q, names.ttl, our_size, udp, &mut buf) {
                 Some(len) if len > 0 => {
                     self.counters.bump(Counter::LocalAnswers);
                     out.push(Destination::Client(client), buf, len);
