@@ -54,6 +54,7 @@ pub fn metavar(long: &str) -> &'static str {
         }
         "dhcp-leasefile" | "dhcp-lease" => "a file path",
         "dhcp-lease-max" => "a whole number of leases",
+        "dhcp-ttl" => "a TTL in seconds",
         "dhcp-broadcast" => "tag:T[,tag:T...] (none = every client)",
         "bootp-dynamic" => "nothing (tagged forms are not supported yet)",
         _ => "a value",
@@ -75,6 +76,7 @@ fn describe(long: &str) -> &'static str {
         "dhcp-lease-max" => "Most DHCP leases held at once (default 1000).",
         "dhcp-sequential-ip" => "Give the lowest free address instead of one from the client hash.",
         "dhcp-ignore-clid" => "Identify DHCP clients by MAC address only.",
+        "dhcp-ttl" => "TTL of DNS answers for DHCP lease names (default --local-ttl).",
         "dhcp-broadcast" => "Always broadcast DHCP replies (to clients with these tags).",
         "bootp-dynamic" => "Give BOOTP clients dynamic addresses.",
         "no-ping" => "Accepted; ringmasq never pings an address before offering it.",

@@ -459,12 +459,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::NotYetImplemented,
     ),
-    spec(
-        "dhcp-ttl",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("dhcp-ttl", None, ArgKind::Required, Status::Implemented),
     spec(
         "dhcp-userclass",
         Some('j'),

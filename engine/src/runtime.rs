@@ -222,6 +222,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         hosts_table.as_deref(),
     )));
     let hosts = Arc::new(ArcSwapOption::new(hosts_table));
+    let dhcp_names = Arc::new(ArcSwapOption::empty());
     let use_uring = !bound.listen.is_empty() && uring_usable(&cfg);
     if cfg.io_backend == IoBackend::Uring && !use_uring && !bound.listen.is_empty() {
         bail!("--io-backend=uring was requested but io_uring cannot be used here");
@@ -283,6 +284,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             servers: Arc::clone(&servers),
             hosts: Arc::clone(&hosts),
             local: Arc::clone(&local),
+            dhcp_names: Arc::clone(&dhcp_names),
             access: access.clone(),
             counters,
             log_queries: cfg.log_queries || cfg.log_queries_extra,
@@ -334,7 +336,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         listen: bound.listen,
     };
     // DHCPv4 runs on its own thread; dropped (stopped) when the control loop returns.
-    let dhcp = crate::dhcp::start(&state.cfg)?;
+    let dhcp = crate::dhcp::start(&state.cfg, dhcp_names)?;
     control::run(state)?;
     drop(dhcp);
     for (tx, fd) in &doorbells {

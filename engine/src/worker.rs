@@ -9,6 +9,7 @@ use crate::epoll::{Epoll, Token};
 use crate::tcp::TcpManager;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use crossbeam_channel::Receiver;
+use ringmasq_proto::dhcp::DhcpNames;
 use ringmasq_proto::dns::forward::Forwarder;
 use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::local::LocalData;
@@ -63,6 +64,8 @@ pub struct WorkerCore {
     pub hosts: Arc<ArcSwapOption<HostsTable>>,
     /// The current local records, published by the control thread.
     pub local: Arc<ArcSwapOption<LocalData>>,
+    /// The names of the current DHCP leases, published by the DHCP thread.
+    pub dhcp_names: Arc<ArcSwapOption<DhcpNames>>,
     /// Who may query us.
     pub access: AccessPolicy,
     /// This worker's counters.
@@ -103,6 +106,15 @@ impl WorkerCore {
         };
         if !same {
             self.fwd.set_local(local.clone());
+        }
+        let names = self.dhcp_names.load();
+        let same = match (names.as_ref(), self.fwd.dhcp_names()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.fwd.set_dhcp_names(names.clone());
         }
     }
 

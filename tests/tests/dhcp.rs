@@ -53,6 +53,7 @@ impl Net {
                 "rmqv0",
             ])
             && run(&["ip", "-n", &n.server, "link", "set", "rmqv0", "up"])
+            && run(&["ip", "-n", &n.server, "link", "set", "lo", "up"])
             && run(&[
                 "ip", "-n", &n.client, "link", "set", "rmqv1", "address", CLIENT_MAC,
             ])
@@ -108,6 +109,30 @@ impl Net {
 
     /// udhcpc: one DORA, then exit (`-q`); returns the address it got.
     fn udhcpc(&self) -> String {
+        self.udhcpc_with(&[])
+    }
+
+    /// `dig` run in the server namespace against ringmasq on 127.0.0.1:53; `+short` output.
+    fn dig(&self, args: &[&str]) -> String {
+        let out = Command::new("timeout")
+            .args([
+                "10",
+                "ip",
+                "netns",
+                "exec",
+                &self.server,
+                "dig",
+                "@127.0.0.1",
+            ])
+            .args(["+short", "+tries=1", "+time=2"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// udhcpc with extra arguments (`-x hostname:NAME`, `-R`); returns the address it got.
+    fn udhcpc_with(&self, extra: &[&str]) -> String {
         let out = Command::new("timeout")
             .args([
                 "20",
@@ -121,6 +146,7 @@ impl Net {
                 "-n",
             ])
             .args(["-i", "rmqv1", "-t", "4", "-T", "2", "-s", "/bin/true"])
+            .args(extra)
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stderr).into_owned()
@@ -301,11 +327,88 @@ fn dhclient_obtain_renew_release_and_options() {
     // Renew: a second run requests the recorded address and is ACKed with it.
     let out = net.dhclient(&["-1"]);
     assert!(out.contains(&format!("DHCPACK of {addr}")), "{out}");
-    // Release: the lease leaves the file.
+    // Release: the lease leaves the file. The address is configured first, as a real
+    // dhclient-script would have done (-sf /bin/true does not), so the unicast release routes.
+    let cidr = format!("{addr}/24");
+    assert!(run(&[
+        "ip",
+        "-n",
+        &net.client,
+        "addr",
+        "add",
+        &cidr,
+        "dev",
+        "rmqv1"
+    ]));
     let out = net.dhclient(&["-r"]);
     assert!(out.contains("DHCPRELEASE"), "{out}");
     std::thread::sleep(Duration::from_millis(500));
     stop(server, libc::SIGTERM);
     let file = std::fs::read_to_string(net.lease_file()).unwrap();
-    assert!(!file.contains(&addr), "{file}");
+    assert!(!file.contains(&addr), "{file}\n{out}\n{}", net.log());
+}
+
+#[test]
+fn lease_names_in_dns() {
+    if !usable() {
+        return;
+    }
+    let net = Net::new("n").expect("namespaces");
+    let server = net.server(&[
+        "--port=53",
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--dhcp-ttl=77",
+    ]);
+    let addr = net.udhcpc_with(&["-x", "hostname:nbook"]);
+    // The name is published within a moment of the ACK.
+    let end = Instant::now() + Duration::from_secs(5);
+    while net.dig(&["nbook.lab.test"]) != addr {
+        assert!(
+            Instant::now() < end,
+            "no A for nbook.lab.test:\n{}",
+            net.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(net.dig(&["nbook"]), addr);
+    assert_eq!(net.dig(&["-x", &addr]), "nbook.lab.test.");
+    let full = Command::new("ip")
+        .args(["netns", "exec", &net.server, "dig", "@127.0.0.1", "+noall"])
+        .args(["+answer", "nbook.lab.test"])
+        .output()
+        .unwrap();
+    let full = String::from_utf8_lossy(&full.stdout).into_owned();
+    assert!(full.contains("\t77\tIN\tA\t"), "{full}");
+    // DHCPRELEASE (RFC 2131 §4.4.6) from the client: the name leaves DNS with the lease.
+    net.send_raw(vec![release(&addr)]);
+    let end = Instant::now() + Duration::from_secs(5);
+    while net.dig(&["nbook.lab.test"]).contains(&addr) {
+        assert!(
+            Instant::now() < end,
+            "nbook.lab.test still answered:\n{}",
+            net.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop(server, libc::SIGTERM);
+}
+
+/// A DHCPRELEASE of `addr` from `CLIENT_MAC`, with the client identifier udhcpc sends.
+fn release(addr: &str) -> Vec<u8> {
+    let mac: Vec<u8> = CLIENT_MAC
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect();
+    let ip: std::net::Ipv4Addr = addr.parse().unwrap();
+    let mut p = vec![0u8; 240];
+    p[..4].copy_from_slice(&[1, 1, 6, 0]);
+    p[4..8].copy_from_slice(&[0x52, 0x4d, 0x51, 0x01]);
+    p[12..16].copy_from_slice(&ip.octets());
+    p[28..34].copy_from_slice(&mac);
+    p[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    p.extend_from_slice(&[53, 1, 7, 54, 4, 10, 77, 0, 1, 61, 7, 1]);
+    p.extend_from_slice(&mac);
+    p.push(255);
+    p
 }

@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use anyhow::Result;
+use arc_swap::ArcSwapOption;
 use ringmasq_config::Config;
+use ringmasq_proto::dhcp::DhcpNames;
 
 /// The running DHCP thread; dropping it stops the thread and waits for it (at most ~250 ms).
 pub struct DhcpHandle {
@@ -33,13 +35,14 @@ impl Drop for DhcpHandle {
     }
 }
 
-/// Starts DHCP when at least one `--dhcp-range` is configured; `None` otherwise.
-pub fn start(cfg: &Config) -> Result<Option<DhcpHandle>> {
+/// Starts DHCP when at least one `--dhcp-range` is configured; `None` otherwise. The names of
+/// live leases are published into `names` for the DNS workers.
+pub fn start(cfg: &Config, names: Arc<ArcSwapOption<DhcpNames>>) -> Result<Option<DhcpHandle>> {
     if !cfg.dhcp.enabled() {
         return Ok(None);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let service = service::DhcpService::new(cfg, socket::SERVER_PORT, Arc::clone(&stop))?;
+    let service = service::DhcpService::new(cfg, socket::SERVER_PORT, Arc::clone(&stop), names)?;
     let thread = std::thread::Builder::new()
         .name("ringmasq-dhcp".into())
         .spawn(move || service.run())?;

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use ringmasq_proto::dhcp::{Action, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server};
+use arc_swap::ArcSwapOption;
+use ringmasq_proto::dhcp::{
+    Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server,
+};
 
 use super::socket::{CLIENT_PORT, DhcpSocket, SERVER_PORT};
 use super::store::LeaseStore;
@@ -81,11 +84,37 @@ pub struct DhcpService {
     store: Option<LeaseStore>,
     ifaces: Interfaces,
     stop: Arc<AtomicBool>,
+    /// Where lease names are published for DNS.
+    names: Arc<ArcSwapOption<DhcpNames>>,
+    /// `(address, name)` of every named lease as last published.
+    published: Vec<(Ipv4Addr, String)>,
+    /// Leases changed since the names were last published.
+    names_dirty: bool,
+    /// When the names were last published.
+    names_at: StdInstant,
+    domain: Option<String>,
+    dns_ttl: u32,
+}
+
+/// At most this often are lease names republished during a burst of lease changes.
+const NAMES_INTERVAL: Duration = Duration::from_millis(100);
+
+/// `(address, name)` of every lease that has a name, by address.
+fn named(leases: &[Lease]) -> Vec<(Ipv4Addr, String)> {
+    leases
+        .iter()
+        .filter_map(|l| l.hostname.as_ref().map(|h| (l.addr, h.clone())))
+        .collect()
 }
 
 impl DhcpService {
     /// Loads leases (unless `--leasefile-ro`), binds 0.0.0.0:`port` and builds the service.
-    pub fn new(cfg: &ringmasq_config::Config, port: u16, stop: Arc<AtomicBool>) -> Result<Self> {
+    pub fn new(
+        cfg: &ringmasq_config::Config,
+        port: u16,
+        stop: Arc<AtomicBool>,
+        names: Arc<ArcSwapOption<DhcpNames>>,
+    ) -> Result<Self> {
         let pcfg = super::settings::dhcp_config(cfg);
         let ignore_clid = pcfg.ignore_clid;
         let server = Server::new(pcfg).context("DHCP configuration")?;
@@ -113,13 +142,21 @@ impl DhcpService {
         for r in &cfg.dhcp.ranges {
             tracing::info!("DHCP, IP range {} -- {}", r.start, r.end);
         }
-        Ok(DhcpService {
+        let mut service = DhcpService {
             server,
             socket,
             store,
             ifaces: interfaces(),
             stop,
-        })
+            names,
+            published: Vec::new(),
+            names_dirty: true,
+            names_at: StdInstant::now(),
+            domain: cfg.domain.clone(),
+            dns_ttl: cfg.dhcp.ttl.unwrap_or(cfg.local_ttl),
+        };
+        service.publish_names();
+        Ok(service)
     }
 
     /// Runs until the stop flag is set.
@@ -134,8 +171,9 @@ impl DhcpService {
                 events: libc::POLLIN,
                 revents: 0,
             };
+            let wait = if self.names_dirty { 20 } else { 250 };
             // SAFETY: polls one pollfd we own.
-            unsafe { libc::poll(&mut pfd, 1, 250) };
+            unsafe { libc::poll(&mut pfd, 1, wait) };
             loop {
                 match self.socket.recv(&mut buf) {
                     Ok(Some(rx)) => self.handle(&mut scratch, &buf[..rx.len], rx.src, rx.ifindex),
@@ -145,6 +183,9 @@ impl DhcpService {
                         break;
                     }
                 }
+            }
+            if self.names_dirty && self.names_at.elapsed() >= NAMES_INTERVAL {
+                self.publish_names();
             }
             if last_tick.elapsed() >= Duration::from_secs(1) {
                 last_tick = StdInstant::now();
@@ -159,9 +200,30 @@ impl DhcpService {
         }
     }
 
+    /// Publishes the names of the live leases for DNS when they changed (RFC 2131 leases
+    /// named by option 12 or their `dhcp-host`).
+    fn publish_names(&mut self) {
+        self.names_dirty = false;
+        self.names_at = StdInstant::now();
+        let now = named(&self.server.allocator().snapshot(wall_secs()));
+        if now == self.published {
+            return;
+        }
+        let table = DhcpNames::build(
+            now.iter().map(|(a, n)| (*a, n.as_str())),
+            self.domain.as_deref(),
+            self.dns_ttl,
+        );
+        self.names
+            .store((!table.is_empty()).then(|| Arc::new(table)));
+        self.published = now;
+    }
+
     fn tick(&mut self, logged_drops: u64) -> u64 {
         let wall = wall_secs();
-        self.server.allocator().expire(wall);
+        if self.server.allocator().expire(wall) > 0 {
+            self.names_dirty = true;
+        }
         self.ifaces = interfaces();
         if let Some(store) = &mut self.store
             && store.wants_compaction()
@@ -204,6 +266,9 @@ impl DhcpService {
                 return;
             }
         };
+        if !journal.is_empty() {
+            self.names_dirty = true;
+        }
         if let Some(store) = &mut self.store
             && let Err(e) = store.append(journal)
         {
