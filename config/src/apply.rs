@@ -411,6 +411,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "dhcp-ttl" => {
             c.dhcp.ttl = Some(u32_of(req()?)?);
         }
+        "dhcp-hostsfile" => c.dhcp.hosts_files.push(non_empty(req()?)?),
+        "dhcp-optsfile" => c.dhcp.opts_files.push(non_empty(req()?)?),
         other => {
             // Every implemented option is handled above; reaching here means
             // the table and this function disagree.

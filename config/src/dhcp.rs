@@ -125,6 +125,10 @@ pub struct DhcpSettings {
     pub no_ping: bool,
     /// `--dhcp-ttl`: TTL of DNS answers made from leases.
     pub ttl: Option<u32>,
+    /// `--dhcp-hostsfile` files and directories (re-read on SIGHUP).
+    pub hosts_files: Vec<PathBuf>,
+    /// `--dhcp-optsfile` files and directories (re-read on SIGHUP).
+    pub opts_files: Vec<PathBuf>,
 }
 
 impl Default for DhcpSettings {
@@ -145,6 +149,8 @@ impl Default for DhcpSettings {
             bootp_dynamic: false,
             no_ping: false,
             ttl: None,
+            hosts_files: Vec::new(),
+            opts_files: Vec::new(),
         }
     }
 }

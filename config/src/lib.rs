@@ -14,6 +14,7 @@ mod argv;
 mod conf_line;
 mod config;
 pub mod dhcp;
+pub mod dhcp_file;
 pub mod dhcp_option;
 mod directive;
 mod error;

@@ -311,7 +311,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-hostsfile",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-ignore",
@@ -391,7 +391,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-optsfile",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-proxy",

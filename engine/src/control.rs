@@ -61,6 +61,7 @@ impl ControlState {
     /// SIGHUP: clear the cache and re-read what dnsmasq re-reads (the servers-files always,
     /// the resolv-file when it is not polled). A file that fails to parse keeps its old rules.
     fn reload(&mut self) {
+        crate::dhcp::request_reload();
         if let Some(c) = &self.cache {
             c.clear();
         }

@@ -412,3 +412,49 @@ fn release(addr: &str) -> Vec<u8> {
     p.push(255);
     p
 }
+
+#[test]
+fn hostsfile_and_optsfile_reread_on_sighup() {
+    if !usable() {
+        return;
+    }
+    let net = Net::new("h").expect("namespaces");
+    let hosts = net.dir.join("dhcp-hosts");
+    let opts = net.dir.join("dhcp-opts");
+    std::fs::write(&hosts, "# none yet\n02:77:00:00:00:99,10.77.0.30\n").unwrap();
+    std::fs::write(&opts, "option:ntp-server,10.77.0.8\n").unwrap();
+    let hf = format!("--dhcp-hostsfile={}", hosts.display());
+    let of = format!("--dhcp-optsfile={}", opts.display());
+    let server = net.server(&[&hf, &of]);
+    let first = net.udhcpc();
+    assert!(
+        first != "10.77.0.21" && first.starts_with("10.77.0."),
+        "{first}"
+    );
+    std::fs::write(
+        &hosts,
+        format!("02:77:00:00:00:99,10.77.0.30\n{CLIENT_MAC},10.77.0.21,filehost\nbad line,,\n"),
+    )
+    .unwrap();
+    std::fs::write(&opts, "option:router,10.77.0.5\n").unwrap();
+    // SAFETY: signals the ringmasq we started (`ip netns exec` execs it, same PID).
+    unsafe { libc::kill(server.id() as i32, libc::SIGHUP) };
+    let read = format!("read {}", hosts.display());
+    let end = Instant::now() + Duration::from_secs(5);
+    while net.log().matches(&read).count() < 2 {
+        assert!(Instant::now() < end, "no reload:\n{}", net.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        net.log().contains(":3: "),
+        "bad line not reported:\n{}",
+        net.log()
+    );
+    // dhclient (no client identifier, so the MAC's entry is free for it) gets the new fixed
+    // address and the options file's new router.
+    let out = net.dhclient(&["-1"]);
+    assert!(out.contains("DHCPACK of 10.77.0.21"), "{out}");
+    let leases = std::fs::read_to_string(net.dir.join("dhclient.leases")).unwrap();
+    assert!(leases.contains("option routers 10.77.0.5;"), "{leases}");
+    stop(server, libc::SIGTERM);
+}

@@ -20,6 +20,20 @@ use arc_swap::ArcSwapOption;
 use ringmasq_config::Config;
 use ringmasq_proto::dhcp::DhcpNames;
 
+/// Set by SIGHUP; the DHCP thread re-reads its hosts and options files and clears it.
+static RELOAD: AtomicBool = AtomicBool::new(false);
+
+/// Asks the DHCP thread (if any) to re-read `--dhcp-hostsfile` and `--dhcp-optsfile`; it does
+/// so within a quarter of a second, keeping every lease.
+pub fn request_reload() {
+    RELOAD.store(true, Ordering::Relaxed);
+}
+
+/// Takes a pending reload request.
+fn take_reload() -> bool {
+    RELOAD.swap(false, Ordering::Relaxed)
+}
+
 /// The running DHCP thread; dropping it stops the thread and waits for it (at most ~250 ms).
 pub struct DhcpHandle {
     stop: Arc<AtomicBool>,

@@ -94,6 +94,8 @@ pub struct DhcpService {
     names_at: StdInstant,
     domain: Option<String>,
     dns_ttl: u32,
+    /// The configuration, for SIGHUP reloads of the hosts and options files.
+    cfg: ringmasq_config::Config,
 }
 
 /// At most this often are lease names republished during a burst of lease changes.
@@ -115,7 +117,8 @@ impl DhcpService {
         stop: Arc<AtomicBool>,
         names: Arc<ArcSwapOption<DhcpNames>>,
     ) -> Result<Self> {
-        let pcfg = super::settings::dhcp_config(cfg);
+        let (file_hosts, file_opts) = super::settings::read_files(cfg);
+        let pcfg = super::settings::dhcp_config_with(cfg, &file_hosts, &file_opts);
         let ignore_clid = pcfg.ignore_clid;
         let server = Server::new(pcfg).context("DHCP configuration")?;
         let wall = wall_secs();
@@ -154,6 +157,7 @@ impl DhcpService {
             names_at: StdInstant::now(),
             domain: cfg.domain.clone(),
             dns_ttl: cfg.dhcp.ttl.unwrap_or(cfg.local_ttl),
+            cfg: cfg.clone(),
         };
         service.publish_names();
         Ok(service)
@@ -183,6 +187,9 @@ impl DhcpService {
                         break;
                     }
                 }
+            }
+            if super::take_reload() {
+                self.reload();
             }
             if self.names_dirty && self.names_at.elapsed() >= NAMES_INTERVAL {
                 self.publish_names();
@@ -217,6 +224,23 @@ impl DhcpService {
         self.names
             .store((!table.is_empty()).then(|| Arc::new(table)));
         self.published = now;
+    }
+
+    /// SIGHUP: re-reads the hosts and options files and recompiles the server around the same
+    /// allocator (every lease kept). A configuration that no longer compiles keeps the old one.
+    fn reload(&mut self) {
+        let (file_hosts, file_opts) = super::settings::read_files(&self.cfg);
+        let pcfg = super::settings::dhcp_config_with(&self.cfg, &file_hosts, &file_opts);
+        match Server::with_allocator(pcfg, Arc::clone(self.server.allocator())) {
+            Ok(mut server) => {
+                server.stats = std::mem::take(&mut self.server.stats);
+                server.dns_self = self.server.dns_self;
+                self.server = server;
+                // Names given by dhcp-host lines apply from the next exchange.
+                self.names_dirty = true;
+            }
+            Err(e) => tracing::error!("DHCP configuration after reload: {e}; keeping the old one"),
+        }
     }
 
     fn tick(&mut self, logged_drops: u64) -> u64 {
