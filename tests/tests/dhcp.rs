@@ -87,6 +87,28 @@ impl Net {
         child
     }
 
+    /// dnsmasq 2.90 on the same namespace, range, lease file and domain as [`Net::server`].
+    fn dnsmasq(&self, extra: &[&str]) -> Child {
+        let log = std::fs::File::create(self.dir.join("server.log")).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.server, "dnsmasq", "-d", "--port=0"])
+            .args(["--conf-file=/dev/null", "--log-facility=-", "--user=root"])
+            .arg(format!(
+                "--pid-file={}",
+                self.dir.join("dnsmasq.pid").display()
+            ))
+            .arg("--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,1h")
+            .arg(format!("--dhcp-leasefile={}", self.lease_file().display()))
+            .arg("--domain=lab.test")
+            .args(extra)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.wait_log("DHCP, IP range");
+        child
+    }
+
     fn lease_file(&self) -> PathBuf {
         self.dir.join("leases")
     }
@@ -456,5 +478,60 @@ fn hostsfile_and_optsfile_reread_on_sighup() {
     assert!(out.contains("DHCPACK of 10.77.0.21"), "{out}");
     let leases = std::fs::read_to_string(net.dir.join("dhclient.leases")).unwrap();
     assert!(leases.contains("option routers 10.77.0.5;"), "{leases}");
+    stop(server, libc::SIGTERM);
+}
+
+fn have_dnsmasq() -> bool {
+    let ok = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    if !ok {
+        println!("note: needs dnsmasq; skipping");
+    }
+    ok
+}
+
+#[test]
+fn lease_file_from_dnsmasq() {
+    if !usable() || !have_dnsmasq() {
+        return;
+    }
+    let net = Net::new("fd").expect("namespaces");
+    // dnsmasq hands out the lowest free address (sequential), which ringmasq's own choice for
+    // this client (derived from its identity) is not: only the lease file can carry it over.
+    let dm = net.dnsmasq(&["--dhcp-sequential-ip"]);
+    let addr = net.udhcpc();
+    assert_eq!(addr, "10.77.0.50");
+    stop(dm, libc::SIGTERM);
+    let file = std::fs::read_to_string(net.lease_file()).unwrap();
+    assert!(file.contains(&format!("{CLIENT_MAC} {addr} ")), "{file}");
+    let server = net.server(&[]);
+    net.wait_log("1 lease(s) loaded");
+    assert_eq!(net.udhcpc(), addr);
+    stop(server, libc::SIGTERM);
+}
+
+#[test]
+fn lease_file_to_dnsmasq() {
+    if !usable() || !have_dnsmasq() {
+        return;
+    }
+    let net = Net::new("fr").expect("namespaces");
+    let server = net.server(&["--dhcp-sequential-ip"]);
+    let addr = net.udhcpc();
+    assert_eq!(addr, "10.77.0.50");
+    // A clean stop folds the journal into the lease file dnsmasq reads.
+    stop(server, libc::SIGTERM);
+    let dm = net.dnsmasq(&[]);
+    assert_eq!(net.udhcpc(), addr, "{}", net.log());
+    stop(dm, libc::SIGTERM);
+    // Control: without the lease file dnsmasq picks another address for this client.
+    std::fs::remove_file(net.lease_file()).unwrap();
+    let dm = net.dnsmasq(&[]);
+    assert_ne!(net.udhcpc(), addr);
+    stop(dm, libc::SIGTERM);
+    std::fs::remove_file(net.lease_file()).unwrap();
+    let server = net.server(&[]);
+    assert_ne!(net.udhcpc(), addr);
     stop(server, libc::SIGTERM);
 }
