@@ -509,10 +509,12 @@ impl Server {
         }
     }
 
-    fn static_addr(&self, ctx: &Ctx<'_>, net: &Net<'_>) -> Option<Ipv4Addr> {
+    /// The client's `dhcp-host` address when it is on this network and not leased to another
+    /// client (then, as dnsmasq does, the client is served from the range instead).
+    fn static_addr(&self, ctx: &Ctx<'_>, net: &Net<'_>, wall: u64) -> Option<Ipv4Addr> {
         ctx.host
             .and_then(|h| self.hosts[h].addr)
-            .filter(|a| net.contains(*a))
+            .filter(|a| net.contains(*a) && self.alloc.available(&ctx.key, *a, wall))
     }
 
     fn lease_time(&self, ctx: &Ctx<'_>, net: &Net<'_>) -> LeaseTime {
@@ -534,7 +536,7 @@ impl Server {
     /// Pick an address for a DISCOVER (or dynamic BOOTP): the static one, or from the pool.
     fn pick(&self, ctx: &Ctx<'_>, net: &Net<'_>, out: &Out<'_>) -> Result<Ipv4Addr, DropReason> {
         let c = self.claim(ctx, out.opts, out.wall);
-        let (pool, requested) = match self.static_addr(ctx, net) {
+        let (pool, requested) = match self.static_addr(ctx, net, out.wall) {
             Some(a) => (Pool { start: a, end: a }, None),
             None if net.range.mode == RangeMode::Static => return Err(DropReason::NoRange),
             None => (net.range.pool, out.opts.addr(code::REQUESTED_IP)),
@@ -650,7 +652,7 @@ impl Server {
             }
             return nak(self, out);
         }
-        let fixed = self.static_addr(ctx, net);
+        let fixed = self.static_addr(ctx, net, out.wall);
         if fixed.is_some_and(|f| f != addr) {
             return nak(self, out);
         }
@@ -741,7 +743,7 @@ impl Server {
         net: &Net<'_>,
         out: &mut Out<'_>,
     ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        if self.static_addr(ctx, net).is_none() && !self.cfg.bootp_dynamic {
+        if self.static_addr(ctx, net, out.wall).is_none() && !self.cfg.bootp_dynamic {
             return Err(DropReason::BootpNoAddress);
         }
         let addr = self.pick(ctx, net, out)?;

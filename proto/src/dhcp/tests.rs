@@ -650,3 +650,52 @@ proptest! {
         let _ = s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &b);
     }
 }
+
+#[test]
+fn static_address_leased_to_another_client_falls_back_to_the_range() {
+    let mac = [2, 0, 0, 0, 0, 5];
+    let fixed = Ipv4Addr::new(10, 77, 0, 20);
+    let mut cfg = config();
+    cfg.hosts.push(Host {
+        macs: vec![HwAddrPattern {
+            htype: None,
+            bytes: mac.iter().map(|b| Some(*b)).collect(),
+        }],
+        addr: Some(fixed),
+        ..Host::default()
+    });
+    let s = Server::new(cfg).unwrap();
+    let wall = 1_000_000;
+    let server_id = SERVER.octets();
+    // The same machine with a client identifier takes the fixed address first.
+    let clid = [1, 2, 0, 0, 0, 0, 5];
+    let (_, offer, _) = run(
+        &s,
+        wall,
+        &build(1, mac, Ipv4Addr::UNSPECIFIED, &[(61, &clid)]),
+    )
+    .unwrap();
+    assert_eq!(offer.yiaddr(), fixed);
+    let req = build(
+        3,
+        mac,
+        Ipv4Addr::UNSPECIFIED,
+        &[(61, &clid), (50, &fixed.octets()), (54, &server_id)],
+    );
+    let (_, ack, _) = run(&s, wall, &req).unwrap();
+    assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
+    // Without the identifier it is another client: served from the range, not ignored.
+    let (_, offer, _) = run(&s, wall, &build(1, mac, Ipv4Addr::UNSPECIFIED, &[])).unwrap();
+    let dynamic = offer.yiaddr();
+    assert_ne!(dynamic, fixed);
+    assert!(dynamic >= Ipv4Addr::new(10, 77, 0, 50), "{dynamic}");
+    let req = build(
+        3,
+        mac,
+        Ipv4Addr::UNSPECIFIED,
+        &[(50, &dynamic.octets()), (54, &server_id)],
+    );
+    let (_, ack, _) = run(&s, wall, &req).unwrap();
+    assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
+    assert_eq!(ack.yiaddr(), dynamic);
+}
