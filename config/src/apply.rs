@@ -157,7 +157,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
                 .push(ServerRule::parse_address(v, d.origin.clone()).map_err(|e| invalid(v, e))?);
         }
         "mx-host" | "srv-host" | "txt-record" | "ptr-record" | "naptr-record" | "caa-record"
-        | "cname" | "host-record" | "dns-rr" | "interface-name" => {
+        | "cname" | "host-record" | "dns-rr" | "interface-name" | "synth-domain"
+        | "dynamic-host" => {
             let v = req()?;
             c.local_records
                 .push(crate::LocalRecord::parse(d.name(), v).map_err(|e| invalid(v, e))?);
@@ -170,18 +171,25 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "no-ident" => c.no_ident = true,
         "expand-hosts" => c.expand_hosts = true,
         "domain" => {
-            // Only the one-domain form; `domain=name,subnet` and `local` forms are refused.
             let v = req()?;
-            if v.contains(',') {
-                return Err(invalid(
-                    v,
-                    ValueError::expected(
-                        "a single domain (the DOMAIN,SUBNET forms are not supported yet)",
-                    ),
-                ));
+            let (name, range) = crate::DomainRange::parse(v).map_err(|e| invalid(v, e))?;
+            match range {
+                None => c.domain = (!name.is_empty()).then_some(name),
+                Some(r) => {
+                    if r.local
+                        && let Some(len) = r.prefix
+                    {
+                        // `local` is `--local=/DOMAIN/` plus the range's reverse zones.
+                        let zones = crate::reverse_zones(r.start, len).join("/");
+                        let rule = format!("/{}/{zones}/", r.domain);
+                        c.servers.push(
+                            ServerRule::parse(&rule, d.origin.clone())
+                                .map_err(|e| invalid(v, e))?,
+                        );
+                    }
+                    c.domain_ranges.push(r);
+                }
             }
-            let t = crate::server::normalize_domain(v).map_err(|e| invalid(v, e))?;
-            c.domain = (!t.is_empty()).then_some(t);
         }
         "rev-server" => {
             let v = req()?;

@@ -140,8 +140,12 @@ pub struct Config {
     pub addn_hosts: Vec<PathBuf>,
     /// `-E/--expand-hosts`.
     pub expand_hosts: bool,
-    /// `-s/--domain` (the simple one-domain form).
+    /// `-s/--domain` without an address range: the default domain.
     pub domain: Option<String>,
+    /// `-s/--domain=DOMAIN,RANGE[,local]`: domains for address ranges, in the order given
+    /// (the last range holding an address gives its domain, as dnsmasq 2.90; else
+    /// [`Config::domain`]).
+    pub domain_ranges: Vec<crate::DomainRange>,
     /// Local records (`--mx-host`, `--cname`, `--host-record`, ...), in the order given.
     pub local_records: Vec<crate::LocalRecord>,
     /// `-t/--mx-target`.
@@ -250,6 +254,7 @@ impl Default for Config {
             expand_hosts: false,
             domain: None,
             local_records: Vec::new(),
+            domain_ranges: Vec::new(),
             mx_target: None,
             no_ident: false,
             domain_needed: false,

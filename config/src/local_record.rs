@@ -1,6 +1,6 @@
 //! Local DNS records from the configuration: `--mx-host`, `--srv-host`, `--txt-record`,
 //! `--ptr-record`, `--naptr-record`, `--caa-record`, `--cname`, `--host-record`, `--dns-rr`,
-//! `--interface-name`.
+//! `--interface-name`, `--synth-domain`, `--dynamic-host`.
 //!
 //! Names are kept as given (lowercased, one trailing dot dropped, label lengths checked);
 //! the engine turns them into wire form.
@@ -118,6 +118,47 @@ pub enum LocalRecord {
         /// Use the interface's IPv6 addresses.
         v6: bool,
     },
+    /// `--dynamic-host=NAME,[IPv4],[IPv6],IFACE`: A/AAAA (and PTR) records whose network part
+    /// comes from the interface's current addresses and host part from the given address.
+    DynamicHost {
+        /// Owner name.
+        name: String,
+        /// Host part for IPv4.
+        v4: Option<Ipv4Addr>,
+        /// Host part for IPv6.
+        v6: Option<Ipv6Addr>,
+        /// Interface name.
+        iface: String,
+    },
+    /// `--synth-domain=DOMAIN,START,END|IP/LEN[,PREFIX[*]]`: A/AAAA and PTR records for the
+    /// addresses of a range.
+    SynthDomain {
+        /// The domain the names are under.
+        domain: String,
+        /// First address of the range.
+        start: IpAddr,
+        /// Last address of the range (same family as `start`).
+        end: IpAddr,
+        /// Label prefix; a trailing `*` asks for sequential names. Empty = none.
+        prefix: String,
+    },
+}
+
+/// The first and last address of `addr/len` (`len` at most 32 or 128).
+fn prefix_range(addr: IpAddr, len: u32) -> Option<(IpAddr, IpAddr)> {
+    match addr {
+        IpAddr::V4(a) if len <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+            let n = u32::from(a) & mask;
+            Some((Ipv4Addr::from(n).into(), Ipv4Addr::from(n | !mask).into()))
+        }
+        IpAddr::V6(a) if len <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            let n = u128::from(a) & mask;
+            Some((Ipv6Addr::from(n).into(), Ipv6Addr::from(n | !mask).into()))
+        }
+        _ => None,
+    }
 }
 
 fn name_of(text: &str) -> Result<String, ValueError> {
@@ -299,6 +340,64 @@ impl LocalRecord {
                     v6,
                 })
             }
+            "dynamic-host" => {
+                const FORM: &str = "NAME,[IPv4-address],[IPv6-address],INTERFACE";
+                if !(3..=4).contains(&items.len()) || item(items.len() - 1).is_empty() {
+                    return Err(ValueError::expected(FORM));
+                }
+                let name = name_of(item(0))?;
+                let (mut v4, mut v6) = (None, None);
+                for it in &items[1..items.len() - 1] {
+                    match it.parse::<IpAddr>() {
+                        _ if it.is_empty() => {}
+                        Ok(IpAddr::V4(a)) if v4.is_none() => v4 = Some(a),
+                        Ok(IpAddr::V6(a)) if v6.is_none() => v6 = Some(a),
+                        _ => return Err(ValueError::expected(FORM)),
+                    }
+                }
+                if v4.is_none() && v6.is_none() {
+                    return Err(ValueError::expected(FORM));
+                }
+                Ok(Self::DynamicHost {
+                    name,
+                    v4,
+                    v6,
+                    iface: item(items.len() - 1).to_string(),
+                })
+            }
+            "synth-domain" => {
+                const FORM: &str = "DOMAIN,START,END|IP/LEN[,PREFIX[*]]";
+                let domain = name_of(item(0))?;
+                let ip = |t: &str| t.parse::<IpAddr>().map_err(|_| ValueError::expected(FORM));
+                let (start, end, rest) = match item(1).split_once('/') {
+                    Some((a, l)) => {
+                        let len = parse_u32(l)?;
+                        let (s, e) =
+                            prefix_range(ip(a)?, len).ok_or_else(|| ValueError::expected(FORM))?;
+                        // dnsmasq 2.90: sequential IPv6 names need a /64 or longer.
+                        if s.is_ipv6() && len < 64 && item(2).ends_with('*') {
+                            return Err(ValueError::expected("a prefix length of 64 or more"));
+                        }
+                        (s, e, 2)
+                    }
+                    None => (ip(item(1))?, ip(item(2))?, 3),
+                };
+                let ok_order = match (start, end) {
+                    (IpAddr::V4(s), IpAddr::V4(e)) => s <= e,
+                    (IpAddr::V6(s), IpAddr::V6(e)) => s <= e,
+                    _ => false,
+                };
+                let prefix = item(rest).to_ascii_lowercase();
+                if !ok_order || items.len() > rest + 1 || prefix.contains('.') {
+                    return Err(ValueError::expected(FORM));
+                }
+                Ok(Self::SynthDomain {
+                    domain,
+                    start,
+                    end,
+                    prefix,
+                })
+            }
             "dns-rr" => {
                 if items.len() < 2 {
                     return Err(ValueError::expected("NAME,TYPE,[HEX-DATA]"));
@@ -411,6 +510,79 @@ mod tests {
         assert!(LocalRecord::parse("dns-rr", "r.x,99,0g").is_err());
         assert!(LocalRecord::parse("caa-record", "c.x,300,issue,v").is_err());
         assert!(LocalRecord::parse("mx-host", "m.x,t.x,70000").is_err());
+    }
+
+    #[test]
+    fn dynamic_host() {
+        assert_eq!(
+            LocalRecord::parse("dynamic-host", "DH.test,0.0.0.8,::5,eth0").unwrap(),
+            LocalRecord::DynamicHost {
+                name: "dh.test".into(),
+                v4: Some("0.0.0.8".parse().unwrap()),
+                v6: Some("::5".parse().unwrap()),
+                iface: "eth0".into(),
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("dynamic-host", "dh.test,::7,lo").unwrap(),
+            LocalRecord::DynamicHost {
+                name: "dh.test".into(),
+                v4: None,
+                v6: Some("::7".parse().unwrap()),
+                iface: "lo".into(),
+            }
+        );
+        for bad in [
+            "dh.test",
+            "dh.test,lo",
+            "dh.test,x,lo",
+            "dh.test,1.2.3.4,1.2.3.5,lo",
+        ] {
+            assert!(LocalRecord::parse("dynamic-host", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn synth_domain() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            LocalRecord::parse("synth-domain", "Syn.Test,192.168.0.7/24,internal-").unwrap(),
+            LocalRecord::SynthDomain {
+                domain: "syn.test".into(),
+                start: ip("192.168.0.0"),
+                end: ip("192.168.0.255"),
+                prefix: "internal-".into(),
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("synth-domain", "seq.test,10.1.0.50,10.1.0.70,host-*").unwrap(),
+            LocalRecord::SynthDomain {
+                domain: "seq.test".into(),
+                start: ip("10.1.0.50"),
+                end: ip("10.1.0.70"),
+                prefix: "host-*".into(),
+            }
+        );
+        assert_eq!(
+            LocalRecord::parse("synth-domain", "v6.test,2001:db8::/64").unwrap(),
+            LocalRecord::SynthDomain {
+                domain: "v6.test".into(),
+                start: ip("2001:db8::"),
+                end: ip("2001:db8::ffff:ffff:ffff:ffff"),
+                prefix: String::new(),
+            }
+        );
+        for bad in [
+            "d.test",
+            "d.test,10.0.0.2,10.0.0.1",
+            "d.test,10.0.0.1,::1",
+            "d.test,10.0.0.0/33",
+            "d.test,fd00::/48,n-*",
+            "d.test,10.0.0.0/8,a.b",
+            "d.test,10.0.0.0/8,a,b",
+        ] {
+            assert!(LocalRecord::parse("synth-domain", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

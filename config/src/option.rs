@@ -541,12 +541,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::NotYetImplemented,
     ),
-    spec(
-        "dynamic-host",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("dynamic-host", None, ArgKind::Required, Status::Implemented),
     spec(
         "edns-packet-max",
         Some('P'),
@@ -856,12 +851,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec(
-        "synth-domain",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("synth-domain", None, ArgKind::Required, Status::Implemented),
     spec("tag-if", None, ArgKind::Required, Status::NotYetImplemented),
     spec("test", None, ArgKind::None, Status::Implemented),
     spec(

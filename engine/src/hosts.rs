@@ -4,6 +4,7 @@
 
 use ringmasq_config::{Config, LocalRecord};
 use ringmasq_proto::dns::hosts::HostsTable;
+use ringmasq_proto::dns::local::synth::SynthRule;
 use ringmasq_proto::dns::local::{LocalData, LocalDataBuilder, LocalError};
 use std::net::IpAddr;
 use std::path::Path;
@@ -24,6 +25,13 @@ pub fn load(cfg: &Config) -> Option<Arc<HostsTable>> {
         && let Err(e) = table.set_expand_domain(d)
     {
         tracing::error!("--domain={d}: {e}");
+    }
+    if cfg.expand_hosts {
+        for r in &cfg.domain_ranges {
+            if let Err(e) = table.add_expand_range(&r.domain, r.start, r.end) {
+                tracing::error!("--domain={}: {e}", r.domain);
+            }
+        }
     }
     let mut paths: Vec<&Path> = Vec::new();
     if !cfg.no_hosts {
@@ -70,7 +78,12 @@ pub fn load_local(cfg: &Config, hosts: Option<&HostsTable>) -> Option<Arc<LocalD
     let ifaddrs = cfg
         .local_records
         .iter()
-        .any(|r| matches!(r, LocalRecord::InterfaceName { .. }))
+        .any(|r| {
+            matches!(
+                r,
+                LocalRecord::InterfaceName { .. } | LocalRecord::DynamicHost { .. }
+            )
+        })
         .then(crate::access::interface_addrs)
         .unwrap_or_default();
     for r in &cfg.local_records {
@@ -82,6 +95,21 @@ pub fn load_local(cfg: &Config, hosts: Option<&HostsTable>) -> Option<Arc<LocalD
         } = r
         {
             let addrs = interface_name_addrs(&ifaddrs, iface, *v4, *v6);
+            if let Err(e) = b.interface_name(name, &addrs) {
+                tracing::error!("{e}");
+            }
+            continue;
+        }
+        if let LocalRecord::DynamicHost {
+            name,
+            v4,
+            v6,
+            iface,
+        } = r
+        {
+            let addrs = dynamic_host_addrs(&ifaddrs, iface, *v4, *v6);
+            // Same records and precedence as an `--interface-name` (observed with dnsmasq 2.90:
+            // TTL --local-ttl, PTRs, the first name for an address wins).
             if let Err(e) = b.interface_name(name, &addrs) {
                 tracing::error!("{e}");
             }
@@ -99,6 +127,35 @@ pub fn load_local(cfg: &Config, hosts: Option<&HostsTable>) -> Option<Arc<LocalD
         tracing::error!("{e}");
     }
     Some(Arc::new(b.build(cfg.local_ttl, hosts)))
+}
+
+/// The addresses of `--dynamic-host`: for each address of `iface` (IPv6 link-local ones left
+/// out, as dnsmasq 2.90), its network part with the host part of `v4`/`v6`. Taken at start and
+/// SIGHUP; following address changes live comes with the IPv6 (router advertisement) work.
+pub fn dynamic_host_addrs(
+    all: &[crate::access::InterfaceAddr],
+    iface: &str,
+    v4: Option<std::net::Ipv4Addr>,
+    v6: Option<std::net::Ipv6Addr>,
+) -> Vec<IpAddr> {
+    all.iter()
+        .filter(|a| a.name == iface)
+        .filter_map(|a| match (a.addr, v4, v6) {
+            (IpAddr::V4(net), Some(host), _) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(a.prefix)).unwrap_or(0);
+                let n = (u32::from(net) & mask) | (u32::from(host) & !mask);
+                Some(IpAddr::V4(n.into()))
+            }
+            (IpAddr::V6(net), _, Some(host)) if (net.segments()[0] & 0xffc0) != 0xfe80 => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(a.prefix))
+                    .unwrap_or(0);
+                let n = (u128::from(net) & mask) | (u128::from(host) & !mask);
+                Some(IpAddr::V6(n.into()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The addresses `--interface-name` uses for `iface`: IPv4 and/or IPv6, without IPv6
@@ -180,7 +237,60 @@ fn add(
                 .try_for_each(|a| b.host(&names, a, *ttl))
         }
         LocalRecord::DnsRr { name, rtype, data } => b.raw(name, *rtype, data),
+        LocalRecord::SynthDomain {
+            domain,
+            start,
+            end,
+            prefix,
+        } => {
+            b.synth_domain(SynthRule::new(domain, *start, *end, prefix)?);
+            Ok(())
+        }
         // Handled by the caller, which has the interface addresses.
-        LocalRecord::InterfaceName { .. } => Ok(()),
+        LocalRecord::InterfaceName { .. } | LocalRecord::DynamicHost { .. } => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::InterfaceAddr;
+
+    fn ifa(name: &str, addr: &str, prefix: u8) -> InterfaceAddr {
+        InterfaceAddr {
+            name: name.into(),
+            index: 1,
+            addr: addr.parse().unwrap(),
+            prefix,
+        }
+    }
+
+    /// The cases dnsmasq 2.90 answered with lo = 127.0.0.1/8, ::1/128 and eth0 =
+    /// 192.0.2.2/24, fd00::2/64, fe80::fc:ff:fe00:1/64.
+    #[test]
+    fn dynamic_host_network_and_host_parts() {
+        let all = [
+            ifa("lo", "127.0.0.1", 8),
+            ifa("lo", "::1", 128),
+            ifa("eth0", "192.0.2.2", 24),
+            ifa("eth0", "fd00::2", 64),
+            ifa("eth0", "fe80::fc:ff:fe00:1", 64),
+        ];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let v4 = |s: &str| Some(s.parse().unwrap());
+        let v6 = |s: &str| Some(s.parse().unwrap());
+        assert_eq!(
+            dynamic_host_addrs(&all, "lo", v4("0.0.0.8"), v6("::5")),
+            [ip("127.0.0.8"), ip("::1")]
+        );
+        assert_eq!(
+            dynamic_host_addrs(&all, "lo", v4("1.2.3.9"), None),
+            [ip("127.2.3.9")]
+        );
+        assert_eq!(
+            dynamic_host_addrs(&all, "eth0", v4("0.0.0.8"), v6("::5")),
+            [ip("192.0.2.8"), ip("fd00::5")]
+        );
+        assert!(dynamic_host_addrs(&all, "nosuch0", v4("0.0.0.8"), None).is_empty());
     }
 }

@@ -127,6 +127,9 @@ pub struct HostsTable {
     rev6: Vec<Rev<[u8; 16]>>,
     /// `--expand-hosts` domain in wire form (without the root label), if set.
     expand: Option<Vec<u8>>,
+    /// `--domain=DOMAIN,RANGE` domains (wire form without the root label) for addresses in
+    /// `start..=end`, in the order given; the last match wins over [`Self::expand`].
+    expand_ranges: Vec<(Addr, Addr, Vec<u8>)>,
 }
 
 impl HostsTable {
@@ -144,6 +147,28 @@ impl HostsTable {
             .filter(|&l| l > 1)
             .ok_or_else(|| HostsErrorKind::BadName(domain.to_string()))?;
         self.expand = Some(wire[..len - 1].to_vec());
+        Ok(())
+    }
+
+    /// `-E` with `--domain=DOMAIN,RANGE`: for loads after this call, names without a dot whose
+    /// address is in `start..=end` get `NAME.DOMAIN` instead of the default domain (the range
+    /// added last is tried first, as dnsmasq 2.90). `start` and `end` must be of one family.
+    pub fn add_expand_range(
+        &mut self,
+        domain: &str,
+        start: std::net::IpAddr,
+        end: std::net::IpAddr,
+    ) -> Result<(), HostsErrorKind> {
+        let mut wire = [0u8; MAX_NAME_LEN];
+        let len = text_to_wire(domain.as_bytes(), &mut wire)
+            .filter(|&l| l > 1)
+            .ok_or_else(|| HostsErrorKind::BadName(domain.to_string()))?;
+        let conv = |a: std::net::IpAddr| match a {
+            std::net::IpAddr::V4(v) => Addr::V4(v.octets()),
+            std::net::IpAddr::V6(v) => Addr::V6(v.octets()),
+        };
+        self.expand_ranges
+            .push((conv(start), conv(end), wire[..len - 1].to_vec()));
         Ok(())
     }
 
@@ -283,7 +308,7 @@ impl HostsTable {
             };
             let id = self.intern(&wire[..len]).ok_or(HostsErrorKind::Full)?;
             let mut canonical = id;
-            if let Some(elen) = self.expanded(&wire[..len], &mut expanded) {
+            if let Some(elen) = self.expanded(&wire[..len], addr, &mut expanded) {
                 let eid = self.intern(&expanded[..elen]).ok_or(HostsErrorKind::Full)?;
                 self.push_forward(eid, addr);
                 canonical = eid;
@@ -308,8 +333,21 @@ impl HostsTable {
 
     /// Writes `NAME.DOMAIN` in wire form into `out` if `--expand-hosts` is set and `name` is a
     /// single label; returns its length.
-    fn expanded(&self, name: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Option<usize> {
-        let domain = self.expand.as_deref()?;
+    fn expanded(&self, name: &[u8], addr: Addr, out: &mut [u8; MAX_NAME_LEN]) -> Option<usize> {
+        // dnsmasq 2.90 tries the ranges last given first.
+        let ranged = self
+            .expand_ranges
+            .iter()
+            .rev()
+            .find(|(s, e, _)| match (s, e, addr) {
+                (Addr::V4(s), Addr::V4(e), Addr::V4(a)) => *s <= a && a <= *e,
+                (Addr::V6(s), Addr::V6(e), Addr::V6(a)) => *s <= a && a <= *e,
+                _ => false,
+            });
+        let domain = match ranged {
+            Some((_, _, d)) => d.as_slice(),
+            None => self.expand.as_deref()?,
+        };
         let label = usize::from(name[0]);
         let total = name.len() + domain.len();
         if name.len() != label + 2 || total > MAX_NAME_LEN {

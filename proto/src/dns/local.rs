@@ -18,6 +18,7 @@
 //! ready-made resource records, with no allocation per query. CNAME chains are resolved at build
 //! time, so a reload of the hosts files must rebuild this table too.
 
+pub mod synth;
 #[cfg(test)]
 mod tests;
 
@@ -146,6 +147,8 @@ pub struct LocalDataBuilder {
     /// Names that are local even without records (`--interface-name` of an interface with
     /// no address).
     extra_claims: Vec<Vec<u8>>,
+    /// `--synth-domain` rules, in the order given.
+    synth: Vec<synth::SynthRule>,
 }
 
 fn push_string(out: &mut Vec<u8>, s: &[u8]) {
@@ -299,6 +302,12 @@ impl LocalDataBuilder {
         Ok(())
     }
 
+    /// `--synth-domain`: names and reverse names for an address range, answered after the
+    /// other local records (see [`synth`]).
+    pub fn synth_domain(&mut self, rule: synth::SynthRule) {
+        self.synth.push(rule);
+    }
+
     /// `--cname`: `alias` is `target`.
     pub fn cname(&mut self, alias: &str, target: &str, ttl: Option<u32>) -> Result<(), LocalError> {
         self.cnames
@@ -309,7 +318,11 @@ impl LocalDataBuilder {
     /// Encodes every record with TTL `local_ttl` (unless overridden), resolving CNAME chains
     /// against these records and `hosts`.
     pub fn build(mut self, local_ttl: u32, hosts: Option<&HostsTable>) -> LocalData {
-        let mut d = LocalData::default();
+        let mut d = LocalData {
+            synth: std::mem::take(&mut self.synth),
+            local_ttl,
+            ..LocalData::default()
+        };
         // Host-record PTRs, unless the reverse name already has one.
         for (name, addr, ttl) in std::mem::take(&mut self.host_addrs) {
             let rev = reverse_name(addr);
@@ -487,6 +500,10 @@ pub struct LocalData {
     bytes: Vec<u8>,
     /// Owner names of the counted records and every name above them (not the root).
     claimed: HashSet<Box<[u8]>>,
+    /// `--synth-domain` rules.
+    synth: Vec<synth::SynthRule>,
+    /// TTL of synthesized answers (`--local-ttl`).
+    local_ttl: u32,
 }
 
 impl LocalData {
@@ -526,9 +543,9 @@ impl LocalData {
         self.entries.len()
     }
 
-    /// True when there is no local record.
+    /// True when there is no local record and no `--synth-domain` rule.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.synth.is_empty()
     }
 
     /// If the question is answered from local records (see the module docs), writes the whole
@@ -545,7 +562,10 @@ impl LocalData {
         if q.key.qclass() != CLASS_IN || q.opcode() != 0 || q.edns.is_some_and(|e| e.version != 0) {
             return None;
         }
-        let e = &self.entries[*self.names.get(q.key.name_wire())? as usize];
+        let Some(&e) = self.names.get(q.key.name_wire()) else {
+            return self.answer_synth(q, our_udp_size, udp, out);
+        };
+        let e = &self.entries[e as usize];
         let qt = q.key.qtype();
         let wanted = |r: &&Rr| qt == rtype::ANY || r.rtype == qt;
         let bytes = &self.bytes;
@@ -566,7 +586,7 @@ impl LocalData {
             ),
             None => {
                 if !e.recs.iter().any(|r| wanted(&r)) {
-                    return None;
+                    return self.answer_synth(q, our_udp_size, udp, out);
                 }
                 write_reply(
                     q,
@@ -575,6 +595,40 @@ impl LocalData {
                     out,
                     e.recs.iter().filter(wanted).map(slice),
                 )
+            }
+        }
+    }
+}
+
+impl LocalData {
+    /// The `--synth-domain` answer, if a rule covers the question. No allocation.
+    fn answer_synth(
+        &self,
+        q: &Query<'_>,
+        our_udp_size: u16,
+        udp: bool,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        match synth::lookup(&self.synth, q.key.name_wire(), q.key.qtype())? {
+            synth::SynthAnswer::Addr(a) => {
+                let rr = AddrRr::new(self.local_ttl, a);
+                write_reply(
+                    q,
+                    our_udp_size,
+                    udp,
+                    out,
+                    std::iter::once(&rr.buf[..rr.len]),
+                )
+            }
+            synth::SynthAnswer::Ptr { target, len } => {
+                let mut rr = [0u8; 2 + RR_TAIL + 256];
+                rr[0..2].copy_from_slice(&PTR_TO_QNAME);
+                rr[2..4].copy_from_slice(&rtype::PTR.to_be_bytes());
+                rr[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
+                rr[6..10].copy_from_slice(&self.local_ttl.to_be_bytes());
+                rr[10..12].copy_from_slice(&(len as u16).to_be_bytes());
+                rr[12..12 + len].copy_from_slice(&target[..len]);
+                write_reply(q, our_udp_size, udp, out, std::iter::once(&rr[..12 + len]))
             }
         }
     }

@@ -300,6 +300,34 @@ fn expand_hosts() {
 }
 
 #[test]
+fn expand_hosts_domain_per_range() {
+    let mut t = HostsTable::new();
+    t.set_expand_domain("lan").unwrap();
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    // The range given last is tried first (dnsmasq 2.90).
+    t.add_expand_range("late.test", ip("192.0.2.0"), ip("192.0.2.255"))
+        .unwrap();
+    t.add_expand_range("six.test", ip("fd00::"), ip("fd00::ffff"))
+        .unwrap();
+    t.add_expand_range("one.test", ip("192.0.2.0"), ip("192.0.2.127"))
+        .unwrap();
+    assert!(
+        t.load_str(
+            "192.0.2.5 a\n192.0.2.200 b\n198.51.100.1 c\nfd00::5 d\n",
+            "h"
+        )
+        .is_empty()
+    );
+    assert_eq!(t.lookup("a.one.test"), [ip("192.0.2.5")]);
+    assert!(t.lookup("a.lan").is_empty());
+    assert_eq!(t.lookup("b.late.test"), [ip("192.0.2.200")]);
+    assert_eq!(t.lookup("c.lan"), [ip("198.51.100.1")]);
+    assert_eq!(t.lookup("d.six.test"), [ip("fd00::5")]);
+    let m = ask(&t, "5.2.0.192.in-addr.arpa.", RecordType::PTR).unwrap();
+    assert_eq!(ptr_target(&m), "a.one.test.");
+}
+
+#[test]
 fn directory_in_name_order() {
     let dir = std::env::temp_dir().join(format!("ringmasq-hosts-dir-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
