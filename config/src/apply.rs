@@ -269,6 +269,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             });
         }
         "addn-hosts" => c.addn_hosts.push(non_empty(req()?)?),
+        "hostsdir" => c.hostsdir.push(non_empty(req()?)?),
         "log-queries" => {
             c.log_queries = true;
             match value {

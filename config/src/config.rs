@@ -138,6 +138,8 @@ pub struct Config {
     pub no_hosts: bool,
     /// `-H/--addn-hosts` files or directories.
     pub addn_hosts: Vec<PathBuf>,
+    /// `--hostsdir` directories: every file in them is a hosts file, re-read when it changes.
+    pub hostsdir: Vec<PathBuf>,
     /// `-E/--expand-hosts`.
     pub expand_hosts: bool,
     /// `-s/--domain` without an address range: the default domain.
@@ -255,6 +257,7 @@ impl Default for Config {
             domain: None,
             local_records: Vec::new(),
             domain_ranges: Vec::new(),
+            hostsdir: Vec::new(),
             mx_target: None,
             no_ident: false,
             domain_needed: false,

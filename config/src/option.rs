@@ -592,12 +592,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     spec("group", Some('g'), ArgKind::Optional, Status::Implemented),
     spec("help", Some('w'), ArgKind::None, Status::Implemented),
     spec("host-record", None, ArgKind::Required, Status::Implemented),
-    spec(
-        "hostsdir",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("hostsdir", None, ArgKind::Required, Status::Implemented),
     spec(
         "ignore-address",
         None,

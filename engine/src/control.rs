@@ -1,4 +1,4 @@
-//! The control thread: signals, resolv-file polling, statistics.
+//! The control thread: signals, resolv-file polling, `--hostsdir` changes (inotify), statistics.
 //!
 //! Runs on a tokio current-thread runtime. tokio-uring was the brief's first choice for this
 //! thread; it is unmaintained (last release 2024, io-uring 0.6, no multishot) and nothing here
@@ -66,12 +66,7 @@ impl ControlState {
             c.clear();
         }
         tracing::info!("cleared cache");
-        // Hosts files are re-read on SIGHUP; the old table serves until the new one is ready.
-        // Local records follow: their CNAME chains may end in hosts-file names.
-        let hosts = crate::hosts::load(&self.cfg);
-        self.local
-            .store(crate::hosts::load_local(&self.cfg, hosts.as_deref()));
-        self.hosts.store(hosts);
+        self.reload_hosts();
         let mut changed = false;
         if !self.cfg.servers_files.is_empty() {
             changed |= self.reload_servers_files();
@@ -83,6 +78,15 @@ impl ControlState {
         if changed {
             self.publish_servers();
         }
+    }
+
+    /// Re-reads the hosts files (SIGHUP, a `--hostsdir` change); the old table serves until the
+    /// new one is ready. Local records follow: their CNAME chains may end in hosts-file names.
+    fn reload_hosts(&mut self) {
+        let hosts = crate::hosts::load(&self.cfg);
+        self.local
+            .store(crate::hosts::load_local(&self.cfg, hosts.as_deref()));
+        self.hosts.store(hosts);
     }
 
     /// Re-reads every `--servers-file`, replacing the rules that came from it.
@@ -166,9 +170,11 @@ pub fn run(mut state: ControlState) -> Result<()> {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut hostsdir = crate::hostsdir::HostsDirWatch::new(&state.cfg.hostsdir);
         loop {
             tokio::select! {
                 _ = hup.recv() => state.reload(),
+                _ = crate::hostsdir::next_change(&mut hostsdir) => state.reload_hosts(),
                 _ = usr1.recv() => state.log_stats(),
                 _ = usr2.recv() => crate::logging::reopen(),
                 _ = term.recv() => { tracing::info!("exiting on receipt of SIGTERM"); break; }

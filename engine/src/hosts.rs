@@ -16,7 +16,7 @@ pub const SYSTEM_HOSTS: &str = "/etc/hosts";
 /// Reads every configured hosts file; bad lines and unreadable files are logged and skipped,
 /// the good lines kept. None when no hosts file is configured.
 pub fn load(cfg: &Config) -> Option<Arc<HostsTable>> {
-    if cfg.no_hosts && cfg.addn_hosts.is_empty() {
+    if cfg.no_hosts && cfg.addn_hosts.is_empty() && cfg.hostsdir.is_empty() {
         return None;
     }
     let mut table = HostsTable::new();
@@ -38,6 +38,7 @@ pub fn load(cfg: &Config) -> Option<Arc<HostsTable>> {
         paths.push(Path::new(SYSTEM_HOSTS));
     }
     paths.extend(cfg.addn_hosts.iter().map(|p| p.as_path()));
+    paths.extend(cfg.hostsdir.iter().map(|p| p.as_path()));
     for path in paths {
         let before = table.len();
         match table.load_path(path) {

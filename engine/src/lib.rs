@@ -10,6 +10,7 @@ pub mod dhcp;
 pub mod epoll;
 pub mod guards;
 pub mod hosts;
+pub mod hostsdir;
 pub mod logging;
 pub mod mmsg;
 pub mod process;
