@@ -27,6 +27,9 @@ synth-domain=v6.lab.test,2001:db8::/64
 synth-domain=v6p.lab.test,fd00::/64,pre-
 synth-domain=v6s.lab.test,fd01::/112,n-*
 host-record=hr.lab.test,192.168.0.10
+synth-domain=fight.lab.test,192.168.5.0/24
+address=/fight.lab.test/192.0.2.99
+host-record=192-168-5-7.fight.lab.test,192.0.2.98
 dynamic-host=dh.lab.test,0.0.0.8,::5,lo
 dynamic-host=dh4.lab.test,1.2.3.9,lo
 dynamic-host=dh6.lab.test,::7,lo
@@ -85,6 +88,11 @@ const CASES: &[(&str, &str)] = &[
     ("dh4.lab.test", "A"),
     ("9.3.2.127.in-addr.arpa", "PTR"),
     ("dh6.lab.test", "AAAA"),
+    // Precedence: a --host-record name beats the synthesized one, which beats --address.
+    ("192-168-5-6.fight.lab.test", "A"),
+    ("192-168-5-7.fight.lab.test", "A"),
+    ("other.fight.lab.test", "A"),
+    ("6.5.168.192.in-addr.arpa", "PTR"),
     // Not ours: forwarded to knot.
     ("www.lab.test", "A"),
 ];
