@@ -43,7 +43,9 @@ fn compare_quick_writes_table() {
     let _ = std::fs::remove_file(out.with_extension("svg"));
     assert!(svg.starts_with("<svg"), "no SVG written:\n{table}");
     assert!(
-        table.contains("| peer | workload | offered/s | answered/s | lost % | CPU us/query |"),
+        table.contains(
+            "| peer | workload | offered/s | answered/s | lost % | NOERROR % | CPU us/query |"
+        ),
         "{table}"
     );
     assert!(table.contains("| echo | hits | 3000 |"), "{table}");
