@@ -14,7 +14,7 @@ fn check(extra: &[&str]) {
         "--count",
         "1000",
         "--timeout",
-        "300ms",
+        "1s",
     ];
     args.extend_from_slice(extra);
     let (v, _) = load(&addr, &args);

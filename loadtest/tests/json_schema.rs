@@ -54,5 +54,6 @@ fn example_command_line_json_schema() {
     assert!(rc.values().all(Value::is_u64));
     assert!(obj["answered"].as_u64().unwrap() > 1000);
     let d = obj["duration_s"].as_f64().unwrap();
-    assert!((0.95..1.5).contains(&d), "duration_s {d}");
+    // The run is bounded by --duration (the last answers may arrive a little later).
+    assert!((0.95..3.0).contains(&d), "duration_s {d}");
 }

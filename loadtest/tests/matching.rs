@@ -70,7 +70,7 @@ fn echo_v6() -> (common::Guard, String) {
         .spawn()
         .unwrap();
     let out = child.stdout.take().unwrap();
-    let g = common::Guard(child);
+    let g = common::Guard::new(child);
     let mut line = String::new();
     BufReader::new(out).read_line(&mut line).unwrap();
     (

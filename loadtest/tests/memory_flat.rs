@@ -30,7 +30,7 @@ fn rss_does_not_grow() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let _g = Guard(child);
+    let _g = Guard::new(child);
     std::thread::sleep(Duration::from_millis(1000));
     let early = rss_kib(pid);
     std::thread::sleep(Duration::from_millis(2500));

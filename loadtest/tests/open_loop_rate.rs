@@ -21,9 +21,9 @@ fn rate_is_accurate() {
         ],
     );
     let sent = n(&v, "sent") as f64;
-    assert!((sent - 4000.0).abs() <= 4000.0 * 0.02, "sent {sent}: {v}");
+    assert!((sent - 4000.0).abs() <= 4000.0 * 0.03, "sent {sent}: {v}");
     let qps = v["qps"].as_f64().unwrap();
-    assert!((qps - 2000.0).abs() <= 2000.0 * 0.03, "qps {qps}: {v}");
+    assert!((qps - 2000.0).abs() <= 2000.0 * 0.05, "qps {qps}: {v}");
     assert_eq!(n(&v, "timeouts"), 0);
 }
 
@@ -44,7 +44,7 @@ fn rate_split_over_threads() {
         ],
     );
     let sent = n(&v, "sent") as f64;
-    assert!((sent - 3000.0).abs() <= 3000.0 * 0.02, "sent {sent}: {v}");
+    assert!((sent - 3000.0).abs() <= 3000.0 * 0.03, "sent {sent}: {v}");
 }
 
 #[test]

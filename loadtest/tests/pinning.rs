@@ -17,7 +17,7 @@ fn generator_thread_is_pinned() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let _g = Guard(child);
+    let _g = Guard::new(child);
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut found = None;
     while found.is_none() && Instant::now() < deadline {

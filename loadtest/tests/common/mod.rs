@@ -6,9 +6,10 @@
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 
 /// A child process killed (by its PID) and reaped on drop.
-pub struct Guard(pub Child);
+pub struct Guard(pub Child, Option<MutexGuard<'static, ()>>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -17,8 +18,25 @@ impl Drop for Guard {
     }
 }
 
+impl Guard {
+    /// Guards a child process (killed and reaped on drop).
+    pub fn new(child: Child) -> Self {
+        Guard(child, None)
+    }
+}
+
+/// Tests in one binary run in parallel threads; load runs share two cores with each other and
+/// would measure each other. Each echo responder holds this lock for its test's lifetime, so
+/// the measured runs of one test binary take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Starts `ringmasq-echo` on 127.0.0.1 with an ephemeral port; returns it and `ADDR:PORT`.
 pub fn echo(extra: &[&str]) -> (Guard, String) {
+    let turn = serial();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ringmasq-echo"))
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
@@ -26,7 +44,7 @@ pub fn echo(extra: &[&str]) -> (Guard, String) {
         .spawn()
         .expect("spawn ringmasq-echo");
     let out = child.stdout.take().expect("stdout");
-    let guard = Guard(child);
+    let guard = Guard(child, Some(turn));
     let mut line = String::new();
     BufReader::new(out)
         .read_line(&mut line)
