@@ -11,11 +11,17 @@ use tokio::io::unix::AsyncFd;
 /// Time allowed for a burst of events (an editor's write, rename and chmod) to finish before the
 /// directories are read again.
 const SETTLE: Duration = Duration::from_millis(50);
+/// How often the directories' events are read even without a readiness wake-up.
+const RECHECK: Duration = Duration::from_millis(500);
 
 /// An inotify instance watching the `--hostsdir` directories.
 pub struct HostsDirWatch {
     fd: AsyncFd<Inotify>,
     buf: Box<[u8; 4096]>,
+    /// Events were read but the change not yet reported. `changed()` is polled inside the
+    /// control loop's `select!` and dropped whenever another branch wins (the resolv-file tick,
+    /// a signal), so what it has read must survive it.
+    pending: bool,
 }
 
 impl HostsDirWatch {
@@ -50,6 +56,7 @@ impl HostsDirWatch {
             Ok(fd) => Some(Self {
                 fd,
                 buf: Box::new([0; 4096]),
+                pending: false,
             }),
             Err(e) => {
                 tracing::error!("--hostsdir: {e}; changes need a SIGHUP");
@@ -61,18 +68,24 @@ impl HostsDirWatch {
     /// Waits for a change in a watched directory, then for the burst to settle; every event
     /// read so far is consumed.
     pub async fn changed(&mut self) {
-        loop {
-            if self.wait_events().await {
-                tokio::time::sleep(SETTLE).await;
-                self.drain();
-                return;
+        // Cancel-safe: events read before a cancellation are remembered in `pending`.
+        while !self.pending {
+            // Readiness wakes us at once; a read every half second as well makes sure an event
+            // is never left waiting.
+            match tokio::time::timeout(RECHECK, self.wait_events()).await {
+                Ok(true) => self.pending = true,
+                Ok(false) => {}
+                Err(_elapsed) => self.pending = self.drain(),
             }
         }
+        tokio::time::sleep(SETTLE).await;
+        self.drain();
+        self.pending = false;
     }
 
     /// Waits until the descriptor is readable and reads one batch; true if it held events.
     async fn wait_events(&mut self) -> bool {
-        let Self { fd, buf } = self;
+        let Self { fd, buf, .. } = self;
         let mut guard = match fd.readable_mut().await {
             Ok(g) => g,
             Err(e) => {
@@ -92,14 +105,17 @@ impl HostsDirWatch {
         }
     }
 
-    /// Reads (and drops) every event queued now.
-    fn drain(&mut self) {
-        let Self { fd, buf } = self;
+    /// Reads (and drops) every event queued now; true if there was any.
+    fn drain(&mut self) -> bool {
+        let Self { fd, buf, .. } = self;
+        let mut any = false;
         while let Ok(events) = fd.get_mut().read_events(&mut buf[..]) {
             if events.count() == 0 {
                 break;
             }
+            any = true;
         }
+        any
     }
 }
 

@@ -8,15 +8,10 @@
 //! forward to the same knot.
 
 use std::net::SocketAddr;
-use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use hickory_proto::rr::RecordType;
-use ringmasq_tests::port::{LOCALHOST, free_port};
-use ringmasq_tests::process::ChildGuard;
-use ringmasq_tests::wait::poll_until;
-use ringmasq_tests::{Backend, Dig, DigAnswer, Knot, Ringmasq, TempDir, backend_tests};
+use ringmasq_tests::{Backend, Dig, DigAnswer, Dnsmasq, Knot, Ringmasq, TempDir, backend_tests};
 
 /// The configuration both servers read.
 const CONF: &str = "\
@@ -138,52 +133,20 @@ const DOMAIN_CASES: &[(&str, &str)] = &[
     ("dotted.x.one.lab.test", "A"),
 ];
 
-/// dnsmasq 2.90 started on the same files; killed by PID on drop.
-struct Dnsmasq {
-    _guard: ChildGuard,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-impl Dnsmasq {
-    fn start(
-        upstream: &str,
-        conf: &std::path::Path,
-        hosts: &std::path::Path,
-    ) -> anyhow::Result<Self> {
-        let dir = TempDir::new("dnsmasq")?;
-        let port = free_port()?;
-        let mut cmd = Command::new("dnsmasq");
-        cmd.args([
-            "-k".to_string(),
-            format!("--port={port}"),
-            format!("--listen-address={LOCALHOST}"),
-            "--bind-interfaces".into(),
-            "--no-resolv".into(),
-            format!("--server={upstream}"),
-            "--no-hosts".into(),
+/// dnsmasq 2.90 on the same data, for the comparison; killed by PID on drop.
+fn start_dnsmasq(
+    upstream: &str,
+    conf: &std::path::Path,
+    hosts: &std::path::Path,
+) -> anyhow::Result<Dnsmasq> {
+    Ok(Dnsmasq::start(
+        upstream,
+        &[
             format!("--addn-hosts={}", hosts.display()),
             format!("--conf-file={}", conf.display()),
-            "--pid-file=".into(),
-            "-8".into(),
-            dir.join("dnsmasq.log").display().to_string(),
-        ]);
-        let guard = ChildGuard::spawn("dnsmasq", cmd, &dir.join("output.txt"))?;
-        let addr = SocketAddr::from((LOCALHOST, port));
-        let client = ringmasq_tests::DnsClient::new(addr).timeout(Duration::from_millis(200));
-        poll_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            200,
-            || client.query("hr.lab.test.", RecordType::A).ok(),
-        )
-        .context("dnsmasq did not answer")?;
-        Ok(Self {
-            _guard: guard,
-            addr,
-            _dir: dir,
-        })
-    }
+        ],
+        ("hr.lab.test.", RecordType::A),
+    )?)
 }
 
 fn ask(addr: SocketAddr, name: &str, rtype: &str) -> anyhow::Result<DigAnswer> {
@@ -246,7 +209,7 @@ fn scenario(
     std::fs::write(&conf, conf_text)?;
     let hosts = dir.join("hosts");
     std::fs::write(&hosts, hosts_text)?;
-    let dnsmasq = Dnsmasq::start(&knot.server_spec(), &conf, &hosts)?;
+    let dnsmasq = start_dnsmasq(&knot.server_spec(), &conf, &hosts)?;
     let rm = Ringmasq::builder(backend)
         .server(knot.server_spec())
         .arg(format!("--addn-hosts={}", hosts.display()))

@@ -4,15 +4,11 @@
 //! match what dnsmasq 2.90 answers with the same options in front of the same knot upstream.
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use hickory_proto::rr::{RData, RecordType};
-use ringmasq_tests::port::{LOCALHOST, free_port};
-use ringmasq_tests::process::ChildGuard;
-use ringmasq_tests::wait::poll_until;
-use ringmasq_tests::{Backend, Dig, DigAnswer, Knot, Ringmasq, TempDir, backend_tests};
+use ringmasq_tests::{Backend, Dig, DigAnswer, Dnsmasq, Knot, Ringmasq, backend_tests};
 
 /// The upstream's zone: public, private, loopback and mapped addresses, a CNAME to a private
 /// name, an address to turn into NXDOMAIN, one to ignore, and a name with several types.
@@ -115,47 +111,13 @@ const ANSWER_CASES: &[(&str, &str, bool)] = &[
     ("bogus2.guard.test", "A", true),
 ];
 
-/// dnsmasq 2.90 started like ringmasq with extra options; killed by PID on drop.
-struct Dnsmasq {
-    _guard: ChildGuard,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-impl Dnsmasq {
-    fn start(upstream: &str, extra: &[&str]) -> anyhow::Result<Self> {
-        let dir = TempDir::new("dnsmasq")?;
-        let port = free_port()?;
-        let mut cmd = Command::new("dnsmasq");
-        cmd.args([
-            "-k".to_string(),
-            format!("--port={port}"),
-            format!("--listen-address={LOCALHOST}"),
-            "--bind-interfaces".into(),
-            "--no-resolv".into(),
-            format!("--server={upstream}"),
-            "--no-hosts".into(),
-            "--pid-file=".into(),
-            "-8".into(),
-            dir.join("dnsmasq.log").display().to_string(),
-        ]);
-        cmd.args(extra);
-        let guard = ChildGuard::spawn("dnsmasq", cmd, &dir.join("output.txt"))?;
-        let addr = SocketAddr::from((LOCALHOST, port));
-        let client = ringmasq_tests::DnsClient::new(addr).timeout(Duration::from_millis(200));
-        poll_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            200,
-            || client.query("public.guard.test.", RecordType::A).ok(),
-        )
-        .context("dnsmasq did not answer")?;
-        Ok(Self {
-            _guard: guard,
-            addr,
-            _dir: dir,
-        })
-    }
+/// dnsmasq 2.90 on the same data, for the comparison; killed by PID on drop.
+fn start_dnsmasq(upstream: &str, extra: &[&str]) -> anyhow::Result<Dnsmasq> {
+    Ok(Dnsmasq::start(
+        upstream,
+        &extra.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ("public.guard.test.", RecordType::A),
+    )?)
 }
 
 fn knot() -> anyhow::Result<Knot> {
@@ -208,7 +170,7 @@ fn compare(
 
 fn query_guards(backend: Backend) -> anyhow::Result<()> {
     let knot = knot()?;
-    let dnsmasq = Dnsmasq::start(&knot.server_spec(), QUERY_OPTS)?;
+    let dnsmasq = start_dnsmasq(&knot.server_spec(), QUERY_OPTS)?;
     let mut b = Ringmasq::builder(backend).server(knot.server_spec());
     for o in QUERY_OPTS {
         b = b.arg(*o);
@@ -219,7 +181,7 @@ fn query_guards(backend: Backend) -> anyhow::Result<()> {
 
 fn answer_guards(backend: Backend) -> anyhow::Result<()> {
     let knot = knot()?;
-    let dnsmasq = Dnsmasq::start(&knot.server_spec(), ANSWER_OPTS)?;
+    let dnsmasq = start_dnsmasq(&knot.server_spec(), ANSWER_OPTS)?;
     let mut b = Ringmasq::builder(backend).server(knot.server_spec());
     for o in ANSWER_OPTS {
         b = b.arg(*o);

@@ -2,16 +2,9 @@
 //! `--local-ttl`), other types and other names go upstream. ringmasq's answers must match what
 //! dnsmasq itself answers from the same file with the same knot upstream.
 
-use std::net::SocketAddr;
-use std::process::Command;
-use std::time::Duration;
-
 use anyhow::{Context, ensure};
 use hickory_proto::rr::RecordType;
-use ringmasq_tests::port::{LOCALHOST, free_port};
-use ringmasq_tests::process::ChildGuard;
-use ringmasq_tests::wait::poll_until;
-use ringmasq_tests::{Backend, DigAnswer, Knot, Ringmasq, TempDir, backend_tests};
+use ringmasq_tests::{Backend, DigAnswer, Dnsmasq, Knot, Ringmasq, TempDir, backend_tests};
 
 /// The hosts file: mixed case, two IPv4 addresses for one name, IPv6, a name that is also in
 /// knot's zone with other data (`www.lab.test`), an alias, comments.
@@ -52,47 +45,13 @@ const CASES: &[(&str, &str, bool)] = &[
     ("nx.lab.test", "A", false),
 ];
 
-/// dnsmasq 2.90 started like ringmasq, for the comparison; killed by PID on drop.
-struct Dnsmasq {
-    _guard: ChildGuard,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-impl Dnsmasq {
-    fn start(upstream: &str, hosts: &std::path::Path) -> anyhow::Result<Self> {
-        let dir = TempDir::new("dnsmasq")?;
-        let port = free_port()?;
-        let mut cmd = Command::new("dnsmasq");
-        cmd.args([
-            "-k".to_string(),
-            format!("--port={port}"),
-            format!("--listen-address={LOCALHOST}"),
-            "--bind-interfaces".into(),
-            "--no-resolv".into(),
-            format!("--server={upstream}"),
-            "--no-hosts".into(),
-            format!("--addn-hosts={}", hosts.display()),
-            "--pid-file=".into(),
-            "-8".into(),
-            dir.join("dnsmasq.log").display().to_string(),
-        ]);
-        let guard = ChildGuard::spawn("dnsmasq", cmd, &dir.join("output.txt"))?;
-        let addr = SocketAddr::from((LOCALHOST, port));
-        let client = ringmasq_tests::DnsClient::new(addr).timeout(Duration::from_millis(200));
-        poll_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            200,
-            || client.query("host1.hosts.test.", RecordType::A).ok(),
-        )
-        .context("dnsmasq did not answer")?;
-        Ok(Self {
-            _guard: guard,
-            addr,
-            _dir: dir,
-        })
-    }
+/// dnsmasq 2.90 on the same data, for the comparison; killed by PID on drop.
+fn start_dnsmasq(upstream: &str, hosts: &std::path::Path) -> anyhow::Result<Dnsmasq> {
+    Ok(Dnsmasq::start(
+        upstream,
+        &[format!("--addn-hosts={}", hosts.display())],
+        ("host1.hosts.test.", RecordType::A),
+    )?)
 }
 
 fn hosts_file(backend: Backend) -> anyhow::Result<()> {
@@ -100,7 +59,7 @@ fn hosts_file(backend: Backend) -> anyhow::Result<()> {
     let dir = TempDir::new("hosts")?;
     let hosts = dir.join("hosts");
     std::fs::write(&hosts, HOSTS)?;
-    let dnsmasq = Dnsmasq::start(&knot.server_spec(), &hosts)?;
+    let dnsmasq = start_dnsmasq(&knot.server_spec(), &hosts)?;
     let rm = Ringmasq::builder(backend)
         .server(knot.server_spec())
         .arg(format!("--addn-hosts={}", hosts.display()))

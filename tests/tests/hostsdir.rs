@@ -4,58 +4,23 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use hickory_proto::rr::RecordType;
-use ringmasq_tests::port::{LOCALHOST, free_port};
-use ringmasq_tests::process::ChildGuard;
 use ringmasq_tests::wait::poll_until;
-use ringmasq_tests::{Backend, Dig, DigAnswer, Knot, Ringmasq, TempDir, backend_tests};
+use ringmasq_tests::{Backend, Dig, DigAnswer, Dnsmasq, Knot, Ringmasq, TempDir, backend_tests};
 
-/// dnsmasq 2.90 watching `dir`; killed by PID on drop.
-struct Dnsmasq {
-    _guard: ChildGuard,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-impl Dnsmasq {
-    fn start(upstream: &str, hostsdir: &Path) -> anyhow::Result<Self> {
-        let dir = TempDir::new("dnsmasq")?;
-        let port = free_port()?;
-        let mut cmd = Command::new("dnsmasq");
-        cmd.args([
-            "-k".to_string(),
-            format!("--port={port}"),
-            format!("--listen-address={LOCALHOST}"),
-            "--bind-interfaces".into(),
-            "--no-resolv".into(),
-            format!("--server={upstream}"),
-            "--no-hosts".into(),
+/// dnsmasq 2.90 on the same data, for the comparison; killed by PID on drop.
+fn start_dnsmasq(upstream: &str, hostsdir: &Path) -> anyhow::Result<Dnsmasq> {
+    Ok(Dnsmasq::start(
+        upstream,
+        &[
             format!("--hostsdir={}", hostsdir.display()),
-            "--local-ttl=7".into(),
-            "--pid-file=".into(),
-            "-8".into(),
-            dir.join("dnsmasq.log").display().to_string(),
-        ]);
-        let guard = ChildGuard::spawn("dnsmasq", cmd, &dir.join("output.txt"))?;
-        let addr = SocketAddr::from((LOCALHOST, port));
-        let client = ringmasq_tests::DnsClient::new(addr).timeout(Duration::from_millis(200));
-        poll_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            200,
-            || client.query("one.lab.test.", RecordType::A).ok(),
-        )
-        .context("dnsmasq did not answer")?;
-        Ok(Self {
-            _guard: guard,
-            addr,
-            _dir: dir,
-        })
-    }
+            "--local-ttl=7".to_string(),
+        ],
+        ("one.lab.test.", RecordType::A),
+    )?)
 }
 
 fn ask(addr: SocketAddr, name: &str, rtype: &str) -> anyhow::Result<DigAnswer> {
@@ -114,7 +79,7 @@ fn hostsdir(backend: Backend) -> anyhow::Result<()> {
     let hd = dir.join("hosts.d");
     std::fs::create_dir_all(&hd)?;
     std::fs::write(hd.join("a"), "192.0.2.81 one.lab.test\n")?;
-    let dnsmasq = Dnsmasq::start(&knot.server_spec(), &hd)?;
+    let dnsmasq = start_dnsmasq(&knot.server_spec(), &hd)?;
     let rm = Ringmasq::builder(backend)
         .server(knot.server_spec())
         .arg(format!("--hostsdir={}", hd.display()))

@@ -8,15 +8,12 @@
 //! ringmasq's authors, so only their rcode, flags and TTL are compared.
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use hickory_proto::rr::RecordType;
-use ringmasq_tests::port::{LOCALHOST, free_port};
-use ringmasq_tests::process::ChildGuard;
 use ringmasq_tests::wait::poll_until;
-use ringmasq_tests::{Backend, Dig, DigAnswer, Knot, Ringmasq, TempDir, backend_tests};
+use ringmasq_tests::{Backend, Dig, DigAnswer, Dnsmasq, Knot, Ringmasq, TempDir, backend_tests};
 
 /// The configuration both servers read (`KNOT` is replaced by knot's address).
 const CONF: &str = "\
@@ -150,52 +147,20 @@ const AFTER: &[(&str, &str)] = &[
     ("addr.lab.test", "A"),
 ];
 
-/// dnsmasq 2.90 started on the same files; killed by PID on drop.
-struct Dnsmasq {
-    guard: ChildGuard,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-impl Dnsmasq {
-    fn start(
-        upstream: &str,
-        conf: &std::path::Path,
-        hosts: &std::path::Path,
-    ) -> anyhow::Result<Self> {
-        let dir = TempDir::new("dnsmasq")?;
-        let port = free_port()?;
-        let mut cmd = Command::new("dnsmasq");
-        cmd.args([
-            "-k".to_string(),
-            format!("--port={port}"),
-            format!("--listen-address={LOCALHOST}"),
-            "--bind-interfaces".into(),
-            "--no-resolv".into(),
-            format!("--server={upstream}"),
-            "--no-hosts".into(),
+/// dnsmasq 2.90 on the same data, for the comparison; killed by PID on drop.
+fn start_dnsmasq(
+    upstream: &str,
+    conf: &std::path::Path,
+    hosts: &std::path::Path,
+) -> anyhow::Result<Dnsmasq> {
+    Ok(Dnsmasq::start(
+        upstream,
+        &[
             format!("--addn-hosts={}", hosts.display()),
             format!("--conf-file={}", conf.display()),
-            "--pid-file=".into(),
-            "-8".into(),
-            dir.join("dnsmasq.log").display().to_string(),
-        ]);
-        let guard = ChildGuard::spawn("dnsmasq", cmd, &dir.join("output.txt"))?;
-        let addr = SocketAddr::from((LOCALHOST, port));
-        let client = ringmasq_tests::DnsClient::new(addr).timeout(Duration::from_millis(200));
-        poll_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            200,
-            || client.query("hr.lab.test.", RecordType::A).ok(),
-        )
-        .context("dnsmasq did not answer")?;
-        Ok(Self {
-            guard,
-            addr,
-            _dir: dir,
-        })
-    }
+        ],
+        ("hr.lab.test.", RecordType::A),
+    )?)
 }
 
 fn ask(addr: SocketAddr, name: &str, rtype: &str, class: &str) -> anyhow::Result<DigAnswer> {
@@ -247,7 +212,7 @@ fn local_records(backend: Backend) -> anyhow::Result<()> {
     std::fs::write(&conf, CONF.replace("KNOT", &knot.server_spec()))?;
     let hosts = dir.join("hosts");
     std::fs::write(&hosts, HOSTS)?;
-    let dnsmasq = Dnsmasq::start(&knot.server_spec(), &conf, &hosts)?;
+    let dnsmasq = start_dnsmasq(&knot.server_spec(), &conf, &hosts)?;
     let rm = Ringmasq::builder(backend)
         .server(knot.server_spec())
         .arg(format!("--addn-hosts={}", hosts.display()))
@@ -292,7 +257,7 @@ fn local_records(backend: Backend) -> anyhow::Result<()> {
     // SIGHUP: both re-read the hosts file; the CNAME chain into it follows.
     std::fs::write(&hosts, HOSTS_AFTER)?;
     rm.signal(libc::SIGHUP)?;
-    dnsmasq.guard.signal(libc::SIGHUP)?;
+    dnsmasq.signal(libc::SIGHUP)?;
     poll_until(
         Duration::from_secs(5),
         Duration::from_millis(50),
