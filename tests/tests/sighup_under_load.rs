@@ -1,5 +1,6 @@
 //! SIGHUP while queries are in flight: a client thread sends 2000 queries one after another
-//! while SIGHUP (cache clear, re-reads) arrives several times; not one query may fail.
+//! while SIGHUP (cache clear, re-reads) arrives several times; not one query may fail. Halfway,
+//! a hosts file changes: after the next SIGHUP its new address is answered.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
+use ringmasq_tests::{Backend, Knot, Ringmasq, TempDir, backend_tests};
 
 const QUERIES: usize = 2000;
 const HUPS: usize = 8;
@@ -17,8 +18,12 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
     let knot = Knot::start_lab()?;
+    let hosts_dir = TempDir::new("hup-hosts")?;
+    let hosts = hosts_dir.join("hosts");
+    std::fs::write(&hosts, "192.0.2.200 hup.lab.test\n")?;
     let mut rm = Ringmasq::builder(backend)
         .server(knot.server_spec())
+        .arg(format!("--addn-hosts={}", hosts.display()))
         .spawn()?;
     let client = rm.client().timeout(Duration::from_secs(2));
     let done = Arc::new(AtomicUsize::new(0));
@@ -28,6 +33,7 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
         "mail.lab.test",
         "mail2.lab.test",
         "c1.lab.test",
+        "hup.lab.test",
     ];
     let load = std::thread::spawn(move || -> anyhow::Result<()> {
         let start = Instant::now();
@@ -52,6 +58,9 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
     let start = Instant::now();
     while sent < HUPS && !load.is_finished() && start.elapsed() < LIMIT {
         if done.load(Ordering::Relaxed) >= (sent + 1) * QUERIES / (HUPS + 1) {
+            if sent == HUPS / 2 {
+                std::fs::write(&hosts, "192.0.2.201 hup.lab.test\n")?;
+            }
             rm.signal(libc::SIGHUP)?;
             sent += 1;
         } else {
@@ -71,6 +80,15 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
     );
     let handled = rm.log().matches("cleared cache").count();
     ensure!(handled >= 1, "SIGHUPs handled: {handled}");
+    let m = rm
+        .client()
+        .timeout(Duration::from_secs(2))
+        .query("hup.lab.test", RecordType::A)?;
+    let addrs: Vec<String> = m.answers.iter().map(|r| r.data.to_string()).collect();
+    ensure!(
+        addrs == ["192.0.2.201"],
+        "after the hosts file changed and SIGHUP: {addrs:?}"
+    );
     Ok(())
 }
 
