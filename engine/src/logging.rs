@@ -112,10 +112,16 @@ impl LogOptions {
         Ok(Self {
             target: LogTarget::from_config(cfg, daemonising)?,
             debug: cfg.log_debug,
-            async_lines: cfg.log_async.map(|n| n.max(1) as usize),
+            // Logging never blocks a worker: lines always go through the logger thread's queue;
+            // `--log-async=N` sets its length (dnsmasq's meaning), otherwise it is long enough
+            // that only a storm of `-q` lines can overflow it (and then the loss is counted).
+            async_lines: Some(cfg.log_async.map_or(DEFAULT_QUEUE_LINES, |n| n.max(1) as usize)),
         })
     }
 }
+
+/// Length of the log queue when `--log-async` does not set one.
+pub const DEFAULT_QUEUE_LINES: usize = 4096;
 
 /// Where a finished line is written.
 enum Sink {
