@@ -303,6 +303,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.log_async = Some(n.min(MAX_LOG_ASYNC_LINES));
         }
         "log-debug" => c.log_debug = true,
+        "log-dhcp" => c.log_dhcp = true,
         "user" | "group" => {
             // An empty name (`-u` alone, `user=`) means "do not change", as in dnsmasq.
             let name = value.map(str::trim).filter(|v| !v.is_empty());

@@ -191,6 +191,8 @@ pub struct Config {
     pub log_async: Option<u32>,
     /// `--log-debug`: also log debug-level messages.
     pub log_debug: bool,
+    /// `--log-dhcp`: log every DHCP request and the options of every reply.
+    pub log_dhcp: bool,
     /// `-u/--user`: the user to run as after binding sockets. `None` (not
     /// given, or given empty) = keep the starting user. Unlike dnsmasq,
     /// ringmasq does not drop to `nobody` by default.
@@ -277,6 +279,7 @@ impl Default for Config {
             log_facility: None,
             log_async: None,
             log_debug: false,
+            log_dhcp: false,
             user: None,
             group: None,
             pid_file: None,

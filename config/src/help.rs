@@ -152,6 +152,7 @@ fn describe(long: &str) -> &'static str {
         "log-facility" => "Where to log (default syslog DAEMON).",
         "log-async" => "Log through a bounded queue; lines are dropped and counted when full.",
         "log-debug" => "Also log debug messages.",
+        "log-dhcp" => "Log every DHCP request and the options sent in each reply.",
         "user" => {
             "After binding, run as this user, keeping only CAP_NET_BIND_SERVICE, CAP_NET_RAW \
              and CAP_NET_ADMIN. Unlike dnsmasq there is no default: without -u the user is kept."

@@ -657,7 +657,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     spec("log-async", None, ArgKind::Optional, Status::Implemented),
     spec("log-debug", None, ArgKind::None, Status::Implemented),
-    spec("log-dhcp", None, ArgKind::None, Status::NotYetImplemented),
+    spec("log-dhcp", None, ArgKind::None, Status::Implemented),
     spec(
         "log-facility",
         Some('8'),

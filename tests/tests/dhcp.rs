@@ -381,8 +381,19 @@ fn lease_names_in_dns() {
         "--listen-address=127.0.0.1",
         "--bind-interfaces",
         "--dhcp-ttl=77",
+        "--log-dhcp",
     ]);
     let addr = net.udhcpc_with(&["-x", "hostname:nbook"]);
+    // --log-dhcp: every request with its client and wishes, every reply's options.
+    net.wait_log("requested options:");
+    let log = net.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("DHCPDISCOVER(") && l.contains(" nbook")),
+        "{log}"
+    );
+    assert!(log.contains("DHCPREQUEST("), "{log}");
+    assert!(log.contains("sent size:   4 option:  54"), "{log}");
     // The name is published within a moment of the ACK.
     let end = Instant::now() + Duration::from_secs(5);
     while net.dig(&["nbook.lab.test"]) != addr {

@@ -59,6 +59,69 @@ const MESSAGE_NAMES: [&str; 9] = [
 ];
 
 /// The message type (option 53) of a reply we built, for the log.
+/// The options of a DHCP message (after the 240-byte header and magic cookie), as
+/// `(code, value)` pairs; stops at END or at a malformed length.
+fn options(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut i = 240;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            match bytes[i] {
+                0 => i += 1,
+                255 => return None,
+                code => {
+                    let len = *bytes.get(i + 1)? as usize;
+                    let value = bytes.get(i + 2..i + 2 + len)?;
+                    i += 2 + len;
+                    return Some((code, value));
+                }
+            }
+        }
+        None
+    })
+}
+
+/// `--log-dhcp`: one line per request with its type, client and what it asked for.
+fn log_request(bytes: &[u8], iface: &str) {
+    if bytes.len() < 240 {
+        return;
+    }
+    let hlen = (bytes[2] as usize).min(16);
+    let mac: Vec<String> = bytes[28..28 + hlen]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut kind = "BOOTREQUEST";
+    let mut requested = String::new();
+    let mut host = String::new();
+    let mut wanted = String::new();
+    for (code, v) in options(bytes) {
+        match code {
+            53 => {
+                kind = v
+                    .first()
+                    .and_then(|t| MESSAGE_NAMES.get(*t as usize))
+                    .copied()
+                    .unwrap_or("DHCP?")
+            }
+            50 if v.len() == 4 => requested = format!(" {}", Ipv4Addr::new(v[0], v[1], v[2], v[3])),
+            12 => host = format!(" {}", String::from_utf8_lossy(v)),
+            55 => {
+                let codes: Vec<String> = v.iter().map(u8::to_string).collect();
+                wanted = format!(", requested options: {}", codes.join(","));
+            }
+            _ => {}
+        }
+    }
+    tracing::info!("{kind}({iface}){requested} {}{host}{wanted}", mac.join(":"));
+}
+
+/// `--log-dhcp`: the options a reply carries, code and length, as dnsmasq lists them.
+fn log_reply_options(reply: &[u8]) {
+    for (code, v) in options(reply) {
+        tracing::info!("sent size: {:3} option: {code:3}", v.len());
+    }
+}
+
 fn reply_kind(bytes: &[u8]) -> &'static str {
     let mut i = 240;
     while i + 1 < bytes.len() {
@@ -274,6 +337,9 @@ impl DhcpService {
             name,
             addrs,
         };
+        if self.cfg.log_dhcp {
+            log_request(bytes, name);
+        }
         let action = self.server.handle(
             scratch,
             crate::clock::now(),
@@ -341,6 +407,9 @@ impl DhcpService {
         match sent {
             Ok(()) => tracing::info!("{kind}({name}) {yiaddr}"),
             Err(e) => tracing::warn!("{kind}({name}) {yiaddr}: send failed: {e}"),
+        }
+        if self.cfg.log_dhcp {
+            log_reply_options(reply);
         }
     }
 }
