@@ -283,18 +283,26 @@ fn parse_domain(text: &str) -> Result<DomainMatch, ValueError> {
     }
 }
 
-/// Lowercases a domain, drops one trailing dot and checks label lengths
+/// Lowercases a domain (a Unicode one becomes its punycode form), drops one trailing dot and
+/// checks label lengths
 /// (RFC 1035 §2.3.4: labels 1-63 octets, names up to 255 octets).
 pub(crate) fn normalize_domain(text: &str) -> Result<String, ValueError> {
     let name = text.strip_suffix('.').unwrap_or(text);
     if name.is_empty() {
         return Ok(String::new());
     }
-    if !name.is_ascii() {
-        return Err(ValueError::expected(format!(
-            "an ASCII domain name, not `{text}` (give internationalised names in their xn-- form)"
-        )));
-    }
+    // Names given in Unicode are used in their punycode form (IDNA, RFC 5891), as dnsmasq does.
+    let punycode;
+    let name = if name.is_ascii() {
+        name
+    } else {
+        punycode = idna::domain_to_ascii(name).map_err(|_| {
+            ValueError::expected(format!(
+                "a valid internationalised domain name, not `{text}`"
+            ))
+        })?;
+        punycode.as_str()
+    };
     if name.len() > 253 {
         return Err(ValueError::expected(
             "a domain name of at most 253 characters",
@@ -382,6 +390,15 @@ mod tests {
 
     fn rule(v: &str) -> ServerRule {
         ServerRule::parse(v, Origin::CommandLine).unwrap_or_else(|e| panic!("{v}: {e}"))
+    }
+
+    #[test]
+    fn unicode_domains_become_punycode() {
+        // RFC 5891: the A-label of bücher is xn--bcher-kva.
+        assert_eq!(
+            rule("/Bücher.Example/192.0.2.1").domains,
+            vec![DomainMatch::Suffix("xn--bcher-kva.example".into())]
+        );
     }
 
     fn err(v: &str) -> String {
@@ -489,7 +506,7 @@ mod tests {
         assert!(err("[::1]").contains("IP address"));
         assert!(err("/a..b/192.0.2.1").contains("labels"));
         assert!(err("/a b/192.0.2.1").contains("blanks"));
-        assert!(err("/ä/192.0.2.1").contains("xn--"));
+        assert!(err("/a b/192.0.2.1").contains("without blanks"));
         assert!(err("192.0.2.1@@").contains("interface"));
         assert!(err("192.0.2.1@eth0@nope").contains("source"));
     }

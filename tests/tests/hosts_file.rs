@@ -17,11 +17,13 @@ const HOSTS: &str = "\
 2001:db8::71  two.hosts.test
 192.0.2.77    www.lab.test
 192.0.2.70    later.hosts.test
+192.0.2.44    bücher.hosts.test   # Unicode: matched as xn--bcher-kva (IDNA)
 ";
 
 /// (name, type, answered from the hosts file?)
 const CASES: &[(&str, &str, bool)] = &[
     ("host1.hosts.test", "A", true),
+    ("xn--bcher-kva.hosts.test", "A", true),
     ("HOST1.hosts.TEST", "A", true),
     ("alias1.hosts.test", "A", true),
     ("two.hosts.test", "A", true),

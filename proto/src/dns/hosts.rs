@@ -299,6 +299,22 @@ impl HostsTable {
         let mut expanded = [0u8; MAX_NAME_LEN];
         let mut first = true;
         while let Some(field) = cur.field() {
+            // Names given in Unicode are matched in their punycode form (IDNA, RFC 5891).
+            let ascii;
+            let field = if field.is_ascii() {
+                field
+            } else {
+                match std::str::from_utf8(field).ok().map(idna::domain_to_ascii) {
+                    Some(Ok(a)) => {
+                        ascii = a;
+                        ascii.as_bytes()
+                    }
+                    _ => {
+                        err(HostsErrorKind::BadName(lossy(field)));
+                        continue;
+                    }
+                }
+            };
             let len = match text_to_wire(field, &mut wire) {
                 Some(len) if len > 1 => len,
                 _ => {

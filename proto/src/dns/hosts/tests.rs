@@ -486,3 +486,15 @@ proptest! {
         prop_assert!(t.len() <= text.len());
     }
 }
+
+/// Names given in Unicode are matched in their punycode form (RFC 5891).
+#[test]
+fn unicode_names_are_stored_as_punycode() {
+    let mut t = HostsTable::new();
+    let errors = t.load_str("192.0.2.44 Bücher.lab.test\n", "idn");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        t.lookup("xn--bcher-kva.lab.test"),
+        ["192.0.2.44".parse::<IpAddr>().unwrap()]
+    );
+}
