@@ -15,6 +15,9 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        if self.1.is_some() {
+            HELD.with(|h| h.set(false));
+        }
     }
 }
 
@@ -30,8 +33,18 @@ impl Guard {
 /// the measured runs of one test binary take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+thread_local! {
+    /// This thread holds `SERIAL` already (a test with two responders takes it once).
+    static HELD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn serial() -> Option<MutexGuard<'static, ()>> {
+    if HELD.with(|h| h.get()) {
+        return None;
+    }
+    let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    HELD.with(|h| h.set(true));
+    Some(g)
 }
 
 /// Starts `ringmasq-echo` on 127.0.0.1 with an ephemeral port; returns it and `ADDR:PORT`.
@@ -44,7 +57,7 @@ pub fn echo(extra: &[&str]) -> (Guard, String) {
         .spawn()
         .expect("spawn ringmasq-echo");
     let out = child.stdout.take().expect("stdout");
-    let guard = Guard(child, Some(turn));
+    let guard = Guard(child, turn);
     let mut line = String::new();
     BufReader::new(out)
         .read_line(&mut line)
