@@ -115,7 +115,10 @@ impl LogOptions {
             // Logging never blocks a worker: lines always go through the logger thread's queue;
             // `--log-async=N` sets its length (dnsmasq's meaning), otherwise it is long enough
             // that only a storm of `-q` lines can overflow it (and then the loss is counted).
-            async_lines: Some(cfg.log_async.map_or(DEFAULT_QUEUE_LINES, |n| n.max(1) as usize)),
+            async_lines: Some(
+                cfg.log_async
+                    .map_or(DEFAULT_QUEUE_LINES, |n| n.max(1) as usize),
+            ),
         })
     }
 }
