@@ -30,11 +30,9 @@ mod tests;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
+use super::authoritative::write_reply_with;
 use super::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
-use super::packet::{
-    HEADER_LEN, OPT_LEN, Query, RCODE_NOERROR, flags, reply_flags, set_counts, set_flags, set_id,
-    write_opt,
-};
+use super::packet::Query;
 
 /// RR type A, RFC 1035 §3.2.2.
 const TYPE_A: u16 = 1;
@@ -567,58 +565,23 @@ impl HostsTable {
             }
             _ => return None,
         };
-        let question = q.bytes.get(q.question.clone())?;
-        let opt_len = if q.edns.is_some() { OPT_LEN } else { 0 };
-        let limit = if udp {
-            out.len().min(q.udp_limit(our_udp_size))
-        } else {
-            out.len()
-        };
-        let head = HEADER_LEN + question.len();
-        let body = v4.len() * (RR_FIXED + 4)
+        let size = v4.len() * (RR_FIXED + 4)
             + v6.len() * (RR_FIXED + 16)
             + ptr.map_or(0, |p| RR_FIXED + p.len());
         let count = v4.len() + v6.len() + usize::from(ptr.is_some());
-        let fits = head + body + opt_len <= limit && count <= usize::from(u16::MAX);
-        if head + opt_len > out.len() {
-            return Some(0);
-        }
-        set_id(out, q.id);
-        let mut f = reply_flags(q.flags, RCODE_NOERROR) | flags::AA;
-        out[HEADER_LEN..head].copy_from_slice(question);
-        let mut at = head;
-        if fits {
-            let ttl = local_ttl.to_be_bytes();
+        let ttl = local_ttl.to_be_bytes();
+        write_reply_with(q, our_udp_size, udp, out, size, count, |buf| {
+            let mut at = 0;
             for r in v4 {
-                at = write_rr(out, at, TYPE_A, ttl, &r.addr);
+                at = write_rr(buf, at, TYPE_A, ttl, &r.addr);
             }
             for r in v6 {
-                at = write_rr(out, at, TYPE_AAAA, ttl, &r.addr);
+                at = write_rr(buf, at, TYPE_AAAA, ttl, &r.addr);
             }
             if let Some(p) = ptr {
-                at = write_rr(out, at, TYPE_PTR, ttl, p);
+                write_rr(buf, at, TYPE_PTR, ttl, p);
             }
-        } else {
-            f |= flags::TC;
-        }
-        set_flags(out, f);
-        set_counts(
-            out,
-            1,
-            if fits { count as u16 } else { 0 },
-            0,
-            u16::from(opt_len > 0),
-        );
-        if opt_len > 0 {
-            write_opt(
-                &mut out[at..at + OPT_LEN],
-                our_udp_size,
-                RCODE_NOERROR,
-                q.do_bit(),
-            );
-            at += OPT_LEN;
-        }
-        Some(at)
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! DNS: wire views, answer normalisation, the shared cache and the forwarder.
 
 pub mod answer;
+pub mod authoritative;
 pub mod cache;
 pub mod chaos;
 pub mod forward;
