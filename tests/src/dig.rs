@@ -69,6 +69,28 @@ impl DigAnswer {
         v
     }
 
+    /// For differential tests: the first of rcode, answer records (sorted) and section counts
+    /// in which this answer differs from `other`, named; None when they agree.
+    pub fn core_difference(&self, other: &DigAnswer) -> Option<&'static str> {
+        if self.status != other.status {
+            Some("rcode")
+        } else if self.answer_keys() != other.answer_keys() {
+            Some("answers")
+        } else if self.counts != other.counts {
+            Some("section counts")
+        } else {
+            None
+        }
+    }
+
+    /// For differential tests: the first of `flags` set in one answer and not in the other.
+    pub fn flag_difference<'f>(&self, other: &DigAnswer, flags: &[&'f str]) -> Option<&'f str> {
+        flags
+            .iter()
+            .copied()
+            .find(|f| self.has_flag(f) != other.has_flag(f))
+    }
+
     /// Parses dig's `+noall +answer +comments` or kdig's `+noall +answer +header +opt` output.
     /// When dig retried over TCP after a truncated answer it prints two responses; the last one
     /// wins.
