@@ -7,56 +7,20 @@
 //! as it does in the server).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::RecordType;
+use ringmasq_benches::{UPSTREAM, answer_for, client, query};
 use ringmasq_proto::dns::cache::{CacheConfig, DnsCache};
 use ringmasq_proto::dns::forward::{Forwarder, ForwarderConfig, Shared};
 use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::local::LocalDataBuilder;
-use ringmasq_proto::dns::outbox::{ClientEndpoint, Destination, Outbox, Transmit};
+use ringmasq_proto::dns::outbox::{Destination, Outbox, Transmit};
 use ringmasq_proto::dns::servers::{DomainAction, DomainPattern, ServerTableBuilder};
 use ringmasq_proto::dns::stats::StatsRegistry;
 use ringmasq_proto::time::Instant;
 use std::hint::black_box;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-const UPSTREAM: &str = "127.0.0.1:5300";
 const NOW: Instant = Instant(1_000_000);
-
-fn query(name: &str, t: RecordType) -> Vec<u8> {
-    let mut m = Message::new(0x4242, MessageType::Query, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_ascii(name).unwrap(), t));
-    m.to_vec().unwrap()
-}
-
-fn answer_for(upstream_query: &[u8]) -> Vec<u8> {
-    let q = Message::from_vec(upstream_query).unwrap();
-    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.metadata.recursion_available = true;
-    let hq = q.queries[0].clone();
-    let name = hq.name().clone();
-    m.add_query(hq);
-    m.add_answer(Record::from_rdata(
-        name,
-        300,
-        RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
-    ));
-    m.to_vec().unwrap()
-}
-
-fn client() -> ClientEndpoint {
-    ClientEndpoint {
-        peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
-        local: None,
-        ifindex: 0,
-        socket: 0,
-        tcp: None,
-    }
-}
 
 fn forwarder() -> Forwarder {
     let mut b = ServerTableBuilder::new();
@@ -116,7 +80,7 @@ fn bench(c: &mut Criterion) {
     let mut out = Outbox::new();
     let mut sent: Vec<Transmit> = Vec::new();
     // Fill the cache with one forwarded name.
-    let cached = query("www.example.com.", RecordType::A);
+    let cached = query(0x4242, "www.example.com.", RecordType::A);
     fwd.handle_query(NOW, client(), &cached, &mut out);
     out.take_pending(&mut sent);
     let t = sent.pop().expect("upstream query");
@@ -131,9 +95,12 @@ fn bench(c: &mut Criterion) {
         out.recycle(t.buf);
     }
     let cases = [
-        ("hosts_name", query("host54321.lan.", RecordType::A)),
-        ("local_record_mx", query("mx.lan.", RecordType::MX)),
-        ("address_domain", query("x.ads.example.", RecordType::A)),
+        ("hosts_name", query(0x4242, "host54321.lan.", RecordType::A)),
+        ("local_record_mx", query(0x4242, "mx.lan.", RecordType::MX)),
+        (
+            "address_domain",
+            query(0x4242, "x.ads.example.", RecordType::A),
+        ),
         ("cache_hit", cached),
     ];
     // Every case must be answered locally (never upstream).
