@@ -5,6 +5,7 @@ pub mod authoritative;
 pub mod cache;
 pub mod chaos;
 pub mod forward;
+pub mod fuzzing;
 pub mod guard;
 pub mod hosts;
 pub mod local;

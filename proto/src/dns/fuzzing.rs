@@ -1,0 +1,63 @@
+//! Invariants the fuzz targets check, shared with the corpus replay that runs them on stable
+//! under `cargo test` (`proto/tests/fuzz_corpus.rs`, `fuzz/fuzz_targets/*`).
+
+use super::answer::{NormalizeOptions, normalize_response};
+use super::packet::{
+    RCODE_FORMERR, RCODE_REFUSED, parse_query, parse_response_head, write_error_reply,
+    write_header_only_reply,
+};
+
+/// The `parse_query` target: a parsed query yields a reply that parses back to the same ID and
+/// question; anything else at most a header-only FORMERR. Panics on a broken invariant.
+pub fn check_query(data: &[u8]) {
+    let mut out = [0u8; 1024];
+    match parse_query(data) {
+        Ok(q) => {
+            let n = write_error_reply(&q, RCODE_REFUSED, &mut out, 1232);
+            assert!(n > 0);
+            let head = parse_response_head(&out[..n]).expect("our own reply parses");
+            assert_eq!(head.id, q.id);
+            assert_eq!(head.key.as_ref(), Some(&q.key));
+        }
+        Err(_) => {
+            let _ = write_header_only_reply(data, RCODE_FORMERR, &mut out);
+        }
+    }
+}
+
+/// The `normalize_response` target: an accepted upstream answer replays over UDP (within 1232
+/// bytes) and TCP as a reply that parses, repeats the question and normalises again. Panics on a
+/// broken invariant.
+pub fn check_response(data: &[u8]) {
+    let Ok(head) = parse_response_head(data) else {
+        return;
+    };
+    let Some(key) = head.key else { return };
+    let opts = NormalizeOptions {
+        min_cache_ttl: Some(5),
+        max_cache_ttl: Some(86400),
+        neg_ttl: Some(30),
+    };
+    let Ok((answer, _)) = normalize_response(data, &key, &opts) else {
+        return;
+    };
+    let mut q = Vec::with_capacity(300);
+    q.extend_from_slice(&[0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
+    q.extend_from_slice(key.name_wire());
+    q.extend_from_slice(&key.qtype().to_be_bytes());
+    q.extend_from_slice(&key.qclass().to_be_bytes());
+    q.extend_from_slice(&[0, 0, 41, 0x05, 0x78, 0, 0, 0x80, 0, 0, 0]);
+    let query = parse_query(&q).expect("built query parses");
+    let mut out = vec![0u8; 65535];
+    for udp in [true, false] {
+        let n = answer.write_reply(&query, 7, Some(3600), 1232, udp, &mut out);
+        assert!(n > 0);
+        if udp {
+            assert!(n <= 1232);
+        }
+        let r = parse_response_head(&out[..n]).expect("replayed answer parses");
+        assert_eq!(r.id, 0x1234);
+        assert_eq!(r.key.as_ref(), Some(&key));
+        normalize_response(&out[..n], &key, &opts).expect("replayed answer is valid");
+    }
+}
