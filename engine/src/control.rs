@@ -37,11 +37,13 @@ pub struct ControlState {
     pub resolv: ResolvState,
     /// Our listening addresses (never used as upstreams).
     pub listen: Vec<SocketAddr>,
+    /// Source bindings the workers opened sockets for at start.
+    pub bindings: Vec<crate::upstreams::SourceBinding>,
 }
 
 impl ControlState {
     fn publish_servers(&mut self) {
-        let table = build_table(&self.cfg, &self.resolv, &self.listen);
+        let table = build_table(&self.cfg, &self.resolv, &self.listen, &self.bindings);
         for s in table.servers() {
             tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
         }

@@ -43,22 +43,6 @@ fn serve() -> ExitCode {
     }
     // Every remaining problem is reported at once, so --test shows them all.
     let mut problems: Vec<String> = Vec::new();
-    // Options the configuration accepts but the engine cannot honour yet are refused, never ignored.
-    let unsupported: Vec<String> = cfg
-        .servers
-        .iter()
-        .filter(|r| {
-            matches!(&r.action, ringmasq_config::ServerAction::Forward(u)
-                if u.interface.is_some() || u.source.is_some())
-        })
-        .map(|r| format!("server={r} ({})", r.origin))
-        .collect();
-    if !unsupported.is_empty() {
-        problems.push(format!(
-            "sending to an upstream through a chosen interface or source address (@IF, @SRC) is not implemented yet: {}",
-            unsupported.join("; ")
-        ));
-    }
     let identity = Identity::resolve(cfg.user.as_deref(), cfg.group.as_deref())
         .map_err(|e| problems.push(e.to_string()))
         .ok()

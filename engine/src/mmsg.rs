@@ -119,6 +119,16 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
             false,
         )?;
     }
+    for (k, s) in sockets.upstream_bound.iter().enumerate() {
+        ep.add(
+            s.as_raw_fd(),
+            Token::Upstream {
+                slot: sockets.pool_slots() + k as u16,
+                v6: false,
+            },
+            false,
+        )?;
+    }
     let mut events: Vec<libc::epoll_event> = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
     let mut rb = RecvBatch::new();
     let mut sb = SendBatch::new();
@@ -161,12 +171,10 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
                     }
                 }
                 Token::Upstream { slot, v6 } => {
-                    let list = if v6 {
-                        &sockets.upstream_v6
-                    } else {
-                        &sockets.upstream_v4
+                    let Some(sock) = sockets.upstream(slot, v6) else {
+                        continue;
                     };
-                    let fd = list[slot as usize].as_raw_fd();
+                    let fd = sock.as_raw_fd();
                     for _ in 0..8 {
                         let got = rb.recv(fd);
                         for k in 0..got {
@@ -234,12 +242,7 @@ fn flush(
                     sent.push(t);
                 }
                 Destination::Upstream { slot, server } => {
-                    let list = if server.is_ipv6() {
-                        &sockets.upstream_v6
-                    } else {
-                        &sockets.upstream_v4
-                    };
-                    let Some(s) = list.get(slot as usize) else {
+                    let Some(s) = sockets.upstream(slot, server.is_ipv6()) else {
                         core.outbox.recycle(t.buf);
                         continue;
                     };

@@ -3,9 +3,11 @@
 use crate::access::{AccessPolicy, interface_addrs};
 use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
-use crate::socket::{eventfd, tcp_listener, udp_listener, upstream_socket};
+use crate::socket::{
+    bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener, udp_listener, upstream_socket,
+};
 use crate::tcp::TcpManager;
-use crate::upstreams::{build_table, read_resolv};
+use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
 use crate::worker::{Control, WorkerCore, WorkerSockets};
 use anyhow::{Context, Result, bail};
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -27,6 +29,8 @@ pub struct Bound {
     pub workers: Vec<WorkerSockets>,
     /// The addresses we listen on.
     pub listen: Vec<SocketAddr>,
+    /// Source bindings of servers (`--server=ADDR@SRC`), one socket each per worker.
+    pub bindings: Vec<SourceBinding>,
 }
 
 /// The addresses to listen on, from `-a`, `-i`, `-I`, `-z` and `-p` (dnsmasq's rules).
@@ -118,6 +122,7 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
         (lo, hi) => Some((lo.unwrap_or(1024), hi.unwrap_or(65535))),
     };
     let v6_ok = ipv6_available();
+    let bindings = source_bindings(cfg);
     let mut workers = Vec::with_capacity(n);
     for _ in 0..n {
         let mut w = WorkerSockets {
@@ -125,6 +130,7 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             tcp: Vec::new(),
             upstream_v4: Vec::new(),
             upstream_v6: Vec::new(),
+            upstream_bound: Vec::new(),
         };
         for a in &listen {
             w.udp.push(udp_listener(*a)?);
@@ -144,12 +150,37 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
                     .push(upstream_socket(true, cfg.query_port, range).context("upstream socket")?);
             }
         }
+        for b in &bindings {
+            w.upstream_bound.push(
+                bound_upstream_socket(b)
+                    .with_context(|| format!("upstream socket for servers sending from {b}"))?,
+            );
+        }
         workers.push(w);
     }
-    Ok(Bound { workers, listen })
+    // Ports every worker shares: answers go to the worker whose lane the query ID is in.
+    if n > 1
+        && let Some(first) = workers.first()
+    {
+        if cfg.query_port.is_some() {
+            for s in first.upstream_v4.iter().chain(&first.upstream_v6) {
+                steer_by_query_id(s, n as u32)?;
+            }
+        }
+        for (b, s) in bindings.iter().zip(&first.upstream_bound) {
+            if b.shared_port() {
+                steer_by_query_id(s, n as u32)?;
+            }
+        }
+    }
+    Ok(Bound {
+        workers,
+        listen,
+        bindings,
+    })
 }
 
-fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
+fn forwarder_config(cfg: &Config, slots: u16, lane: (u16, u16)) -> ForwarderConfig {
     let (attempt, total, backoff) = match cfg.fast_dns_retry {
         Some((initial, total)) => (
             u64::from(initial.max(50)),
@@ -173,6 +204,8 @@ fn forwarder_config(cfg: &Config, slots: u16) -> ForwarderConfig {
             neg_ttl: cfg.neg_ttl,
         },
         upstream_slots: slots,
+        pool_port_shared: cfg.query_port.is_some(),
+        id_lane: lane,
         max_in_flight: 4096,
         local_ttl: cfg.local_ttl,
         guards: crate::guards::guards_from_config(cfg),
@@ -208,7 +241,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         }))
     });
     let resolv = read_resolv(&cfg);
-    let table = Arc::new(build_table(&cfg, &resolv, &bound.listen));
+    let table = Arc::new(build_table(&cfg, &resolv, &bound.listen, &bound.bindings));
     if table.is_empty() && cfg.port != 0 {
         tracing::warn!("no upstream servers configured");
     }
@@ -251,6 +284,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             tcp,
             upstream_v4,
             upstream_v6,
+            upstream_bound,
         } = sockets;
         let tcp_mgr = TcpManager::new(
             tcp,
@@ -264,7 +298,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         let mut seed = [0u8; 32];
         rand::fill(&mut seed);
         let fwd = Forwarder::new(
-            forwarder_config(&cfg, slots),
+            forwarder_config(&cfg, slots, (id as u16, n as u16)),
             Shared {
                 cache: cache.clone(),
                 registry: Arc::clone(&registry),
@@ -298,6 +332,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             tcp: Vec::new(),
             upstream_v4,
             upstream_v6,
+            upstream_bound,
         };
         let handle = std::thread::Builder::new()
             .name(format!("ringmasq-w{id}"))
@@ -334,6 +369,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         local,
         resolv,
         listen: bound.listen,
+        bindings: bound.bindings,
     };
     // DHCPv4 runs on its own thread; dropped (stopped) when the control loop returns.
     let dhcp = crate::dhcp::start(&state.cfg, dhcp_names)?;

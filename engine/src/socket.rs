@@ -105,6 +105,91 @@ pub fn upstream_socket(v6: bool, fixed: Option<u16>, range: Option<(u16, u16)>) 
     Ok(s)
 }
 
+/// A UDP socket for the queries of servers with a source binding (`--server=ADDR@SRC#PORT`,
+/// `--server=ADDR@IF`): bound to the source address and port (port 0: the kernel picks one) and,
+/// with an interface, to that device. A fixed port is shared by every worker (SO_REUSEPORT);
+/// [`steer_by_query_id`] then hands each answer to the worker that sent the query.
+pub fn bound_upstream_socket(b: &crate::upstreams::SourceBinding) -> Result<Socket> {
+    let domain = if b.v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    let _ = s.set_recv_buffer_size(2 << 20);
+    if b.v6 {
+        s.set_only_v6(true)?;
+    }
+    if let Some(dev) = &b.interface {
+        s.bind_device(Some(dev.as_bytes()))
+            .with_context(|| format!("binding an upstream socket to interface {dev}"))?;
+    }
+    let source = match b.source {
+        Some(src) if src.is_ipv6() != b.v6 => {
+            anyhow::bail!("source address {src} is not of the server's address family")
+        }
+        Some(src) => src,
+        None if b.v6 => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+        None => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+    };
+    if source.port() != 0 {
+        s.set_reuse_address(true)?;
+        s.set_reuse_port(true)?;
+    }
+    s.bind(&SockAddr::from(source))
+        .with_context(|| format!("binding an upstream socket to {source}"))?;
+    Ok(s)
+}
+
+/// Makes the kernel hand each datagram arriving on a SO_REUSEPORT group to socket
+/// `query ID % lanes`, the sockets numbered in the order they were bound (one per worker, in
+/// worker order). Used for upstream ports every worker shares (`--query-port`,
+/// `--server=ADDR@SRC#PORT`); each worker sends only IDs of its own lane.
+pub fn steer_by_query_id(s: &Socket, lanes: u32) -> Result<()> {
+    // Classic BPF run on the UDP payload (the kernel pulls the UDP header first):
+    //   A = payload[0..2] (the DNS ID, RFC 1035 §4.1.1); A %= lanes; return A.
+    // A datagram shorter than two bytes makes the load fail and the program return 0.
+    const BPF_LD_H_ABS: u16 = 0x08 | 0x20; // BPF_LD | BPF_H | BPF_ABS
+    const BPF_ALU_MOD_K: u16 = 0x04 | 0x90;
+    const BPF_RET_A: u16 = 0x06 | 0x10;
+    let code = [
+        libc::sock_filter {
+            code: BPF_LD_H_ABS,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: BPF_ALU_MOD_K,
+            jt: 0,
+            jf: 0,
+            k: lanes.max(1),
+        },
+        libc::sock_filter {
+            code: BPF_RET_A,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+    ];
+    let prog = libc::sock_fprog {
+        len: code.len() as u16,
+        filter: code.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `code`, both alive for the call; the kernel copies the program.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_REUSEPORT_CBPF,
+            (&prog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error())
+            .context("attaching the answer-steering filter");
+    }
+    Ok(())
+}
+
 /// The address a socket is bound to.
 pub fn local_addr(s: &Socket) -> Option<SocketAddr> {
     s.local_addr().ok().and_then(|a| a.as_socket())

@@ -40,6 +40,29 @@ pub struct WorkerSockets {
     pub upstream_v4: Vec<Socket>,
     /// Upstream IPv6 sockets, by slot (may be empty when IPv6 is unavailable).
     pub upstream_v6: Vec<Socket>,
+    /// Sockets bound for servers with a source address or interface (`--server=ADDR@SRC`),
+    /// by binding; binding `k` is slot `upstream_v4.len() + k`.
+    pub upstream_bound: Vec<Socket>,
+}
+
+impl WorkerSockets {
+    /// Number of slots in the random-port pool (per address family).
+    pub fn pool_slots(&self) -> u16 {
+        self.upstream_v4.len() as u16
+    }
+
+    /// The upstream socket behind a slot, for a server of the given family.
+    pub fn upstream(&self, slot: u16, v6: bool) -> Option<&Socket> {
+        let pool = self.pool_slots();
+        if slot >= pool {
+            return self.upstream_bound.get(usize::from(slot - pool));
+        }
+        if v6 {
+            self.upstream_v6.get(usize::from(slot))
+        } else {
+            self.upstream_v4.get(usize::from(slot))
+        }
+    }
 }
 
 /// Everything a worker's loop needs, whatever the backend.

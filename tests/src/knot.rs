@@ -23,6 +23,8 @@ pub struct KnotBuilder {
     ip: Ipv4Addr,
     port: Option<u16>,
     zones: Vec<(String, String)>,
+    /// Zones answered only to queries from one source address (knot's mod-queryacl).
+    acl: Vec<(String, Ipv4Addr)>,
 }
 
 impl Default for KnotBuilder {
@@ -31,6 +33,7 @@ impl Default for KnotBuilder {
             ip: LOCALHOST,
             port: None,
             zones: Vec::new(),
+            acl: Vec::new(),
         }
     }
 }
@@ -51,6 +54,13 @@ impl KnotBuilder {
     /// Serve zone `origin` (e.g. `"lab.test."`) with the given zone file text.
     pub fn zone(mut self, origin: &str, text: String) -> Self {
         self.zones.push((origin.to_string(), text));
+        self
+    }
+
+    /// Answer queries for zone `origin` only when they come from `source`; others get REFUSED
+    /// (knot's mod-queryacl). Shows which source address a forwarder used.
+    pub fn only_from(mut self, origin: &str, source: Ipv4Addr) -> Self {
+        self.acl.push((origin.to_string(), source));
         self
     }
 
@@ -82,15 +92,24 @@ impl KnotBuilder {
              database:\n    storage: \"{d}\"\n\
              log:\n  - target: stderr\n    any: info\n\
              mod-stats:\n  - id: counters\n    request-protocol: on\n    query-type: on\n    response-code: on\n\
-             template:\n  - id: default\n    storage: \"{d}\"\n    global-module: mod-stats/counters\n\
-             zone:\n",
+             template:\n  - id: default\n    storage: \"{d}\"\n    global-module: mod-stats/counters\n",
             ip = self.ip
         );
+        if !self.acl.is_empty() {
+            conf.push_str("mod-queryacl:\n");
+            for (i, (_, source)) in self.acl.iter().enumerate() {
+                conf.push_str(&format!("  - id: acl{i}\n    address: {source}\n"));
+            }
+        }
+        conf.push_str("zone:\n");
         for (origin, text) in &self.zones {
             let file = format!("{}zone", origin);
             std::fs::write(dir.join(&file), text)
                 .map_err(|e| HarnessError::io(format!("write zone {file}"), e))?;
             conf.push_str(&format!("  - domain: {origin}\n    file: \"{file}\"\n"));
+            if let Some(i) = self.acl.iter().position(|(o, _)| o == origin) {
+                conf.push_str(&format!("    module: mod-queryacl/acl{i}\n"));
+            }
         }
         let conf_path = dir.join("knot.conf");
         std::fs::write(&conf_path, conf).map_err(|e| HarnessError::io("write knot.conf", e))?;

@@ -19,7 +19,8 @@ pub const ROUTED_SECOND_ADDR: &str = "198.51.100.7";
 /// Number of TXT records at `big.lab.test.`.
 pub const BIG_TXT_RECORDS: usize = 8;
 
-fn soa(origin: &str) -> String {
+/// The SOA and NS records every test zone starts with.
+pub fn soa(origin: &str) -> String {
     format!(
         "$ORIGIN {origin}\n$TTL 3600\n@ IN SOA ns.lab.test. admin.{origin} 1 3600 600 86400 300\n@ IN NS ns.lab.test.\n"
     )

@@ -147,6 +147,16 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
         });
         fds.push(s.as_raw_fd());
     }
+    let pool = sockets.pool_slots();
+    let up_bound_base = fds.len() as u32;
+    for (k, s) in sockets.upstream_bound.iter().enumerate() {
+        recv.push(RecvSocket {
+            fixed: fds.len() as u32,
+            kind: SocketKind::Upstream(pool + k as u16),
+            armed: false,
+        });
+        fds.push(s.as_raw_fd());
+    }
     r.ring.submitter().register_files(&fds)?;
     let mut poll_armed = false;
     let mut epoll_busy = false;
@@ -156,6 +166,10 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
         match *to {
             Destination::Client(ep) => {
                 ((ep.socket as usize) < sockets.udp.len()).then_some(u32::from(ep.socket))
+            }
+            Destination::Upstream { slot, .. } if slot >= pool => {
+                let k = usize::from(slot - pool);
+                (k < sockets.upstream_bound.len()).then_some(up_bound_base + k as u32)
             }
             Destination::Upstream { slot, server } => {
                 if server.is_ipv6() {

@@ -17,7 +17,7 @@ use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
     Edns, Query, QuestionKey, parse_query, parse_response_head, set_rcode, write_error_reply,
 };
-use super::servers::{Route, ServerTable};
+use super::servers::{Egress, Route, ServerTable};
 use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};
 use crate::dhcp::DhcpNames;
 use crate::time::Instant;
@@ -83,8 +83,15 @@ pub struct ForwarderConfig {
     pub max_ttl: Option<u32>,
     /// TTL clamps for caching.
     pub normalize: NormalizeOptions,
-    /// Upstream sockets the engine opened per address family (slots `0..n`).
+    /// Upstream sockets the engine opened per address family (slots `0..n`); a server's bound
+    /// socket `k` ([`Egress::Bound`]) is slot `n + k`.
     pub upstream_slots: u16,
+    /// The pool's sockets share one port with every worker (`--query-port`): IDs carry the lane.
+    pub pool_port_shared: bool,
+    /// This worker's lane and the number of lanes (workers). On a port shared by every worker
+    /// the kernel hands an answer to worker `id % lanes`, so queries leaving from such a port
+    /// use IDs with `id % lanes == lane`.
+    pub id_lane: (u16, u16),
     /// Most queries in flight on this worker.
     pub max_in_flight: usize,
     /// TTL of answers from hosts files and local data (`-T/--local-ttl`).
@@ -113,6 +120,8 @@ impl Default for ForwarderConfig {
                 neg_ttl: None,
             },
             upstream_slots: 1,
+            pool_port_shared: false,
+            id_lane: (0, 1),
             max_in_flight: 4096,
             local_ttl: 0,
             guards: Guards::default(),
@@ -655,18 +664,38 @@ impl Forwarder {
 
     /// Sends the entry's query to the `pos`-th server of its group, from a random socket with a random ID.
     fn send_attempt(&mut self, now: Instant, idx: u32, pos: usize, out: &mut Outbox) {
-        let slots = self.cfg.upstream_slots.max(1);
+        let entry = &self.slab[idx as usize];
+        let Some(&server) = entry.table.group(entry.group).get(pos) else {
+            return;
+        };
+        let egress = entry.table.servers()[server].egress;
+        let pool = self.cfg.upstream_slots.max(1);
+        let (slots, shared) = match egress {
+            Egress::Pool => (0..pool, self.cfg.pool_port_shared),
+            Egress::Bound {
+                socket,
+                shared_port,
+            } => {
+                let s = pool.saturating_add(socket);
+                (s..s + 1, shared_port)
+            }
+        };
+        let (lane, lanes) = self.cfg.id_lane;
+        let lanes = lanes.max(1);
         let (slot, id) = loop {
-            let slot = self.rng.random_range(0..slots);
-            let id: u16 = self.rng.random();
+            let slot = self.rng.random_range(slots.clone());
+            let id = if shared && lanes > 1 {
+                // RFC 5452 §9.2: still random, within this worker's lane.
+                let per_lane = (u32::from(u16::MAX - lane) / u32::from(lanes)) as u16;
+                lane + lanes * self.rng.random_range(0..=per_lane)
+            } else {
+                self.rng.random()
+            };
             if !self.by_attempt.contains_key(&(slot, id)) {
                 break (slot, id);
             }
         };
         let entry = &mut self.slab[idx as usize];
-        let Some(&server) = entry.table.group(entry.group).get(pos) else {
-            return;
-        };
         let srv = &entry.table.servers()[server];
         let addr = srv.addr;
         srv.queries_sent.fetch_add(1, Ordering::Relaxed);
@@ -846,6 +875,8 @@ mod send_check {
     }
 }
 
+#[cfg(test)]
+mod egress_tests;
 #[cfg(test)]
 mod guard_tests;
 

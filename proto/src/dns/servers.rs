@@ -8,11 +8,30 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+/// The socket a server's queries leave from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Egress {
+    /// A random one of the worker's pool of random-port sockets for the server's family.
+    #[default]
+    Pool,
+    /// A socket the engine bound for this server alone (`--server=ADDR@SRC` or `ADDR@IF`),
+    /// by index among the worker's bound sockets.
+    Bound {
+        /// Index of the socket among the worker's bound sockets.
+        socket: u16,
+        /// The socket's port is shared by every worker (`@SRC#PORT`): the kernel steers answers
+        /// to workers by query ID, so the ID must carry the worker's lane.
+        shared_port: bool,
+    },
+}
+
 /// One upstream server with its counters, shared by every worker.
 #[derive(Debug)]
 pub struct Server {
     /// Where queries go.
     pub addr: SocketAddr,
+    /// Which socket they leave from.
+    pub egress: Egress,
     /// Queries sent to this server (all workers).
     pub queries_sent: AtomicU64,
     /// Queries that failed: timed out, or answered REFUSED/SERVFAIL.
@@ -22,9 +41,10 @@ pub struct Server {
 }
 
 impl Server {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, egress: Egress) -> Self {
         Self {
             addr,
+            egress,
             queries_sent: AtomicU64::new(0),
             queries_failed: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
@@ -150,6 +170,8 @@ pub enum DomainPattern {
 pub enum DomainAction {
     /// Forward to this server (several rules for one domain make a group).
     Forward(SocketAddr),
+    /// Forward to this server through a chosen socket (`--server=/d/ADDR@SRC`).
+    ForwardVia(SocketAddr, Egress),
     /// Never forward (`--local=/d/`).
     LocalOnly,
     /// Use the default servers (`--server=/d/#`).
@@ -166,11 +188,16 @@ impl ServerTableBuilder {
         Self::default()
     }
 
-    fn server_index(&mut self, addr: SocketAddr) -> usize {
-        if let Some(i) = self.table.servers.iter().position(|s| s.addr == addr) {
+    fn server_index(&mut self, addr: SocketAddr, egress: Egress) -> usize {
+        if let Some(i) = self
+            .table
+            .servers
+            .iter()
+            .position(|s| s.addr == addr && s.egress == egress)
+        {
             return i;
         }
-        self.table.servers.push(Server::new(addr));
+        self.table.servers.push(Server::new(addr, egress));
         self.table.servers.len() - 1
     }
 
@@ -186,7 +213,12 @@ impl ServerTableBuilder {
 
     /// Adds a default server (used for names no domain rule matches).
     pub fn add_default(&mut self, addr: SocketAddr) -> &mut Self {
-        let s = self.server_index(addr);
+        self.add_default_via(addr, Egress::Pool)
+    }
+
+    /// Adds a default server whose queries leave from a chosen socket.
+    pub fn add_default_via(&mut self, addr: SocketAddr, egress: Egress) -> &mut Self {
+        let s = self.server_index(addr, egress);
         let g = self.group_for(b"\0default".to_vec());
         if !self.table.groups[g].contains(&s) {
             self.table.groups[g].push(s);
@@ -206,16 +238,21 @@ impl ServerTableBuilder {
                 k
             }
         };
-        let server = match action {
-            DomainAction::Forward(addr) => {
-                let s = self.server_index(addr);
+        let target = match action {
+            DomainAction::Forward(addr) => Some((addr, Egress::Pool)),
+            DomainAction::ForwardVia(addr, egress) => Some((addr, egress)),
+            _ => None,
+        };
+        let server = match (action, target) {
+            (_, Some((addr, egress))) => {
+                let s = self.server_index(addr, egress);
                 let g = self.group_for(key.clone());
                 if !self.table.groups[g].contains(&s) {
                     self.table.groups[g].push(s);
                 }
                 Some(Rule::Group(g))
             }
-            DomainAction::UseDefault => Some(Rule::UseDefault),
+            (DomainAction::UseDefault, _) => Some(Rule::UseDefault),
             _ => None,
         };
         let idx = match pattern {
@@ -253,7 +290,7 @@ impl ServerTableBuilder {
         match action {
             // A forwarding rule wins over `#` and over a local-only one for the same domain,
             // as dnsmasq: `local=/d/` then `server=/d/1.2.3.4` forwards.
-            DomainAction::Forward(_) => r.server = server,
+            DomainAction::Forward(_) | DomainAction::ForwardVia(..) => r.server = server,
             DomainAction::UseDefault => {
                 r.server.get_or_insert(Rule::UseDefault);
             }
@@ -714,7 +751,7 @@ mod tests {
 
     #[test]
     fn in_flight_limit() {
-        let s = Server::new(addr("127.0.0.1:53"));
+        let s = Server::new(addr("127.0.0.1:53"), Egress::Pool);
         assert!(s.try_reserve(2));
         assert!(s.try_reserve(2));
         assert!(!s.try_reserve(2));
