@@ -380,6 +380,16 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.dhcp.lease_file = non_empty(req()?)?;
         }
         "leasefile-ro" => c.dhcp.lease_file_ro = true,
+        "dhcp-script" => {
+            let v = req()?;
+            let p = non_empty(v)?;
+            if !p.is_absolute() {
+                return Err(invalid(v, ValueError::expected("an absolute path")));
+            }
+            c.dhcp.script = Some(p);
+        }
+        "dhcp-scriptuser" => c.dhcp.script_user = Some(req()?.to_owned()),
+        "script-on-renewal" => c.dhcp.script_on_renewal = true,
         "dhcp-authoritative" => c.dhcp.authoritative = true,
         "dhcp-rapid-commit" => c.dhcp.rapid_commit = true,
         "dhcp-sequential-ip" => c.dhcp.sequential_ip = true,

@@ -129,6 +129,12 @@ pub struct DhcpSettings {
     pub hosts_files: Vec<PathBuf>,
     /// `--dhcp-optsfile` files and directories (re-read on SIGHUP).
     pub opts_files: Vec<PathBuf>,
+    /// `-6/--dhcp-script`: run on lease changes (an absolute path).
+    pub script: Option<PathBuf>,
+    /// `--dhcp-scriptuser`: the user the script runs as (default root).
+    pub script_user: Option<String>,
+    /// `--script-on-renewal`: also call the script when only the expiry changes.
+    pub script_on_renewal: bool,
 }
 
 impl Default for DhcpSettings {
@@ -151,6 +157,9 @@ impl Default for DhcpSettings {
             ttl: None,
             hosts_files: Vec::new(),
             opts_files: Vec::new(),
+            script: None,
+            script_user: None,
+            script_on_renewal: false,
         }
     }
 }

@@ -56,6 +56,8 @@ pub fn metavar(long: &str) -> &'static str {
             "[tag:[!]T,][encap:N,][vendor:[class],](N|option:name)[,value...]"
         }
         "dhcp-leasefile" | "dhcp-lease" => "a file path",
+        "dhcp-script" => "an absolute program path",
+        "dhcp-scriptuser" => "a user name or numeric uid",
         "dhcp-lease-max" => "a whole number of leases",
         "dhcp-ttl" => "a TTL in seconds",
         "dhcp-hostsfile" | "dhcp-optsfile" => "a file or directory path",
@@ -74,7 +76,12 @@ fn describe(long: &str) -> &'static str {
         "dhcp-leasefile" | "dhcp-lease" => {
             "DHCP lease file (default /var/lib/misc/ringmasq.leases)."
         }
-        "leasefile-ro" => "Never write the DHCP lease file.",
+        "leasefile-ro" => {
+            "Never read or write the DHCP lease file (with --dhcp-script: the script keeps leases)."
+        }
+        "dhcp-script" => "Run this program on DHCP lease changes (add, old, del, init).",
+        "dhcp-scriptuser" => "Run the lease-change script as this user (default root).",
+        "script-on-renewal" => "Also run the lease-change script when a lease is renewed.",
         "dhcp-authoritative" => "NAK requests for leases this server does not know.",
         "dhcp-rapid-commit" => "Answer DISCOVER with rapid commit straight with an ACK (RFC 4039).",
         "dhcp-lease-max" => "Most DHCP leases held at once (default 1000).",

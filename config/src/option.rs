@@ -439,13 +439,13 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-script",
         Some('6'),
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-scriptuser",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-sequential-ip",
@@ -810,7 +810,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "script-on-renewal",
         None,
         ArgKind::None,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "selfmx",

@@ -6,6 +6,8 @@
 //! server must start with the privileges to bind port 67, set neighbour entries and write the
 //! lease file (DHCP starts after `-u/--user` drops them; use `-d` or run as root).
 
+pub mod log;
+pub mod script;
 pub mod service;
 pub mod settings;
 pub mod socket;

@@ -1,9 +1,13 @@
 //! The DHCP thread: one blocking loop over the DHCP socket, the lease store and timers.
 //!
-//! Per datagram: [`Server::handle`], then the journal record is appended and `fdatasync`ed,
-//! and only then is the reply sent (no ACK ever precedes its durable lease record). Once a
-//! second: expired leases are removed, the interface table refreshed, the journal compacted
-//! when it has grown, and drop counters logged when they changed.
+//! Group commit: each loop turn takes up to [`BATCH`] datagrams that are waiting, runs
+//! [`Server::handle`] on each and keeps the replies; then the journal records of the whole
+//! turn are appended with one `write` and made durable with one `fdatasync`, and only then are
+//! the turn's replies sent (no ACK ever precedes its durable lease record). The window: an ACK
+//! waits for the other requests already queued with it (at most [`BATCH`]) and one
+//! `fdatasync`. Lease-change script events follow the same sync. Once a second: expired leases
+//! are removed, the interface table refreshed, the journal compacted when it has grown, and
+//! drop counters logged when they changed.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -13,10 +17,13 @@ use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwapOption;
+use ringmasq_proto::dhcp::script::{LeaseEvents, OldOn, RequestInfo, ScriptEvent};
 use ringmasq_proto::dhcp::{
-    Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server,
+    Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server, lease_file,
 };
 
+use super::log::{log_reply_options, log_request, reply_kind};
+use super::script::{ScriptRunner, ScriptUser};
 use super::socket::{CLIENT_PORT, DhcpSocket, SERVER_PORT};
 use super::store::LeaseStore;
 use crate::access::interface_addrs;
@@ -46,98 +53,26 @@ fn wall_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-const MESSAGE_NAMES: [&str; 9] = [
-    "BOOTREPLY",
-    "DHCPDISCOVER",
-    "DHCPOFFER",
-    "DHCPREQUEST",
-    "DHCPDECLINE",
-    "DHCPACK",
-    "DHCPNAK",
-    "DHCPRELEASE",
-    "DHCPINFORM",
-];
+/// At most this many datagrams are handled per loop turn (one `fdatasync` covers them all).
+pub const BATCH: usize = 128;
 
-/// The message type (option 53) of a reply we built, for the log.
-/// The options of a DHCP message (after the 240-byte header and magic cookie), as
-/// `(code, value)` pairs; stops at END or at a malformed length.
-fn options(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
-    let mut i = 240;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            match bytes[i] {
-                0 => i += 1,
-                255 => return None,
-                code => {
-                    let len = *bytes.get(i + 1)? as usize;
-                    let value = bytes.get(i + 2..i + 2 + len)?;
-                    i += 2 + len;
-                    return Some((code, value));
-                }
-            }
-        }
-        None
-    })
+/// A reply held until the turn's journal is durable.
+struct Outgoing {
+    to: ReplyTo,
+    ifindex: u32,
+    /// Range of the reply in the turn's reply buffer.
+    start: usize,
+    end: usize,
+    /// Whether it depends on the turn's journal (an ACK): withheld if the sync fails.
+    durable: bool,
 }
 
-/// `--log-dhcp`: one line per request with its type, client and what it asked for.
-fn log_request(bytes: &[u8], iface: &str) {
-    if bytes.len() < 240 {
-        return;
-    }
-    let hlen = (bytes[2] as usize).min(16);
-    let mac: Vec<String> = bytes[28..28 + hlen]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut kind = "BOOTREQUEST";
-    let mut requested = String::new();
-    let mut host = String::new();
-    let mut wanted = String::new();
-    for (code, v) in options(bytes) {
-        match code {
-            53 => {
-                kind = v
-                    .first()
-                    .and_then(|t| MESSAGE_NAMES.get(*t as usize))
-                    .copied()
-                    .unwrap_or("DHCP?")
-            }
-            50 if v.len() == 4 => requested = format!(" {}", Ipv4Addr::new(v[0], v[1], v[2], v[3])),
-            12 => host = format!(" {}", String::from_utf8_lossy(v)),
-            55 => {
-                let codes: Vec<String> = v.iter().map(u8::to_string).collect();
-                wanted = format!(", requested options: {}", codes.join(","));
-            }
-            _ => {}
-        }
-    }
-    tracing::info!("{kind}({iface}){requested} {}{host}{wanted}", mac.join(":"));
-}
-
-/// `--log-dhcp`: the options a reply carries, code and length, as dnsmasq lists them.
-fn log_reply_options(reply: &[u8]) {
-    for (code, v) in options(reply) {
-        tracing::info!("sent size: {:3} option: {code:3}", v.len());
-    }
-}
-
-fn reply_kind(bytes: &[u8]) -> &'static str {
-    let mut i = 240;
-    while i + 1 < bytes.len() {
-        match bytes[i] {
-            0 => i += 1,
-            255 => break,
-            53 if i + 2 < bytes.len() => {
-                return MESSAGE_NAMES
-                    .get(bytes[i + 2] as usize)
-                    .copied()
-                    .unwrap_or("DHCP?");
-            }
-            _ => i += 2 + bytes[i + 1] as usize,
-        }
-    }
-    "BOOTREPLY"
+/// The lease-change script: its thread and what it has been told.
+struct Script {
+    runner: ScriptRunner,
+    leases: LeaseEvents,
+    /// Events of the current turn, submitted after its sync.
+    events: Vec<ScriptEvent>,
 }
 
 /// The running DHCP service: its server, socket and store.
@@ -159,6 +94,11 @@ pub struct DhcpService {
     dns_ttl: u32,
     /// The configuration, for SIGHUP reloads of the hosts and options files.
     cfg: ringmasq_config::Config,
+    script: Option<Script>,
+    /// The current turn's journal records, replies and their destinations.
+    journal: Vec<u8>,
+    replies: Vec<u8>,
+    outgoing: Vec<Outgoing>,
 }
 
 /// At most this often are lease names republished during a burst of lease changes.
@@ -172,8 +112,22 @@ fn named(leases: &[Lease]) -> Vec<(Ipv4Addr, String)> {
         .collect()
 }
 
+/// `--dhcp-scriptuser` resolved (root by default, as dnsmasq).
+fn script_user(cfg: &ringmasq_config::Config) -> Result<Option<ScriptUser>> {
+    let Some(name) = cfg.dhcp.script_user.as_deref() else {
+        return Ok(None);
+    };
+    let id = crate::process::Identity::resolve(Some(name), None)?
+        .with_context(|| format!("dhcp-scriptuser {name}"))?;
+    Ok(Some(ScriptUser {
+        uid: id.uid.unwrap_or(0),
+        gid: id.gid,
+    }))
+}
+
 impl DhcpService {
-    /// Loads leases (unless `--leasefile-ro`), binds 0.0.0.0:`port` and builds the service.
+    /// Loads leases (from the lease file, or with `--leasefile-ro` from `SCRIPT init`), binds
+    /// 0.0.0.0:`port` and builds the service.
     pub fn new(
         cfg: &ringmasq_config::Config,
         port: u16,
@@ -185,23 +139,65 @@ impl DhcpService {
         let ignore_clid = pcfg.ignore_clid;
         let server = Server::new(pcfg).context("DHCP configuration")?;
         let wall = wall_secs();
-        let store = if cfg.dhcp.lease_file_ro {
-            None
+        let user = script_user(cfg)?;
+        let (store, stored) = if cfg.dhcp.lease_file_ro {
+            let leases = match &cfg.dhcp.script {
+                // --leasefile-ro: the script is the lease store; `init` prints the leases.
+                Some(program) => {
+                    let text = super::script::run_init(program, user)?;
+                    let parsed = lease_file::parse(&text);
+                    for e in &parsed.errors {
+                        tracing::warn!(
+                            "{} init output line {}: {:?}; line skipped",
+                            program.display(),
+                            e.line,
+                            e.kind
+                        );
+                    }
+                    parsed.leases
+                }
+                None => Vec::new(),
+            };
+            (None, leases)
         } else {
             let path = &cfg.dhcp.lease_file;
-            let (mut store, leases) = LeaseStore::open(path)
+            let (store, leases) = LeaseStore::open(path)
                 .with_context(|| format!("cannot open lease file {}", path.display()))?;
-            let mut restored = 0;
-            for l in &leases {
-                if !l.expired(wall) && server.allocator().restore(l, ignore_clid, wall) {
-                    restored += 1;
-                }
+            (Some(store), leases)
+        };
+        let mut restored = 0;
+        for l in &stored {
+            if !l.expired(wall) && server.allocator().restore(l, ignore_clid, wall) {
+                restored += 1;
             }
+        }
+        let mut store = store;
+        if let Some(store) = &mut store {
+            let path = &cfg.dhcp.lease_file;
             tracing::info!("DHCP: {restored} lease(s) loaded from {}", path.display());
             store
                 .compact(&server.allocator().snapshot(wall))
                 .with_context(|| format!("cannot write lease file {}", path.display()))?;
-            Some(store)
+        } else if cfg.dhcp.script.is_some() {
+            tracing::info!("DHCP: {restored} lease(s) loaded from the lease-change script");
+        }
+        let script = match &cfg.dhcp.script {
+            Some(program) => {
+                let old_on = OldOn {
+                    renewal: cfg.dhcp.script_on_renewal,
+                    lease_file_ro: cfg.dhcp.lease_file_ro,
+                };
+                let (leases, events) = LeaseEvents::start(&stored, old_on, wall);
+                let mut runner =
+                    ScriptRunner::start(program.clone(), user, cfg.domain.clone(), cfg.log_dhcp)?;
+                runner.submit(&events, wall);
+                Some(Script {
+                    runner,
+                    leases,
+                    events: Vec::new(),
+                })
+            }
+            None => None,
         };
         let socket = DhcpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
             .with_context(|| format!("cannot bind DHCP socket 0.0.0.0:{port}"))?;
@@ -221,6 +217,10 @@ impl DhcpService {
             domain: cfg.domain.clone(),
             dns_ttl: cfg.dhcp.ttl.unwrap_or(cfg.local_ttl),
             cfg: cfg.clone(),
+            script,
+            journal: Vec::with_capacity(BATCH * 64),
+            replies: Vec::with_capacity(BATCH * 600),
+            outgoing: Vec::with_capacity(BATCH),
         };
         service.publish_names();
         Ok(service)
@@ -238,18 +238,36 @@ impl DhcpService {
                 events: libc::POLLIN,
                 revents: 0,
             };
-            let wait = if self.names_dirty { 20 } else { 250 };
+            let script_waits = self.script.as_ref().is_some_and(|s| s.runner.has_pending());
+            let wait = if self.names_dirty || script_waits {
+                20
+            } else {
+                250
+            };
             // SAFETY: polls one pollfd we own.
             unsafe { libc::poll(&mut pfd, 1, wait) };
             loop {
-                match self.socket.recv(&mut buf) {
-                    Ok(Some(rx)) => self.handle(&mut scratch, &buf[..rx.len], rx.src, rx.ifindex),
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!("DHCP receive: {e}");
-                        break;
+                let mut got = 0;
+                while got < BATCH {
+                    match self.socket.recv(&mut buf) {
+                        Ok(Some(rx)) => {
+                            got += 1;
+                            self.handle(&mut scratch, &buf[..rx.len], rx.src, rx.ifindex);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!("DHCP receive: {e}");
+                            break;
+                        }
                     }
                 }
+                self.commit();
+                if got < BATCH {
+                    break;
+                }
+            }
+            if let Some(s) = &mut self.script {
+                s.runner.flush();
             }
             if super::take_reload() {
                 self.reload();
@@ -291,6 +309,7 @@ impl DhcpService {
 
     /// SIGHUP: re-reads the hosts and options files and recompiles the server around the same
     /// allocator (every lease kept). A configuration that no longer compiles keeps the old one.
+    /// The script hears `old` for every lease, as with dnsmasq.
     fn reload(&mut self) {
         let (file_hosts, file_opts) = super::settings::read_files(&self.cfg);
         let pcfg = super::settings::dhcp_config_with(&self.cfg, &file_hosts, &file_opts);
@@ -304,12 +323,22 @@ impl DhcpService {
             }
             Err(e) => tracing::error!("DHCP configuration after reload: {e}; keeping the old one"),
         }
+        if let Some(s) = &mut self.script {
+            let mut events = Vec::new();
+            s.leases.all_old(&mut events);
+            s.runner.submit(&events, wall_secs());
+        }
     }
 
     fn tick(&mut self, logged_drops: u64) -> u64 {
         let wall = wall_secs();
         if self.server.allocator().expire(wall) > 0 {
             self.names_dirty = true;
+        }
+        if let Some(s) = &mut self.script {
+            let mut events = Vec::new();
+            s.leases.expire(wall, &mut events);
+            s.runner.submit(&events, wall);
         }
         self.ifaces = interfaces();
         if let Some(store) = &mut self.store
@@ -325,6 +354,7 @@ impl DhcpService {
         drops
     }
 
+    /// Handles one datagram: the reply and journal records join the turn's batch.
     fn handle(&mut self, scratch: &mut Scratch, bytes: &[u8], src: SocketAddrV4, ifindex: u32) {
         if !self.ifaces.contains_key(&ifindex) {
             self.ifaces = interfaces();
@@ -358,17 +388,60 @@ impl DhcpService {
         };
         if !journal.is_empty() {
             self.names_dirty = true;
+            self.journal.extend_from_slice(journal);
+            if let Some(s) = &mut self.script {
+                let info = RequestInfo::from_request(bytes, name);
+                s.leases.apply(journal, info.as_ref(), &mut s.events);
+            }
         }
+        if let Some(to) = to {
+            let start = self.replies.len();
+            self.replies.extend_from_slice(reply);
+            self.outgoing.push(Outgoing {
+                to,
+                ifindex,
+                start,
+                end: self.replies.len(),
+                durable: !journal.is_empty(),
+            });
+        }
+    }
+
+    /// Ends a turn: one durable journal append for all of its records, then its replies and
+    /// script events.
+    fn commit(&mut self) {
+        let mut synced = true;
         if let Some(store) = &mut self.store
-            && let Err(e) = store.append(journal)
+            && let Err(e) = store.append(&self.journal)
         {
-            // Not durable: the ACK must not go out.
-            tracing::error!("DHCP lease journal write failed, reply withheld: {e}");
-            return;
+            // Not durable: the ACKs must not go out.
+            tracing::error!("DHCP lease journal write failed, replies withheld: {e}");
+            synced = false;
         }
-        let Some(to) = to else { return };
+        self.journal.clear();
+        let outgoing = std::mem::take(&mut self.outgoing);
+        for o in &outgoing {
+            if synced || !o.durable {
+                self.send(o);
+            }
+        }
+        self.outgoing = outgoing;
+        self.outgoing.clear();
+        self.replies.clear();
+        if let Some(s) = &mut self.script
+            && !s.events.is_empty()
+        {
+            s.runner.submit(&s.events, wall_secs());
+            s.events.clear();
+        }
+    }
+
+    fn send(&self, o: &Outgoing) {
+        let reply = &self.replies[o.start..o.end];
+        let ifindex = o.ifindex;
+        let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
         let kind = reply_kind(reply);
-        let sent = match to {
+        let sent = match o.to {
             ReplyTo::Broadcast => self.socket.send(
                 reply,
                 SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),

@@ -13,6 +13,7 @@ pub mod lease;
 pub mod lease_file;
 pub mod packet;
 pub mod routes;
+pub mod script;
 pub mod server;
 pub mod stats;
 pub mod tags;

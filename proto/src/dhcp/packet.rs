@@ -327,7 +327,7 @@ pub fn parse<'a>(bytes: &'a [u8], opts: &mut OptionTable) -> Result<Request<'a>,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A minimal request: header, cookie, then `options` verbatim.
