@@ -95,4 +95,3 @@ pub fn reply_kind(bytes: &[u8]) -> &'static str {
     }
     "BOOTREPLY"
 }
-

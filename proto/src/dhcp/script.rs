@@ -71,10 +71,7 @@ impl RequestInfo {
     pub fn from_request(bytes: &[u8], interface: &str) -> Option<RequestInfo> {
         let mut opts = OptionTable::default();
         let req = packet::parse(bytes, &mut opts).ok()?;
-        let text = |c: u8| {
-            opts.get(c)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-        };
+        let text = |c: u8| opts.get(c).map(|v| String::from_utf8_lossy(v).into_owned());
         // RFC 3004 §4: a sequence of (length, data) user classes.
         let mut user_classes = Vec::new();
         let mut uc = opts.get(77).unwrap_or(&[]);
@@ -184,7 +181,12 @@ impl LeaseEvents {
     }
 
     /// The events for the journal records of one request (in order); `request` describes it.
-    pub fn apply(&mut self, records: &[u8], request: Option<&RequestInfo>, out: &mut Vec<ScriptEvent>) {
+    pub fn apply(
+        &mut self,
+        records: &[u8],
+        request: Option<&RequestInfo>,
+        out: &mut Vec<ScriptEvent>,
+    ) {
         let mut at = 0;
         while let Ok((rec, n)) = journal::decode(&records[at..]) {
             at += n;
@@ -250,7 +252,10 @@ impl LeaseEvents {
     pub fn all_old(&self, out: &mut Vec<ScriptEvent>) {
         let mut all: Vec<&Lease> = self.leases.values().collect();
         all.sort_by_key(|l| l.addr);
-        out.extend(all.into_iter().map(|l| event(ScriptAction::Old, l.clone(), None, None)));
+        out.extend(
+            all.into_iter()
+                .map(|l| event(ScriptAction::Old, l.clone(), None, None)),
+        );
     }
 
     /// How many leases the script knows of.
@@ -418,7 +423,9 @@ mod tests {
     }
 
     fn actions(ev: &[ScriptEvent]) -> Vec<(&'static str, Ipv4Addr)> {
-        ev.iter().map(|e| (e.action.as_str(), e.lease.addr)).collect()
+        ev.iter()
+            .map(|e| (e.action.as_str(), e.lease.addr))
+            .collect()
     }
 
     #[test]
@@ -430,7 +437,10 @@ mod tests {
         );
         assert_eq!(
             actions(&start),
-            [("del", Ipv4Addr::new(10, 0, 0, 1)), ("old", Ipv4Addr::new(10, 0, 0, 2))]
+            [
+                ("del", Ipv4Addr::new(10, 0, 0, 1)),
+                ("old", Ipv4Addr::new(10, 0, 0, 2))
+            ]
         );
         assert!(start.iter().all(|e| e.data_missing));
         let mut out = Vec::new();
@@ -476,8 +486,8 @@ mod tests {
     #[test]
     fn environment_from_real_request() {
         let bytes = packet::tests::request(&[
-            53, 1, 3, 61, 7, 1, 2, 0, 0, 0, 0, 7, 12, 4, b'h', b'o', b's', b't', 60, 3, b'v',
-            b'c', b'1', 77, 6, 2, b'u', b'1', 2, b'u', b'2', 55, 3, 1, 3, 6, 255,
+            53, 1, 3, 61, 7, 1, 2, 0, 0, 0, 0, 7, 12, 4, b'h', b'o', b's', b't', 60, 3, b'v', b'c',
+            b'1', 77, 6, 2, b'u', b'1', 2, b'u', b'2', 55, 3, 1, 3, 6, 255,
         ]);
         let r = RequestInfo::from_request(&bytes, "veth0").unwrap();
         let ev = ScriptEvent {
