@@ -175,7 +175,10 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             let (name, range) = crate::DomainRange::parse(v).map_err(|e| invalid(v, e))?;
             match range {
                 None => c.domain = (!name.is_empty()).then_some(name),
-                Some(r) => {
+                Some(crate::DomainScope::Interface { domain, interface }) => {
+                    c.domain_interfaces.push((domain, interface));
+                }
+                Some(crate::DomainScope::Range(r)) => {
                     if r.local
                         && let Some(len) = r.prefix
                     {

@@ -148,6 +148,8 @@ pub struct Config {
     /// (the last range holding an address gives its domain, as dnsmasq 2.90; else
     /// [`Config::domain`]).
     pub domain_ranges: Vec<crate::DomainRange>,
+    /// `--domain=NAME,INTERFACE`: (domain, interface) for every subnet of the interface.
+    pub domain_interfaces: Vec<(String, String)>,
     /// Local records (`--mx-host`, `--cname`, `--host-record`, ...), in the order given.
     pub local_records: Vec<crate::LocalRecord>,
     /// `-t/--mx-target`.
@@ -259,6 +261,7 @@ impl Default for Config {
             domain: None,
             local_records: Vec::new(),
             domain_ranges: Vec::new(),
+            domain_interfaces: Vec::new(),
             hostsdir: Vec::new(),
             mx_target: None,
             no_ident: false,

@@ -6,8 +6,7 @@ use crate::server::normalize_domain;
 use crate::value::{ValueError, parse_u32, split_list};
 
 /// A `--domain` given for an address range (`name,IP/LEN`, `name,START,END` or a single
-/// address). dnsmasq 2.90 has no `START-END` form (it reads that as an interface name); the
-/// `name,INTERFACE` form is refused here for now.
+/// address). dnsmasq 2.90 has no `START-END` form (it reads that as an interface name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRange {
     /// The domain (lowercase, no trailing dot).
@@ -22,8 +21,31 @@ pub struct DomainRange {
     pub local: bool,
 }
 
-const FORM: &str =
-    "DOMAIN[,IP/LEN[,local]|,START,END|,IP] (the INTERFACE form is not supported yet)";
+const FORM: &str = "DOMAIN[,IP/LEN[,local]|,START,END|,IP|,INTERFACE]";
+
+/// Where a `--domain` applies besides everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainScope {
+    /// An address range.
+    Range(DomainRange),
+    /// `--domain=NAME,INTERFACE`: every subnet the interface has (followed as its addresses
+    /// change).
+    Interface {
+        /// The domain (lowercase, no trailing dot).
+        domain: String,
+        /// The interface name.
+        interface: String,
+    },
+}
+
+/// A plausible Linux interface name: 1 to 15 bytes (IFNAMSIZ - 1), no `/`, whitespace or `,`.
+fn is_interface_name(t: &str) -> bool {
+    (1..=15).contains(&t.len())
+        && t.parse::<IpAddr>().is_err()
+        && !t
+            .bytes()
+            .any(|b| b == b'/' || b == b',' || b.is_ascii_whitespace())
+}
 
 fn ip(t: &str) -> Result<IpAddr, ValueError> {
     t.parse().map_err(|_| ValueError::expected(FORM))
@@ -39,8 +61,9 @@ impl DomainRange {
         }
     }
 
-    /// Parses a `--domain` value: the domain alone (`Ok((domain, None))`) or with a range.
-    pub fn parse(value: &str) -> Result<(String, Option<Self>), ValueError> {
+    /// Parses a `--domain` value: the domain alone (`Ok((domain, None))`) or with a range or
+    /// an interface.
+    pub fn parse(value: &str) -> Result<(String, Option<DomainScope>), ValueError> {
         let items: Vec<&str> = split_list(value).collect();
         let domain = normalize_domain(items[0])?;
         if items.len() == 1 {
@@ -48,6 +71,18 @@ impl DomainRange {
         }
         if domain.is_empty() {
             return Err(ValueError::expected(FORM));
+        }
+        if items.len() == 2 && !items[1].contains('/') && items[1].parse::<IpAddr>().is_err() {
+            if !is_interface_name(items[1]) {
+                return Err(ValueError::expected(FORM));
+            }
+            return Ok((
+                domain.clone(),
+                Some(DomainScope::Interface {
+                    domain,
+                    interface: items[1].to_string(),
+                }),
+            ));
         }
         let (start, end, prefix, rest) = if let Some((a, l)) = items[1].split_once('/') {
             let a = ip(a)?;
@@ -90,7 +125,7 @@ impl DomainRange {
         if !r.contains(start) || !r.contains(end) {
             return Err(ValueError::expected(FORM));
         }
-        Ok((r.domain.clone(), Some(r)))
+        Ok((r.domain.clone(), Some(DomainScope::Range(r))))
     }
 }
 
@@ -102,36 +137,51 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn range(v: &str) -> DomainRange {
+        match DomainRange::parse(v).unwrap().1 {
+            Some(DomainScope::Range(r)) => r,
+            other => panic!("{v}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn interface_form() {
+        assert_eq!(
+            DomainRange::parse("Lan.Test,eth0").unwrap().1,
+            Some(DomainScope::Interface {
+                domain: "lan.test".into(),
+                interface: "eth0".into()
+            })
+        );
+        assert!(DomainRange::parse("x.test,averyveryverylongname").is_err());
+        assert!(DomainRange::parse("x.test,eth0,local").is_err());
+    }
+
     #[test]
     fn forms() {
         assert_eq!(
             DomainRange::parse("Lan.Test").unwrap(),
             ("lan.test".into(), None)
         );
-        let (_, r) = DomainRange::parse("a.test,192.168.1.7/24,local").unwrap();
-        let r = r.unwrap();
+        let r = range("a.test,192.168.1.7/24,local");
         assert_eq!(
             (r.start, r.end, r.prefix, r.local),
             (ipa("192.168.1.0"), ipa("192.168.1.255"), Some(24), true)
         );
-        let (_, r) = DomainRange::parse("b.test,10.0.0.5,10.0.0.9").unwrap();
-        let r = r.unwrap();
+        let r = range("b.test,10.0.0.5,10.0.0.9");
         assert_eq!(
             (r.start, r.end, r.local),
             (ipa("10.0.0.5"), ipa("10.0.0.9"), false)
         );
         assert!(r.contains(ipa("10.0.0.9")) && !r.contains(ipa("10.0.0.10")));
-        let (_, r) = DomainRange::parse("d.test,fd00::/64").unwrap();
-        assert!(r.unwrap().contains(ipa("fd00::1:2")));
-        let (_, r) = DomainRange::parse("e.test,10.0.0.5").unwrap();
-        assert_eq!(r.unwrap().end, ipa("10.0.0.5"));
+        assert!(range("d.test,fd00::/64").contains(ipa("fd00::1:2")));
+        assert_eq!(range("e.test,10.0.0.5").end, ipa("10.0.0.5"));
         for bad in [
             "x.test,10.0.0.9,10.0.0.5",
             "x.test,10.0.0.5,local",
             "x.test,10.0.0.0/33",
             "x.test,10.0.0.0/8,other",
             "x.test,10.0.0.1,::1",
-            "x.test,eth0",
             "x.test,10.0.0.5-10.0.0.9",
         ] {
             assert!(DomainRange::parse(bad).is_err(), "{bad}");

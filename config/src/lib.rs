@@ -37,7 +37,7 @@ pub use config::*;
 pub use dhcp::{DhcpHost, DhcpRange, DhcpSettings};
 pub use dhcp_option::DhcpOption;
 pub use directive::Directive;
-pub use domain_range::DomainRange;
+pub use domain_range::{DomainRange, DomainScope};
 pub use error::{ConfigError, ConfigErrors};
 pub use guard::{AddrPrefix, RR_TYPE_ANY, parse_addr_prefix, parse_rr_type};
 pub use help::help_text;

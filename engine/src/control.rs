@@ -39,6 +39,8 @@ pub struct ControlState {
     pub listen: Vec<SocketAddr>,
     /// Source bindings the workers opened sockets for at start.
     pub bindings: Vec<crate::upstreams::SourceBinding>,
+    /// The subnets `--domain=NAME,INTERFACE` stood for when the hosts data was last built.
+    pub domain_subnets: Vec<(String, std::net::IpAddr, std::net::IpAddr)>,
 }
 
 impl ControlState {
@@ -85,6 +87,7 @@ impl ControlState {
     /// Re-reads the hosts files (SIGHUP, a `--hostsdir` change); the old table serves until the
     /// new one is ready. Local records follow: their CNAME chains may end in hosts-file names.
     fn reload_hosts(&mut self) {
+        self.domain_subnets = crate::hosts::interface_domain_ranges(&self.cfg);
         let hosts = crate::hosts::load(&self.cfg);
         self.local
             .store(crate::hosts::load_local(&self.cfg, hosts.as_deref()));
@@ -185,6 +188,13 @@ pub fn run(mut state: ControlState) -> Result<()> {
                     // dnsmasq checks the resolv-file about once a second unless --no-poll.
                     if !state.cfg.no_poll {
                         state.poll_resolv();
+                    }
+                    // `--domain=NAME,INTERFACE` follows the interface's addresses.
+                    if state.cfg.expand_hosts
+                        && crate::hosts::interface_domain_ranges(&state.cfg) != state.domain_subnets
+                    {
+                        tracing::info!("interface addresses changed; re-reading hosts data");
+                        state.reload_hosts();
                     }
                 }
             }

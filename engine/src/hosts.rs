@@ -27,6 +27,12 @@ pub fn load(cfg: &Config) -> Option<Arc<HostsTable>> {
         tracing::error!("--domain={d}: {e}");
     }
     if cfg.expand_hosts {
+        // Interface subnets first: an explicit range given for the same addresses wins.
+        for (domain, start, end) in interface_domain_ranges(cfg) {
+            if let Err(e) = table.add_expand_range(&domain, start, end) {
+                tracing::error!("--domain={domain}: {e}");
+            }
+        }
         for r in &cfg.domain_ranges {
             if let Err(e) = table.add_expand_range(&r.domain, r.start, r.end) {
                 tracing::error!("--domain={}: {e}", r.domain);
@@ -293,5 +299,65 @@ mod tests {
             [ip("192.0.2.8"), ip("fd00::5")]
         );
         assert!(dynamic_host_addrs(&all, "nosuch0", v4("0.0.0.8"), None).is_empty());
+    }
+}
+
+/// The address ranges `--domain=NAME,INTERFACE` stands for now: every subnet of the interface,
+/// as (domain, first address, last address), in configuration order.
+pub fn interface_domain_ranges(cfg: &Config) -> Vec<(String, IpAddr, IpAddr)> {
+    if cfg.domain_interfaces.is_empty() {
+        return Vec::new();
+    }
+    let addrs = crate::access::interface_addrs();
+    let mut out = Vec::new();
+    for (domain, iface) in &cfg.domain_interfaces {
+        for a in addrs.iter().filter(|a| a.name == *iface) {
+            let (start, end) = subnet_bounds(a.addr, a.prefix);
+            out.push((domain.clone(), start, end));
+        }
+    }
+    out
+}
+
+/// First and last address of the subnet `addr/prefix`.
+fn subnet_bounds(addr: IpAddr, prefix: u8) -> (IpAddr, IpAddr) {
+    match addr {
+        IpAddr::V4(v) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            let n = u32::from(v) & mask;
+            (IpAddr::V4(n.into()), IpAddr::V4((n | !mask).into()))
+        }
+        IpAddr::V6(v) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            let n = u128::from(v) & mask;
+            (IpAddr::V6(n.into()), IpAddr::V6((n | !mask).into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod subnet_tests {
+    use super::subnet_bounds;
+
+    #[test]
+    fn bounds_of_subnets() {
+        let ip = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            subnet_bounds(ip("192.168.7.9"), 24),
+            (ip("192.168.7.0"), ip("192.168.7.255"))
+        );
+        assert_eq!(
+            subnet_bounds(ip("127.0.0.1"), 8),
+            (ip("127.0.0.0"), ip("127.255.255.255"))
+        );
+        assert_eq!(subnet_bounds(ip("::1"), 128), (ip("::1"), ip("::1")));
+        assert_eq!(
+            subnet_bounds(ip("10.1.2.3"), 0),
+            (ip("0.0.0.0"), ip("255.255.255.255"))
+        );
     }
 }

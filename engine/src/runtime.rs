@@ -360,6 +360,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let domain_subnets = crate::hosts::interface_domain_ranges(&cfg);
     let state = ControlState {
         cfg,
         cache,
@@ -370,6 +371,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         resolv,
         listen: bound.listen,
         bindings: bound.bindings,
+        domain_subnets,
     };
     // DHCPv4 runs on its own thread; dropped (stopped) when the control loop returns.
     let dhcp = crate::dhcp::start(&state.cfg, dhcp_names)?;
