@@ -363,6 +363,11 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             }
             c.tcp_idle_timeout_secs = secs;
         }
+        n if n == "enable-tftp" || n.starts_with("tftp-") => {
+            c.tftp
+                .apply(n, value)
+                .map_err(|e| invalid(value.unwrap_or(""), e))?;
+        }
         "dhcp-range" => {
             let v = req()?;
             let r = crate::dhcp::DhcpRange::parse(v).map_err(|e| invalid(v, e))?;

@@ -216,6 +216,8 @@ pub struct Config {
     pub tcp_idle_timeout_secs: u32,
     /// DHCPv4: ranges, hosts, options and server flags.
     pub dhcp: crate::dhcp::DhcpSettings,
+    /// TFTP: `--enable-tftp` and the `--tftp-*` options.
+    pub tftp: crate::tftp::TftpSettings,
     /// Every configuration, conf-dir and servers file read, in reading order.
     pub conf_files_read: Vec<PathBuf>,
 }
@@ -291,6 +293,7 @@ impl Default for Config {
             io_backend: IoBackend::Auto,
             tcp_idle_timeout_secs: DEFAULT_TCP_IDLE_TIMEOUT_SECS,
             dhcp: crate::dhcp::DhcpSettings::default(),
+            tftp: crate::tftp::TftpSettings::default(),
             conf_files_read: Vec::new(),
         }
     }

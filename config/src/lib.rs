@@ -28,6 +28,7 @@ mod origin;
 mod resolv_conf;
 mod rev_server;
 mod server;
+pub mod tftp;
 mod value;
 
 pub use apply::MAX_THREADS;
@@ -48,6 +49,7 @@ pub use origin::Origin;
 pub use resolv_conf::parse_resolv_conf;
 pub use rev_server::{parse_rev_server, reverse_zones};
 pub use server::{DNS_PORT, DomainMatch, ServerAction, ServerRule, Upstream, parse_upstream};
+pub use tftp::{TftpRoot, TftpSettings, UniqueRoot};
 pub use value::{ValueError, parse_duration_secs};
 
 /// ringmasq's version.

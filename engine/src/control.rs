@@ -119,6 +119,9 @@ impl ControlState {
 
     /// SIGUSR1: statistics to the log, in dnsmasq's words.
     pub fn log_stats(&self) {
+        if let Some(t) = crate::tftp::STATS.get() {
+            tracing::info!("{}", t.line());
+        }
         let r = &self.registry;
         if let Some(c) = &self.cache {
             let s = c.stats();

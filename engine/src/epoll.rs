@@ -23,6 +23,8 @@ pub enum Token {
     TcpClient(u32),
     /// Upstream TCP connection `i`.
     TcpUpstream(u32),
+    /// A TFTP listener or transfer socket (the TFTP thread's own epoll set).
+    Tftp(u32),
 }
 
 impl Token {
@@ -34,6 +36,7 @@ impl Token {
             Token::TcpListener(i) => (3 << 56) | u64::from(i),
             Token::TcpClient(i) => (4 << 56) | u64::from(i),
             Token::TcpUpstream(i) => (5 << 56) | u64::from(i),
+            Token::Tftp(i) => (6 << 56) | u64::from(i),
         }
     }
 
@@ -48,6 +51,7 @@ impl Token {
             3 => Token::TcpListener(low),
             4 => Token::TcpClient(low),
             5 => Token::TcpUpstream(low),
+            6 => Token::Tftp(low),
             _ => Token::Doorbell,
         }
     }

@@ -17,6 +17,7 @@ pub mod process;
 pub mod runtime;
 pub mod socket;
 pub mod tcp;
+pub mod tftp;
 pub mod upstreams;
 pub mod uring;
 pub mod worker;

@@ -375,7 +375,10 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
     };
     // DHCPv4 runs on its own thread; dropped (stopped) when the control loop returns.
     let dhcp = crate::dhcp::start(&state.cfg, dhcp_names)?;
+    // TFTP too.
+    let tftp = crate::tftp::start(&state.cfg)?;
     control::run(state)?;
+    drop(tftp);
     drop(dhcp);
     for (tx, fd) in &doorbells {
         let _ = tx.send(Control::Shutdown);

@@ -197,7 +197,7 @@ impl WorkerCore {
                 self.tcp
                     .on_event(token, &self.epoll, now, &mut self.fwd, &mut self.outbox);
             }
-            Token::Udp(_) | Token::Upstream { .. } => {}
+            Token::Udp(_) | Token::Upstream { .. } | Token::Tftp(_) => {}
         }
     }
 

@@ -8,4 +8,5 @@
 
 pub mod dhcp;
 pub mod dns;
+pub mod tftp;
 pub mod time;

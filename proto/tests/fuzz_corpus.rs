@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ringmasq_proto::dns::fuzzing::{check_query, check_response};
+use ringmasq_proto::tftp::fuzzing::check_packet;
 
 fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
@@ -28,6 +29,7 @@ fn replay_fuzz_corpus() {
         let r = std::panic::catch_unwind(|| {
             check_query(&data);
             check_response(&data);
+            check_packet(&data);
         });
         assert!(r.is_ok(), "corpus file {} failed", f.display());
     }

@@ -21,6 +21,7 @@ pub mod port;
 pub mod process;
 pub mod ringmasq;
 pub mod tempdir;
+pub mod tftp;
 pub mod wait;
 pub mod zone;
 
