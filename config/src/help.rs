@@ -63,6 +63,12 @@ pub fn metavar(long: &str) -> &'static str {
         "dhcp-hostsfile" | "dhcp-optsfile" => "a file or directory path",
         "dhcp-broadcast" => "tag:T[,tag:T...] (none = every client)",
         "bootp-dynamic" => "nothing (tagged forms are not supported yet)",
+        "enable-tftp" => "interface names, comma separated (none = every interface)",
+        "tftp-root" => "a directory[,interface]",
+        "tftp-unique-root" => "ip or mac (default ip)",
+        "tftp-max" => "a whole number of concurrent transfers (default 50)",
+        "tftp-mtu" => "an MTU in bytes",
+        "tftp-port-range" => "start,end ports",
         _ => "a value",
     }
 }
@@ -70,6 +76,17 @@ pub fn metavar(long: &str) -> &'static str {
 fn describe(long: &str) -> &'static str {
     match long {
         "dhcp-range" => "Serve DHCPv4 addresses from this range (enables DHCP).",
+        "enable-tftp" => "Serve files over TFTP (read-only) on port 69.",
+        "tftp-root" => "Serve TFTP files from this directory (per interface when one is named).",
+        "tftp-unique-root" => "Serve each client from ROOT/<its IP or MAC> when that exists.",
+        "tftp-secure" => "Only serve files owned by our user (as root: world-readable files).",
+        "tftp-lowercase" => "Lower-case requested TFTP file names.",
+        "tftp-max" => "Most concurrent TFTP transfers.",
+        "tftp-mtu" => "Ceiling on the TFTP block size, as an MTU.",
+        "tftp-no-blocksize" => "Do not negotiate the TFTP block size.",
+        "tftp-port-range" => "Ports for TFTP transfers.",
+        "tftp-single-port" => "Run every TFTP transfer on port 69.",
+        "tftp-no-fail" => "Start even if a TFTP root is missing.",
         "dhcp-host" => "Fixed address, name, lease time or ignore for matching DHCP clients.",
         "dhcp-option" => "Send this DHCP option to clients that ask for it.",
         "dhcp-option-force" => "Send this DHCP option even when not asked for.",

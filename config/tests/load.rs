@@ -245,13 +245,13 @@ fn errors_name_file_line_and_option_and_are_all_collected() {
     match errors.last().unwrap() {
         ConfigError::NotImplemented(list) => {
             let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
-            assert_eq!(names, ["enable-tftp", "dhcp-boot"]);
+            assert_eq!(names, ["enable-dbus", "enable-ubus"]);
             assert_eq!(list[0].1, Origin::file(&file, 7));
         }
         other => panic!("{other}"),
     }
     assert!(
-        text.contains("ringmasq does not implement these dnsmasq options yet: --enable-tftp ("),
+        text.contains("ringmasq does not implement these dnsmasq options yet: --enable-dbus ("),
         "{text}"
     );
 }

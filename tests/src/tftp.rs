@@ -90,7 +90,8 @@ impl TftpServer {
             self.raw_client(Duration::from_millis(100))
                 .ok()
                 .and_then(|c| {
-                    c.request(b"\x00\x01ringmasq-ready-probe\x00octet\x00").ok()?;
+                    c.request(b"\x00\x01ringmasq-ready-probe\x00octet\x00")
+                        .ok()?;
                     c.recv().ok()
                 })
                 .map(|_| true)
@@ -153,15 +154,26 @@ impl TftpServer {
         if let Some(b) = blksize {
             c.args(["--tftp-blksize", &b.to_string()]);
         }
-        c.arg(format!("tftp://{}/{name}", self.ip)).arg("-o").arg(out);
+        c.arg(format!("tftp://{}/{name}", self.ip))
+            .arg("-o")
+            .arg(out);
         run(c)
     }
 
     /// tftp-hpa: `tftp -m MODE IP -c get NAME OUT` (no options: 512-byte blocks).
     pub fn tftp_hpa(&self, name: &str, mode: &str, out: &Path) -> Output {
         let mut c = Command::new("timeout");
-        c.args(["60", "tftp", "-m", mode, &self.ip.to_string(), "-c", "get", name])
-            .arg(out);
+        c.args([
+            "60",
+            "tftp",
+            "-m",
+            mode,
+            &self.ip.to_string(),
+            "-c",
+            "get",
+            name,
+        ])
+        .arg(out);
         run(c)
     }
 
@@ -172,7 +184,9 @@ impl TftpServer {
         for (k, v) in options {
             c.args(["--option", &format!("{k} {v}")]);
         }
-        c.args(["-g", "-r", name, "-l"]).arg(out).arg(self.ip.to_string());
+        c.args(["-g", "-r", name, "-l"])
+            .arg(out)
+            .arg(self.ip.to_string());
         run(c)
     }
 }

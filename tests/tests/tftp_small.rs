@@ -5,8 +5,15 @@ use std::path::Path;
 
 use ringmasq_tests::tftp::{TftpServer, pattern};
 
+type Fetch<'a> = Box<dyn Fn(&Path) -> std::process::Output + 'a>;
+
 fn ok(o: &std::process::Output, what: &str) {
-    assert!(o.status.success(), "{what}: {:?} {}", o.status, String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{what}: {:?} {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -25,10 +32,16 @@ fn small_files_with_every_client() {
     for n in sizes {
         let want = std::fs::read(s.root().join(format!("f{n}"))).unwrap();
         let name = format!("f{n}");
-        let cases: Vec<(&str, Box<dyn Fn(&Path) -> std::process::Output>)> = vec![
+        let cases: Vec<(&str, Fetch)> = vec![
             ("curl", Box::new(|o: &Path| s.curl(&name, None, o))),
-            ("curl 1468", Box::new(|o: &Path| s.curl(&name, Some(1468), o))),
-            ("tftp-hpa", Box::new(|o: &Path| s.tftp_hpa(&name, "binary", o))),
+            (
+                "curl 1468",
+                Box::new(|o: &Path| s.curl(&name, Some(1468), o)),
+            ),
+            (
+                "tftp-hpa",
+                Box::new(|o: &Path| s.tftp_hpa(&name, "binary", o)),
+            ),
             ("atftp", Box::new(|o: &Path| s.atftp(&name, &[], o))),
             (
                 "atftp window",
@@ -43,7 +56,10 @@ fn small_files_with_every_client() {
     }
     // Subdirectories, and a leading slash taken inside the root.
     let out = tmp.join("grub");
-    ok(&s.tftp_hpa("/boot/efi/grubx64.efi", "binary", &out), "nested");
+    ok(
+        &s.tftp_hpa("/boot/efi/grubx64.efi", "binary", &out),
+        "nested",
+    );
     assert_eq!(std::fs::read(&out).unwrap(), b"grub");
     // netascii: converted on the wire, converted back by the client.
     let out = tmp.join("text");

@@ -175,7 +175,10 @@ mod tests {
             tsize: Some(0),
             ..RequestOptions::default()
         };
-        assert_eq!(negotiate(&req, Mode::Octet, 0, &Limits::default()).oack, None);
+        assert_eq!(
+            negotiate(&req, Mode::Octet, 0, &Limits::default()).oack,
+            None
+        );
     }
 
     #[test]
