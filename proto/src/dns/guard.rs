@@ -22,6 +22,7 @@ use super::stats::Counter;
 use super::stats::DropReason;
 
 const TYPE_A: u16 = 1;
+const TYPE_NS: u16 = 2;
 const TYPE_SOA: u16 = 6;
 const TYPE_PTR: u16 = 12;
 const TYPE_MX: u16 = 15;
@@ -87,7 +88,8 @@ pub struct RecordFilter {
     /// Record types removed from every answer (A for `--filter-A`, AAAA for `--filter-AAAA`,
     /// and the `--filter-rr` types).
     pub types: Vec<u16>,
-    /// `--filter-rr=ANY`: answers to ANY queries keep only A, AAAA, MX and CNAME records.
+    /// `--filter-rr=ANY` (RFC 8482 §4.3): answers to ANY queries keep only A, AAAA, MX and CNAME
+    /// records, as dnsmasq documents, and NS and SRV records, which dnsmasq 2.90 also keeps.
     pub any: bool,
 }
 
@@ -103,7 +105,10 @@ impl RecordFilter {
         self.types.contains(&rtype)
             || (self.any
                 && qtype == TYPE_ANY
-                && !matches!(rtype, TYPE_A | TYPE_AAAA | TYPE_MX | TYPE_CNAME))
+                && !matches!(
+                    rtype,
+                    TYPE_A | TYPE_AAAA | TYPE_MX | TYPE_CNAME | TYPE_NS | TYPE_SRV
+                ))
     }
 }
 
