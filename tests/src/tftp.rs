@@ -86,15 +86,8 @@ impl TftpServer {
                 exited = Some(e);
                 return Some(false);
             }
-            // Any answer (an error for this missing file) means the listener is up.
-            self.raw_client(Duration::from_millis(100))
-                .ok()
-                .and_then(|c| {
-                    c.request(b"\x00\x01ringmasq-ready-probe\x00octet\x00")
-                        .ok()?;
-                    c.recv().ok()
-                })
-                .map(|_| true)
+            // Logged once the listeners are bound.
+            self.log().contains("TFTP started").then_some(true)
         });
         match (ok, exited) {
             (Some(true), _) => Ok(()),

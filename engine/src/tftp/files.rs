@@ -45,12 +45,12 @@ pub fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
 /// resolution that leaves it (EXDEV) and magic links; `directory` opens a directory handle.
 pub fn open_beneath(dir: RawFd, rel: &[u8], directory: bool) -> io::Result<OwnedFd> {
     let c = CString::new(rel).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // openat2 refuses O_PATH with any flag but O_CLOEXEC, O_DIRECTORY and O_NOFOLLOW.
     let flags = if directory {
-        libc::O_PATH | libc::O_DIRECTORY
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC
     } else {
-        libc::O_RDONLY
-    } | libc::O_CLOEXEC
-        | libc::O_NOCTTY;
+        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY
+    };
     // SAFETY: open_how is a plain C struct; all-zero is valid (mode 0, no flags).
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = flags as u64;

@@ -63,8 +63,29 @@ pub fn start(cfg: &Config) -> Result<Option<TftpHandle>> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::clone(STATS.get_or_init(|| Arc::new(TftpStats::default())));
-    let service =
-        service::TftpService::new(&cfg.tftp, &listen_addrs(cfg), Arc::clone(&stop), stats)?;
+    let addrs = listen_addrs(cfg);
+    let service = service::TftpService::new(&cfg.tftp, &addrs, Arc::clone(&stop), stats)?;
+    tracing::info!(
+        "TFTP started on {}; root {}",
+        addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        if cfg.tftp.roots.is_empty() {
+            "the working directory".to_string()
+        } else {
+            cfg.tftp
+                .roots
+                .iter()
+                .map(|r| match &r.interface {
+                    Some(i) => format!("{} ({i})", r.dir.display()),
+                    None => r.dir.display().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
     let thread = std::thread::Builder::new()
         .name("ringmasq-tftp".into())
         .spawn(move || service.run())?;

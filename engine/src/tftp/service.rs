@@ -493,12 +493,18 @@ impl TftpService {
                     "TFTP request for {name:?} from {} refused: {e}",
                     r.peer.ip()
                 );
-                let code = if e == PathError::Empty {
-                    ErrorCode::FileNotFound
-                } else {
-                    ErrorCode::AccessViolation
+                let (code, msg) = match e {
+                    PathError::Empty => (ErrorCode::FileNotFound, "file not found"),
+                    PathError::Traversal => (
+                        ErrorCode::AccessViolation,
+                        "access denied: the name leaves the TFTP root",
+                    ),
+                    PathError::ControlByte => (
+                        ErrorCode::AccessViolation,
+                        "access denied: control character in the file name",
+                    ),
                 };
-                self.send_error(li, r, code, "access denied: the name leaves the TFTP root");
+                self.send_error(li, r, code, msg);
                 return;
             }
         };
