@@ -119,6 +119,9 @@ fn serve() -> ExitCode {
             }
             if let Some(uid) = id.uid {
                 logging::chown_log_file(uid, id.gid);
+                if let Err(e) = ringmasq_engine::dhcp::prepare_lease_files(&cfg, uid, id.gid) {
+                    tracing::warn!("DHCP lease file for uid {uid}: {e}");
+                }
             }
             match process::drop_privileges(&id) {
                 Ok(true) => tracing::info!(

@@ -2,9 +2,10 @@
 //! `--dhcp-*` options mapped onto the sans-IO core ([`ringmasq_proto::dhcp`]), a UDP socket on
 //! 0.0.0.0:67, the durable lease store, and the expiry timer.
 //!
-//! Differences from dnsmasq: no ping before an offer (`--no-ping` is always in effect), and the
-//! server must start with the privileges to bind port 67, set neighbour entries and write the
-//! lease file (DHCP starts after `-u/--user` drops them; use `-d` or run as root).
+//! Differences from dnsmasq: no ping before an offer (`--no-ping` is always in effect). DHCP
+//! starts after `-u/--user` has dropped privileges: binding port 67, raw sends and neighbour
+//! entries use the capabilities kept for it, and [`prepare_lease_files`] hands the lease file
+//! and journal to the new user beforehand (their directory may stay root's).
 
 pub mod log;
 pub mod script;
@@ -49,6 +50,24 @@ impl Drop for DhcpHandle {
             let _ = t.join();
         }
     }
+}
+
+/// Before `-u` drops privileges: creates the lease file and its journal when missing and gives
+/// them to `uid`:`gid`, so the DHCP thread can open them after the switch. The directory is left
+/// alone; if the new user cannot write it, compaction rewrites the file in place (journaled).
+pub fn prepare_lease_files(cfg: &Config, uid: u32, gid: u32) -> std::io::Result<()> {
+    if !cfg.dhcp.enabled() || cfg.dhcp.lease_file_ro {
+        return Ok(());
+    }
+    let file = &cfg.dhcp.lease_file;
+    for p in [file.clone(), store::LeaseStore::journal_path_for(file)] {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)?;
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid))?;
+    }
+    Ok(())
 }
 
 /// Starts DHCP when at least one `--dhcp-range` is configured; `None` otherwise. The names of

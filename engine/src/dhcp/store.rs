@@ -5,6 +5,12 @@
 //! records, so an acknowledged lease survives `kill -9` at any moment. The lease file itself is
 //! only rewritten at compaction (write `<file>.tmp`, fsync, rename, fsync the directory, then
 //! truncate the journal), so a write costs O(change).
+//!
+//! When the directory is not writable (ringmasq changed user with `-u` and the directory is
+//! root's, as `/var/lib/misc` is), compaction rewrites the file in place instead, made safe by
+//! the journal: first a reset record and every lease are appended and synced, then the file is
+//! rewritten and synced, then the journal emptied. A crash that tears the file leaves a journal
+//! that rebuilds every lease on its own.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -63,9 +69,7 @@ impl LeaseStore {
             );
         }
         let mut leases = parsed.leases;
-        let mut jp = path.as_os_str().to_owned();
-        jp.push(".journal");
-        let journal_path = PathBuf::from(jp);
+        let journal_path = Self::journal_path_for(path);
         let jbytes = read_all(&journal_path)?;
         let replay = journal::replay(&jbytes);
         if let Some(e) = replay.stopped {
@@ -94,6 +98,13 @@ impl LeaseStore {
         Ok((store, leases))
     }
 
+    /// The journal beside the lease file `path`.
+    pub fn journal_path_for(path: &Path) -> PathBuf {
+        let mut jp = path.as_os_str().to_owned();
+        jp.push(".journal");
+        PathBuf::from(jp)
+    }
+
     /// Appends journal records and makes them durable (`write` then `fdatasync`).
     pub fn append(&mut self, records: &[u8]) -> io::Result<()> {
         if records.is_empty() {
@@ -115,6 +126,21 @@ impl LeaseStore {
     /// whose records are idempotent on it.
     pub fn compact(&mut self, leases: &[Lease]) -> io::Result<()> {
         let text = lease_file::emit(leases, &self.v6_lines);
+        match self.replace(&text) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                self.rewrite_in_place(&text, leases)?
+            }
+            r => r?,
+        }
+        self.journal.set_len(0)?;
+        self.journal.sync_all()?;
+        self.journal_len = 0;
+        self.file_len = text.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `<file>.tmp` and renames it over the lease file.
+    fn replace(&self, text: &str) -> io::Result<()> {
         let mut tmp = self.path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -124,12 +150,25 @@ impl LeaseStore {
             f.sync_all()?;
         }
         std::fs::rename(&tmp, &self.path)?;
-        sync_dir(&self.path)?;
-        self.journal.set_len(0)?;
-        self.journal.sync_all()?;
-        self.journal_len = 0;
-        self.file_len = text.len() as u64;
-        Ok(())
+        sync_dir(&self.path)
+    }
+
+    /// Rewrites the lease file where it is, after journaling every lease behind a reset record.
+    fn rewrite_in_place(&mut self, text: &str, leases: &[Lease]) -> io::Result<()> {
+        let mut rec = Vec::with_capacity(16 + leases.len() * 48);
+        journal::encode_reset(&mut rec);
+        for l in leases {
+            journal::encode_upsert(&l.as_ref(), &mut rec);
+        }
+        self.append(&rec)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)?;
+        f.set_len(0)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
     }
 
     /// The journal's path.
@@ -184,6 +223,23 @@ mod tests {
         assert_eq!(again, [lease(6)]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("02:00:00:00:00:06 10.0.0.6 h6"), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn torn_in_place_rewrite_loses_nothing() {
+        let dir = std::env::temp_dir().join(format!("ringmasq-store-ip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("leases");
+        let (mut s, _) = LeaseStore::open(&path).unwrap();
+        let all = [lease(1), lease(2), lease(3)];
+        let text = lease_file::emit(&all, &[]);
+        s.rewrite_in_place(&text, &all).unwrap();
+        // A crash mid-rewrite: the file torn in the middle of a line, the journal not yet cut.
+        std::fs::write(&path, &text.as_bytes()[..text.len() / 2]).unwrap();
+        drop(s);
+        let (_, leases) = LeaseStore::open(&path).unwrap();
+        assert_eq!(leases, all);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

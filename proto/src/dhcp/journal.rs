@@ -7,6 +7,7 @@
 //! kind 1 (upsert): expires u64 | addr [4] | htype u8 | hwlen u8 | hwaddr | clid len u8 | clid
 //!                  | name len u8 | name
 //! kind 2 (remove): addr [4]
+//! kind 3 (reset):  empty; the lease file is being rewritten in place and every lease follows
 //! ```
 //!
 //! Crash-safe store (the engine does the I/O; this module and [`super::lease_file`] give the bytes):
@@ -37,6 +38,7 @@ use super::lease::{Lease, LeaseRef};
 const MAGIC: u8 = 0xD4;
 const UPSERT: u8 = 1;
 const REMOVE: u8 = 2;
+const RESET: u8 = 3;
 
 /// Why replay stopped before the end of the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +58,10 @@ pub enum Record {
     Upsert(Lease),
     /// A lease released or declined (by address).
     Remove(Ipv4Addr),
+    /// Forget every lease read so far (the lease file and earlier records): the upserts that
+    /// follow are the whole set. Written before the lease file is rewritten in place, so a
+    /// crash that tears the file loses nothing.
+    Reset,
 }
 
 /// Result of [`replay`].
@@ -122,6 +128,13 @@ pub fn encode_upsert(l: &LeaseRef<'_>, out: &mut Vec<u8>) {
     finish(out, start);
 }
 
+/// Append a reset record to `out`.
+pub fn encode_reset(out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[MAGIC, RESET, 0, 0]);
+    finish(out, start);
+}
+
 /// Append a remove record for `addr` to `out`.
 pub fn encode_remove(addr: Ipv4Addr, out: &mut Vec<u8>) {
     let start = out.len();
@@ -160,6 +173,7 @@ fn decode_payload(kind: u8, mut p: &[u8]) -> Option<Record> {
             })
         }
         REMOVE => Record::Remove(Ipv4Addr::from(<[u8; 4]>::try_from(take(&mut p, 4)?).ok()?)),
+        RESET => Record::Reset,
         _ => return None,
     };
     p.is_empty().then_some(r)
@@ -227,6 +241,7 @@ pub fn apply(leases: &mut Vec<Lease>, records: &[Record]) {
                 leases.push(l.clone());
             }
             Record::Remove(a) => leases.retain(|o| o.addr != *a),
+            Record::Reset => leases.clear(),
         }
     }
 }
@@ -280,6 +295,19 @@ mod tests {
         let r = replay(&bad);
         assert_eq!(r.records, vec![Record::Upsert(lease(1))]);
         assert_eq!(r.stopped, Some(JournalError::Corrupt(second)));
+    }
+
+    #[test]
+    fn reset_forgets_what_came_before() {
+        let mut j = Vec::new();
+        encode_upsert(&lease(1).as_ref(), &mut j);
+        encode_reset(&mut j);
+        encode_upsert(&lease(2).as_ref(), &mut j);
+        let r = replay(&j);
+        assert_eq!(r.stopped, None);
+        let mut leases = vec![lease(3)];
+        apply(&mut leases, &r.records);
+        assert_eq!(leases, [lease(2)]);
     }
 
     proptest! {

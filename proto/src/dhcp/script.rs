@@ -197,6 +197,8 @@ impl LeaseEvents {
                         out.push(event(ScriptAction::Del, old, None, request));
                     }
                 }
+                // Only written by compaction, never by a request.
+                Record::Reset => {}
             }
         }
     }
