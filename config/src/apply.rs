@@ -439,6 +439,40 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "dhcp-ttl" => {
             c.dhcp.ttl = Some(u32_of(req()?)?);
         }
+        "dhcp-match" | "dhcp-vendorclass" | "dhcp-userclass" | "dhcp-circuitid"
+        | "dhcp-remoteid" | "dhcp-subscrid" | "dhcp-mac" => {
+            let v = req()?;
+            let m = crate::dhcp_match::DhcpMatch::parse(d.name(), v).map_err(|e| invalid(v, e))?;
+            c.dhcp.matches.push(m);
+        }
+        "tag-if" => {
+            let v = req()?;
+            let t = crate::dhcp_match::TagIf::parse(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.tag_ifs.push(t);
+        }
+        "dhcp-ignore" | "dhcp-ignore-names" | "dhcp-generate-names" => {
+            let v = value.unwrap_or("");
+            let conds = crate::dhcp_match::parse_conditions(v).map_err(|e| invalid(v, e))?;
+            match d.name() {
+                "dhcp-ignore" => c.dhcp.ignore.push(conds),
+                "dhcp-ignore-names" => c.dhcp.ignore_names.push(conds),
+                _ => c.dhcp.generate_names.push(conds),
+            }
+        }
+        "dhcp-reply-delay" => {
+            let v = req()?;
+            let r = crate::dhcp_match::parse_reply_delay(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.reply_delay.push(r);
+        }
+        "dhcp-fqdn" => c.dhcp.fqdn = true,
+        "dhcp-client-update" => c.dhcp.client_update = true,
+        "no-dhcp-interface" | "no-dhcpv4-interface" => {
+            let v = req()?;
+            for item in split_list(v).filter(|i| !i.is_empty()) {
+                let name = parse_interface(item).map_err(|e| invalid(item, e))?;
+                c.dhcp.no_dhcp_interfaces.push(name);
+            }
+        }
         "dhcp-hostsfile" => c.dhcp.hosts_files.push(non_empty(req()?)?),
         "dhcp-optsfile" => c.dhcp.opts_files.push(non_empty(req()?)?),
         other => {

@@ -5,7 +5,8 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use crate::dhcp_option::DhcpOption;
+use crate::dhcp_match::{DhcpMatch, TagIf};
+use crate::dhcp_option::{DhcpOption, TagCondition};
 use crate::value::{ValueError, parse_duration_secs, split_list};
 
 /// Lease file used when `-l/--dhcp-leasefile` is not given.
@@ -135,6 +136,24 @@ pub struct DhcpSettings {
     pub script_user: Option<String>,
     /// `--script-on-renewal`: also call the script when only the expiry changes.
     pub script_on_renewal: bool,
+    /// `--dhcp-match`, `-U`, `-j`, `--dhcp-circuitid`/`remoteid`/`subscrid`, `--dhcp-mac`.
+    pub matches: Vec<DhcpMatch>,
+    /// `--tag-if`, in order.
+    pub tag_ifs: Vec<TagIf>,
+    /// `--dhcp-ignore` condition lists.
+    pub ignore: Vec<Vec<TagCondition>>,
+    /// `--dhcp-ignore-names` condition lists.
+    pub ignore_names: Vec<Vec<TagCondition>>,
+    /// `--dhcp-generate-names` condition lists.
+    pub generate_names: Vec<Vec<TagCondition>>,
+    /// `--dhcp-reply-delay`: conditions and seconds.
+    pub reply_delay: Vec<(Vec<TagCondition>, u32)>,
+    /// `--dhcp-fqdn`.
+    pub fqdn: bool,
+    /// `--dhcp-client-update`.
+    pub client_update: bool,
+    /// `-2/--no-dhcp-interface` and `--no-dhcpv4-interface`.
+    pub no_dhcp_interfaces: Vec<String>,
 }
 
 impl Default for DhcpSettings {
@@ -160,6 +179,15 @@ impl Default for DhcpSettings {
             script: None,
             script_user: None,
             script_on_renewal: false,
+            matches: Vec::new(),
+            tag_ifs: Vec::new(),
+            ignore: Vec::new(),
+            ignore_names: Vec::new(),
+            generate_names: Vec::new(),
+            reply_delay: Vec::new(),
+            fqdn: false,
+            client_update: false,
+            no_dhcp_interfaces: Vec::new(),
         }
     }
 }
@@ -298,7 +326,7 @@ impl DhcpRange {
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) with `*` wildcards and an optional `T-` type.
-fn parse_mac(v: &str) -> Option<MacPattern> {
+pub(crate) fn parse_mac(v: &str) -> Option<MacPattern> {
     let (htype, body) = match v.split_once('-') {
         // `1-aa:bb:...`: a hardware type before the first dash, when the rest uses colons.
         Some((t, rest)) if rest.contains(':') && t.len() <= 3 && t.parse::<u8>().is_ok() => {
@@ -322,7 +350,7 @@ fn parse_mac(v: &str) -> Option<MacPattern> {
 }
 
 /// Parses a client identifier: colon-separated hex bytes, or else the literal text.
-fn parse_client_id(v: &str) -> Vec<u8> {
+pub(crate) fn parse_client_id(v: &str) -> Vec<u8> {
     let hex: Option<Vec<u8>> = v
         .split(':')
         .map(|p| {

@@ -284,6 +284,24 @@ fn encode(kind: Kind, whole: &str, out: &mut Vec<u8>) -> Result<(), ValueError> 
     Ok(())
 }
 
+/// Encodes a `--dhcp-match` value for option `head` (`N` or `option:NAME`) as `--dhcp-option`
+/// would: its code, the wire bytes, and whether the value is text (matched as a substring).
+pub(crate) fn encode_match_value(
+    head: &str,
+    value: &str,
+) -> Result<(u8, Vec<u8>, bool), ValueError> {
+    let (code, kind) = code_of(head)?;
+    let mut out = Vec::new();
+    encode(kind, value, &mut out)?;
+    let text = match kind {
+        Kind::Text => true,
+        // A guess that fell through to text keeps the value's own bytes.
+        Kind::Guess => out == unquote(value).as_bytes(),
+        _ => false,
+    };
+    Ok((code, out, text))
+}
+
 impl DhcpOption {
     /// Parses the value of `--dhcp-option` (`force` false) or `--dhcp-option-force`:
     /// `[tag:T,...][encap:N,][vendor:[CLASS],](N|option:NAME)[,VALUE...]`.

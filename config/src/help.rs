@@ -69,6 +69,14 @@ pub fn metavar(long: &str) -> &'static str {
         "tftp-max" => "a whole number of concurrent transfers (default 50)",
         "tftp-mtu" => "an MTU in bytes",
         "tftp-port-range" => "start,end ports",
+        "dhcp-match" => "set:T,N|option:NAME|vi-encap:N[,value]",
+        "dhcp-vendorclass" | "dhcp-userclass" => "set:T,CLASS",
+        "dhcp-circuitid" | "dhcp-remoteid" | "dhcp-subscrid" => "set:T,VALUE (hex bytes or text)",
+        "dhcp-mac" => "set:T,MAC (with * wildcards)",
+        "tag-if" => "set:T[,set:T...][,tag:[!]T...]",
+        "dhcp-ignore" | "dhcp-ignore-names" | "dhcp-generate-names" => "tag:[!]T[,tag:[!]T...]",
+        "dhcp-reply-delay" => "[tag:T,]SECONDS",
+        "no-dhcp-interface" | "no-dhcpv4-interface" => "interface names",
         _ => "a value",
     }
 }
@@ -109,6 +117,23 @@ fn describe(long: &str) -> &'static str {
         "dhcp-optsfile" => "Read dhcp-option lines from this file or directory (again on SIGHUP).",
         "dhcp-broadcast" => "Always broadcast DHCP replies (to clients with these tags).",
         "bootp-dynamic" => "Give BOOTP clients dynamic addresses.",
+        "dhcp-match" => "Tag DHCP requests that carry this option (with this value).",
+        "dhcp-vendorclass" => "Tag DHCP requests whose vendor class (option 60) contains this.",
+        "dhcp-userclass" => "Tag DHCP requests whose user class (option 77) contains this.",
+        "dhcp-circuitid" => "Tag relayed DHCP requests with this relay agent circuit-id.",
+        "dhcp-remoteid" => "Tag relayed DHCP requests with this relay agent remote-id.",
+        "dhcp-subscrid" => "Tag relayed DHCP requests with this relay agent subscriber-id.",
+        "dhcp-mac" => "Tag DHCP requests from matching MAC addresses.",
+        "tag-if" => "Set tags when all the given tags are set (rules run in order).",
+        "dhcp-ignore" => "Ignore DHCP requests whose tags match.",
+        "dhcp-ignore-names" => "Do not use the names DHCP clients send (when the tags match).",
+        "dhcp-generate-names" => "Name DHCP clients without a name after their MAC address.",
+        "dhcp-reply-delay" => "Hold back DHCPOFFERs for this many seconds.",
+        "dhcp-fqdn" => "Put only qualified DHCP names (NAME.DOMAIN) in the DNS.",
+        "dhcp-client-update" => "Let DHCP clients update DNS themselves (option 81 flags).",
+        "no-dhcp-interface" | "no-dhcpv4-interface" => {
+            "Serve DNS but not DHCP on these interfaces."
+        }
         "no-ping" => "Accepted; ringmasq never pings an address before offering it.",
         "keep-in-foreground" => "Stay in the foreground; otherwise run normally.",
         "no-daemon" => "Debug mode: stay in the foreground and log to stderr too.",

@@ -15,6 +15,7 @@ mod conf_line;
 mod config;
 pub mod dhcp;
 pub mod dhcp_file;
+pub mod dhcp_match;
 pub mod dhcp_option;
 mod directive;
 mod domain_range;

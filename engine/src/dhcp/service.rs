@@ -99,6 +99,16 @@ pub struct DhcpService {
     journal: Vec<u8>,
     replies: Vec<u8>,
     outgoing: Vec<Outgoing>,
+    /// Replies held back by `--dhcp-reply-delay`, in the order they are due.
+    delayed: std::collections::VecDeque<Delayed>,
+}
+
+/// A reply held back until `due`.
+struct Delayed {
+    due: StdInstant,
+    to: ReplyTo,
+    bytes: Vec<u8>,
+    ifindex: u32,
 }
 
 /// At most this often are lease names republished during a burst of lease changes.
@@ -221,7 +231,11 @@ impl DhcpService {
             journal: Vec::with_capacity(BATCH * 64),
             replies: Vec::with_capacity(BATCH * 600),
             outgoing: Vec::with_capacity(BATCH),
+            delayed: std::collections::VecDeque::new(),
         };
+        if cfg.dhcp.fqdn && service.domain.is_none() {
+            tracing::warn!("--dhcp-fqdn without --domain: no DHCP names are put in the DNS");
+        }
         service.publish_names();
         Ok(service)
     }
@@ -239,11 +253,15 @@ impl DhcpService {
                 revents: 0,
             };
             let script_waits = self.script.as_ref().is_some_and(|s| s.runner.has_pending());
-            let wait = if self.names_dirty || script_waits {
+            let mut wait = if self.names_dirty || script_waits {
                 20
             } else {
                 250
             };
+            if let Some(d) = self.delayed.front() {
+                let left = d.due.saturating_duration_since(StdInstant::now());
+                wait = wait.min(left.as_millis() as i32);
+            }
             // SAFETY: polls one pollfd we own.
             unsafe { libc::poll(&mut pfd, 1, wait) };
             loop {
@@ -269,6 +287,7 @@ impl DhcpService {
             if let Some(s) = &mut self.script {
                 s.runner.flush();
             }
+            self.send_due();
             if super::take_reload() {
                 self.reload();
             }
@@ -297,10 +316,11 @@ impl DhcpService {
         if now == self.published {
             return;
         }
-        let table = DhcpNames::build(
+        let table = DhcpNames::build_with(
             now.iter().map(|(a, n)| (*a, n.as_str())),
             self.domain.as_deref(),
             self.dns_ttl,
+            self.cfg.dhcp.fqdn,
         );
         self.names
             .store((!table.is_empty()).then(|| Arc::new(table)));
@@ -378,9 +398,9 @@ impl DhcpService {
             src,
             bytes,
         );
-        let (to, reply, journal) = match action {
-            Action::Reply { to, bytes, journal } => (Some(to), bytes, journal),
-            Action::NoReply { journal } => (None, &[][..], journal),
+        let (to, journal) = match action {
+            Action::Reply { to, journal, .. } => (Some(to), journal),
+            Action::NoReply { journal } => (None, journal),
             Action::Drop(reason) => {
                 tracing::debug!("DHCP packet from {src} on {name} dropped: {reason:?}");
                 return;
@@ -394,7 +414,27 @@ impl DhcpService {
                 s.leases.apply(journal, info.as_ref(), &mut s.events);
             }
         }
+        let durable = !journal.is_empty();
         if let Some(to) = to {
+            let reply = scratch.last_reply();
+            let delay = scratch.reply_delay();
+            if delay > 0 {
+                // --dhcp-reply-delay (OFFERs only, which need no journal record): the reply
+                // leaves from the loop once due.
+                let due = StdInstant::now() + Duration::from_secs(u64::from(delay));
+                let at = self.delayed.partition_point(|d| d.due <= due);
+                let bytes = reply.to_vec();
+                self.delayed.insert(
+                    at,
+                    Delayed {
+                        due,
+                        to,
+                        bytes,
+                        ifindex,
+                    },
+                );
+                return;
+            }
             let start = self.replies.len();
             self.replies.extend_from_slice(reply);
             self.outgoing.push(Outgoing {
@@ -402,8 +442,18 @@ impl DhcpService {
                 ifindex,
                 start,
                 end: self.replies.len(),
-                durable: !journal.is_empty(),
+                durable,
             });
+        }
+    }
+
+    /// Sends the held-back replies that are due.
+    fn send_due(&mut self) {
+        let now = StdInstant::now();
+        while self.delayed.front().is_some_and(|d| d.due <= now) {
+            if let Some(d) = self.delayed.pop_front() {
+                self.send_bytes(d.to, &d.bytes, d.ifindex);
+            }
         }
     }
 
@@ -437,11 +487,14 @@ impl DhcpService {
     }
 
     fn send(&self, o: &Outgoing) {
-        let reply = &self.replies[o.start..o.end];
-        let ifindex = o.ifindex;
+        self.send_bytes(o.to, &self.replies[o.start..o.end], o.ifindex);
+    }
+
+    /// Sends `reply` where the core said (RFC 2131 §4.1) out of `ifindex`, and logs it.
+    fn send_bytes(&self, to: ReplyTo, reply: &[u8], ifindex: u32) {
         let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
         let kind = reply_kind(reply);
-        let sent = match o.to {
+        let sent = match to {
             ReplyTo::Broadcast => self.socket.send(
                 reply,
                 SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),

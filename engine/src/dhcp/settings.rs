@@ -4,10 +4,13 @@
 use ringmasq_config::Config;
 use ringmasq_config::dhcp::{DhcpHost, DhcpRange, LeaseLength, MacPattern, RangeMode as CfgMode};
 use ringmasq_config::dhcp_file;
-use ringmasq_config::dhcp_option::DhcpOption;
+use ringmasq_config::dhcp_match::{DhcpMatch, MatchKind, MatchValue as CfgValue};
+use ringmasq_config::dhcp_option::{DhcpOption, TagCondition};
 use ringmasq_proto::dhcp::config::{
-    DhcpConfig, Host, HwAddrPattern, LeaseTime, OptionSpec, Range, RangeMode, TagCond,
+    DhcpConfig, Host, HwAddrPattern, InterfaceFilter, LeaseTime, OptionSpec, Range, RangeMode,
+    TagCond,
 };
+use ringmasq_proto::dhcp::matching::{MatchRule, MatchValue, Matcher, TagIf};
 
 fn lease(l: LeaseLength) -> LeaseTime {
     match l {
@@ -54,18 +57,52 @@ fn host(h: &DhcpHost) -> Host {
     }
 }
 
+fn conds(c: &[TagCondition]) -> Vec<TagCond> {
+    c.iter()
+        .map(|t| TagCond {
+            tag: t.tag.clone(),
+            negated: t.negated,
+        })
+        .collect()
+}
+
+fn match_value(v: &CfgValue) -> MatchValue {
+    match v {
+        CfgValue::Present => MatchValue::Present,
+        CfgValue::Prefix(p) => MatchValue::Prefix(p.clone()),
+        CfgValue::Element(e) => MatchValue::Element(e.clone()),
+        CfgValue::Substring(s) => MatchValue::Substring(s.clone()),
+    }
+}
+
+fn matcher(m: &DhcpMatch) -> MatchRule {
+    MatchRule {
+        tag: m.tag.clone(),
+        matcher: match &m.kind {
+            MatchKind::Option { code, value } => Matcher::Option {
+                code: *code,
+                value: match_value(value),
+            },
+            MatchKind::ViEncap { enterprise, value } => Matcher::ViEncap {
+                enterprise: *enterprise,
+                value: match_value(value),
+            },
+            MatchKind::VendorClass(c) => Matcher::VendorClass(c.clone()),
+            MatchKind::UserClass(c) => Matcher::UserClass(c.clone()),
+            MatchKind::Agent { sub, value } => Matcher::Agent {
+                sub: *sub,
+                value: value.clone(),
+            },
+            MatchKind::Mac(p) => Matcher::Mac(mac(p)),
+        },
+    }
+}
+
 fn option(o: &DhcpOption) -> OptionSpec {
     OptionSpec {
         code: o.code,
         value: o.value.clone(),
-        tags: o
-            .tags
-            .iter()
-            .map(|t| TagCond {
-                tag: t.tag.clone(),
-                negated: t.negated,
-            })
-            .collect(),
+        tags: conds(&o.tags),
         force: o.force,
         vendor_class: o.vendor_class.clone(),
         encap: o.encap,
@@ -114,6 +151,26 @@ pub fn dhcp_config_with(
         broadcast_all: d.broadcast_all,
         bootp_dynamic: d.bootp_dynamic,
         domain: cfg.domain.clone(),
+        matches: d.matches.iter().map(matcher).collect(),
+        tag_ifs: d
+            .tag_ifs
+            .iter()
+            .map(|t| TagIf {
+                set: t.set.clone(),
+                when: conds(&t.when),
+            })
+            .collect(),
+        ignore: d.ignore.iter().map(|c| conds(c)).collect(),
+        ignore_names: d.ignore_names.iter().map(|c| conds(c)).collect(),
+        generate_names: d.generate_names.iter().map(|c| conds(c)).collect(),
+        reply_delay: d.reply_delay.iter().map(|(c, s)| (conds(c), *s)).collect(),
+        fqdn: d.fqdn,
+        client_update: d.client_update,
+        interfaces: InterfaceFilter {
+            only: cfg.interfaces.clone(),
+            except: cfg.except_interfaces.clone(),
+            no_dhcp: d.no_dhcp_interfaces.clone(),
+        },
         ..DhcpConfig::default()
     }
 }

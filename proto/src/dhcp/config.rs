@@ -5,6 +5,8 @@
 
 use std::net::Ipv4Addr;
 
+use super::matching::{MatchRule, TagIf};
+
 /// How long a lease lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LeaseTime {
@@ -184,6 +186,33 @@ impl OptionSpec {
     }
 }
 
+/// The interfaces DHCP answers on: those of `-i` (all when none; `*` ends a prefix), minus
+/// `-I` and `--no-dhcp-interface` (as dnsmasq: DHCP follows the DNS interface options).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct InterfaceFilter {
+    /// `-i/--interface`.
+    pub only: Vec<String>,
+    /// `-I/--except-interface`.
+    pub except: Vec<String>,
+    /// `-2/--no-dhcp-interface` and `--no-dhcpv4-interface`.
+    pub no_dhcp: Vec<String>,
+}
+
+fn name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+impl InterfaceFilter {
+    /// Whether DHCP is served on interface `name`.
+    pub fn serves(&self, name: &str) -> bool {
+        let any = |l: &[String]| l.iter().any(|p| name_matches(p, name));
+        (self.only.is_empty() || any(&self.only)) && !any(&self.except) && !any(&self.no_dhcp)
+    }
+}
+
 /// Everything the DHCPv4 server needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DhcpConfig {
@@ -211,8 +240,26 @@ pub struct DhcpConfig {
     pub bootp_dynamic: bool,
     /// `--domain`: domain name (option 15) when no explicit option 15 is set.
     pub domain: Option<String>,
-    /// `--dhcp-ignore` style: requests carrying any of these tags are ignored.
-    pub ignore_tags: Vec<String>,
+    /// `--dhcp-ignore`: a request for which any of these condition lists holds is ignored.
+    pub ignore: Vec<Vec<TagCond>>,
+    /// `--dhcp-ignore-names`: when any list holds, the client's own name (options 12, 81) is
+    /// not used.
+    pub ignore_names: Vec<Vec<TagCond>>,
+    /// `--dhcp-generate-names`: when any list holds, a client without a name is named after
+    /// its MAC address (`52-54-00-12-34-56`).
+    pub generate_names: Vec<Vec<TagCond>>,
+    /// `--dhcp-match` and friends, in order.
+    pub matches: Vec<MatchRule>,
+    /// `--tag-if` rules, in order.
+    pub tag_ifs: Vec<TagIf>,
+    /// `--dhcp-client-update`: let the client update DNS itself (option 81 flags, RFC 4702).
+    pub client_update: bool,
+    /// `--dhcp-fqdn`: lease names are published only qualified with `--domain`.
+    pub fqdn: bool,
+    /// `--dhcp-reply-delay`: seconds to hold back an OFFER, by tag conditions (first match).
+    pub reply_delay: Vec<(Vec<TagCond>, u32)>,
+    /// Which interfaces DHCP is served on (`-i`, `-I`, `--no-dhcp-interface`).
+    pub interfaces: InterfaceFilter,
     /// How long an address declined by a client stays out of the pool (seconds; dnsmasq: 600).
     pub decline_quarantine_secs: u32,
     /// How long an offered address is held for the client (seconds).
@@ -234,7 +281,15 @@ impl Default for DhcpConfig {
             broadcast_all: false,
             bootp_dynamic: false,
             domain: None,
-            ignore_tags: Vec::new(),
+            ignore: Vec::new(),
+            ignore_names: Vec::new(),
+            generate_names: Vec::new(),
+            matches: Vec::new(),
+            tag_ifs: Vec::new(),
+            client_update: false,
+            fqdn: false,
+            reply_delay: Vec::new(),
+            interfaces: InterfaceFilter::default(),
             decline_quarantine_secs: 600,
             offer_hold_secs: 60,
         }
@@ -261,6 +316,18 @@ mod tests {
         };
         assert!(!typed.matches(1, &[1, 2]));
         assert!(typed.matches(6, &[1, 2]));
+    }
+
+    #[test]
+    fn interface_filter() {
+        let f = InterfaceFilter {
+            only: vec!["eth*".into(), "br0".into()],
+            except: vec!["eth9".into()],
+            no_dhcp: vec!["eth2".into()],
+        };
+        assert!(f.serves("eth0") && f.serves("br0"));
+        assert!(!f.serves("eth9") && !f.serves("eth2") && !f.serves("wlan0"));
+        assert!(InterfaceFilter::default().serves("anything"));
     }
 
     #[test]

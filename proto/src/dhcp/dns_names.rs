@@ -28,16 +28,39 @@ impl DhcpNames {
         domain: Option<&str>,
         ttl: u32,
     ) -> DhcpNames {
+        Self::build_with(leases, domain, ttl, false)
+    }
+
+    /// [`DhcpNames::build`], or with `qualified_only` (`--dhcp-fqdn`) each name answers only
+    /// as `NAME.DOMAIN` (and names are left out when there is no domain).
+    pub fn build_with<'a>(
+        leases: impl IntoIterator<Item = (Ipv4Addr, &'a str)>,
+        domain: Option<&str>,
+        ttl: u32,
+        qualified_only: bool,
+    ) -> DhcpNames {
         let mut table = HostsTable::new();
-        if let Some(d) = domain.filter(|d| !d.is_empty()) {
+        let domain = domain.filter(|d| !d.is_empty());
+        if let Some(d) = domain
+            && !qualified_only
+        {
             // An invalid domain leaves bare names only.
             let _ = table.set_expand_domain(d);
         }
         let mut text = String::new();
         for (addr, name) in leases {
             let label = name.split('.').next().unwrap_or("");
-            if valid_label(label) {
-                let _ = writeln!(text, "{addr} {label}");
+            if !valid_label(label) {
+                continue;
+            }
+            match (qualified_only, domain) {
+                (false, _) => {
+                    let _ = writeln!(text, "{addr} {label}");
+                }
+                (true, Some(d)) => {
+                    let _ = writeln!(text, "{addr} {label}.{d}");
+                }
+                (true, None) => {}
             }
         }
         // Every line is built from checked parts; nothing is left to report.
@@ -84,5 +107,17 @@ mod tests {
         assert_eq!(n.ttl, 600);
         assert!(!n.is_empty());
         assert!(DhcpNames::build([], None, 0).is_empty());
+    }
+
+    #[test]
+    fn fqdn_mode_answers_only_qualified_names() {
+        let leases = [(Ipv4Addr::new(10, 9, 0, 11), "laptop")];
+        let n = DhcpNames::build_with(leases, Some("lan.example"), 600, true);
+        assert!(n.table.lookup("laptop").is_empty());
+        assert_eq!(
+            n.table.lookup("laptop.lan.example"),
+            [IpAddr::from([10, 9, 0, 11])]
+        );
+        assert!(DhcpNames::build_with(leases, None, 600, true).is_empty());
     }
 }

@@ -8,10 +8,14 @@
 pub mod allocator;
 pub mod config;
 pub mod dns_names;
+mod exchange;
 pub mod journal;
 pub mod lease;
 pub mod lease_file;
+pub mod matching;
+mod names;
 pub mod packet;
+mod reply;
 pub mod routes;
 pub mod script;
 pub mod server;
@@ -21,12 +25,16 @@ pub mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tags;
 
 pub use allocator::{Allocator, ClientKey};
 pub use config::{
-    DhcpConfig, Host, HwAddrPattern, LeaseTime, OptionSpec, Range, RangeMode, TagCond,
+    DhcpConfig, Host, HwAddrPattern, InterfaceFilter, LeaseTime, OptionSpec, Range, RangeMode,
+    TagCond,
 };
 pub use dns_names::DhcpNames;
 pub use lease::Lease;
+pub use matching::{MatchRule, MatchValue, Matcher, TagIf};
 pub use server::{Action, ConfigError, HwAddr, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server};
 pub use stats::{DhcpStats, DropReason};

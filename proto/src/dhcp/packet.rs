@@ -62,6 +62,14 @@ pub mod code {
     pub const VENDOR_CLASS: u8 = 60;
     /// Client identifier (§9.14).
     pub const CLIENT_ID: u8 = 61;
+    /// User class (RFC 3004 §4).
+    pub const USER_CLASS: u8 = 77;
+    /// Client FQDN (RFC 4702 §2).
+    pub const CLIENT_FQDN: u8 = 81;
+    /// Vendor-identifying vendor class (RFC 3925 §3).
+    pub const VI_VENDOR_CLASS: u8 = 124;
+    /// Vendor-identifying vendor-specific information (RFC 3925 §4).
+    pub const VI_VENDOR: u8 = 125;
     /// Rapid commit (RFC 4039 §4).
     pub const RAPID_COMMIT: u8 = 80;
     /// Relay agent information (RFC 3046 §2).

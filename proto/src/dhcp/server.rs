@@ -7,14 +7,12 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use super::allocator::{AllocError, Allocator, Claim, ClientKey, Pool};
-use super::config::{DhcpConfig, HwAddrPattern, LeaseTime, RangeMode};
-use super::journal;
-use super::lease::LeaseRef;
+use super::allocator::{AllocError, Allocator, ClientKey, Pool};
+use super::config::{DhcpConfig, HwAddrPattern, LeaseTime, RangeMode, TagCond};
+use super::matching::{Cond, TagRules};
 use super::packet::{self, OptionTable, Request, code, msg};
 use super::stats::{DhcpStats, DropReason};
 use super::tags::{TagSet, Tags};
-use super::writer::{ReplyHeader, ReplyWriter};
 use crate::time::Instant;
 
 /// An IPv4 address with its prefix length, as configured on an interface.
@@ -123,6 +121,8 @@ pub struct Scratch {
     reply: Vec<u8>,
     journal: Vec<u8>,
     sub: Vec<u8>,
+    delay: u32,
+    last: usize,
 }
 
 impl Scratch {
@@ -133,7 +133,23 @@ impl Scratch {
             reply: vec![0; max_reply.max(576)],
             journal: Vec::with_capacity(512),
             sub: Vec::with_capacity(256),
+            delay: 0,
+            last: 0,
         }
+    }
+}
+
+impl Scratch {
+    /// Seconds the reply of the last [`Server::handle`] must be held back before it is sent
+    /// (`--dhcp-reply-delay`; only for OFFERs), 0 for none.
+    pub fn reply_delay(&self) -> u32 {
+        self.delay
+    }
+
+    /// The reply built by the last [`Server::handle`] (empty when it built none), for a caller
+    /// that had to let go of the [`Action`] first.
+    pub fn last_reply(&self) -> &[u8] {
+        &self.reply[..self.last]
     }
 }
 
@@ -163,56 +179,56 @@ pub enum ConfigError {
 }
 
 #[derive(Debug)]
-struct CRange {
-    pool: Pool,
-    netmask: Option<Ipv4Addr>,
-    broadcast: Option<Ipv4Addr>,
-    lease: LeaseTime,
-    mode: RangeMode,
-    need: TagSet,
-    set: TagSet,
+pub(super) struct CRange {
+    pub(super) pool: Pool,
+    pub(super) netmask: Option<Ipv4Addr>,
+    pub(super) broadcast: Option<Ipv4Addr>,
+    pub(super) lease: LeaseTime,
+    pub(super) mode: RangeMode,
+    pub(super) need: TagSet,
+    pub(super) set: TagSet,
 }
 
 #[derive(Debug)]
-struct CHost {
-    macs: Vec<HwAddrPattern>,
-    client_ids: Vec<Vec<u8>>,
-    addr: Option<Ipv4Addr>,
-    name: Option<Vec<u8>>,
-    lease: Option<LeaseTime>,
-    ignore: bool,
-    set: TagSet,
-    need: TagSet,
+pub(super) struct CHost {
+    pub(super) macs: Vec<HwAddrPattern>,
+    pub(super) client_ids: Vec<Vec<u8>>,
+    pub(super) addr: Option<Ipv4Addr>,
+    pub(super) name: Option<Vec<u8>>,
+    pub(super) lease: Option<LeaseTime>,
+    pub(super) ignore: bool,
+    pub(super) set: TagSet,
+    pub(super) need: TagSet,
 }
 
 #[derive(Debug)]
-struct COpt {
-    code: u8,
-    value: Vec<u8>,
-    pos: TagSet,
-    neg: TagSet,
-    weight: u32,
-    force: bool,
-    vendor_class: Option<Vec<u8>>,
-    encap: Option<u8>,
+pub(super) struct COpt {
+    pub(super) code: u8,
+    pub(super) value: Vec<u8>,
+    pub(super) pos: TagSet,
+    pub(super) neg: TagSet,
+    pub(super) weight: u32,
+    pub(super) force: bool,
+    pub(super) vendor_class: Option<Vec<u8>>,
+    pub(super) encap: Option<u8>,
 }
 
 impl COpt {
-    fn applies(&self, tags: &TagSet) -> bool {
+    pub(super) fn applies(&self, tags: &TagSet) -> bool {
         tags.contains_all(&self.pos) && !tags.intersects(&self.neg)
     }
 }
 
 /// The network a request is served on.
-struct Net<'c> {
-    range: &'c CRange,
-    server_id: Ipv4Addr,
-    mask: Ipv4Addr,
-    relayed: bool,
+pub(super) struct Net<'c> {
+    pub(super) range: &'c CRange,
+    pub(super) server_id: Ipv4Addr,
+    pub(super) mask: Ipv4Addr,
+    pub(super) relayed: bool,
 }
 
 impl Net<'_> {
-    fn contains(&self, a: Ipv4Addr) -> bool {
+    pub(super) fn contains(&self, a: Ipv4Addr) -> bool {
         same_net(a, self.range.pool.start, self.mask)
     }
 }
@@ -221,28 +237,32 @@ impl Net<'_> {
 /// Send + Sync: one instance (in an `Arc`) serves every worker.
 #[derive(Debug)]
 pub struct Server {
-    cfg: DhcpConfig,
-    tags: Tags,
-    ranges: Vec<CRange>,
-    hosts: Vec<CHost>,
-    opts: Vec<COpt>,
-    reserved: Vec<Ipv4Addr>,
-    known: TagSet,
-    ignore: TagSet,
-    bcast: TagSet,
+    pub(super) cfg: DhcpConfig,
+    pub(super) tags: Tags,
+    pub(super) ranges: Vec<CRange>,
+    pub(super) hosts: Vec<CHost>,
+    pub(super) opts: Vec<COpt>,
+    pub(super) reserved: Vec<Ipv4Addr>,
+    pub(super) known: TagSet,
+    pub(super) ignore: Vec<Cond>,
+    pub(super) ignore_names: Vec<Cond>,
+    pub(super) generate_names: Vec<Cond>,
+    pub(super) reply_delay: Vec<(Cond, u32)>,
+    pub(super) rules: TagRules,
+    pub(super) bcast: TagSet,
     /// Send the server's own address as DNS server (option 6) when none is configured
     /// (dnsmasq does so when its DNS port is not 0).
     pub dns_self: bool,
-    alloc: Arc<Allocator>,
+    pub(super) alloc: Arc<Allocator>,
     /// Counters.
     pub stats: DhcpStats,
 }
 
-struct Ctx<'r> {
-    req: Request<'r>,
-    key: ClientKey,
-    host: Option<usize>,
-    tags: TagSet,
+pub(super) struct Ctx<'r> {
+    pub(super) req: Request<'r>,
+    pub(super) key: ClientKey,
+    pub(super) host: Option<usize>,
+    pub(super) tags: TagSet,
 }
 
 impl Server {
@@ -316,7 +336,17 @@ impl Server {
             });
         }
         let known = tags.set_of(["known"].iter())?;
-        let ignore = tags.set_of(cfg.ignore_tags.iter())?;
+        let conds = |tags: &mut Tags, l: &[Vec<TagCond>]| -> Result<Vec<Cond>, ConfigError> {
+            l.iter().map(|c| Cond::compile(tags, c)).collect()
+        };
+        let ignore = conds(&mut tags, &cfg.ignore)?;
+        let ignore_names = conds(&mut tags, &cfg.ignore_names)?;
+        let generate_names = conds(&mut tags, &cfg.generate_names)?;
+        let mut reply_delay = Vec::new();
+        for (c, secs) in &cfg.reply_delay {
+            reply_delay.push((Cond::compile(&mut tags, c)?, *secs));
+        }
+        let rules = TagRules::compile(&mut tags, &cfg.matches, &cfg.tag_ifs)?;
         let bcast = tags.set_of(cfg.broadcast_tags.iter())?;
         Ok(Server {
             cfg,
@@ -327,6 +357,10 @@ impl Server {
             reserved,
             known,
             ignore,
+            ignore_names,
+            generate_names,
+            reply_delay,
+            rules,
             bcast,
             dns_self: true,
             alloc,
@@ -362,15 +396,22 @@ impl Server {
             reply,
             journal,
             sub,
+            delay,
+            last,
         } = scratch;
         journal.clear();
-        let out = self.dispatch(opts, reply, journal, sub, wall_secs, iface, bytes);
+        *delay = 0;
+        *last = 0;
+        let out = self.dispatch(opts, reply, journal, sub, delay, wall_secs, iface, bytes);
         match out {
-            Ok(Some((to, len))) => Action::Reply {
-                to,
-                bytes: &reply[..len],
-                journal,
-            },
+            Ok(Some((to, len))) => {
+                *last = len;
+                Action::Reply {
+                    to,
+                    bytes: &reply[..len],
+                    journal,
+                }
+            }
             Ok(None) => {
                 self.stats
                     .silent
@@ -384,45 +425,81 @@ impl Server {
         }
     }
 
-    /// Find the range serving a request: by giaddr when relayed, else by the interface's
-    /// addresses; the first range on that network whose `tag:` conditions hold.
+    /// Whether range `r` is on the request's network: by giaddr when relayed (RFC 2131 §4.3.1),
+    /// else by the addresses of the interface it arrived on.
+    fn on_net<'s>(
+        &'s self,
+        r: &'s CRange,
+        iface: &InterfaceInfo<'_>,
+        giaddr: Ipv4Addr,
+    ) -> Option<Net<'s>> {
+        if giaddr != Ipv4Addr::UNSPECIFIED {
+            // A relayed range needs a netmask; without one assume /24.
+            let mask = r.netmask.unwrap_or(Ipv4Addr::new(255, 255, 255, 0));
+            let server_id = iface.addrs.first()?.addr;
+            return same_net(giaddr, r.pool.start, mask).then_some(Net {
+                range: r,
+                server_id,
+                mask,
+                relayed: true,
+            });
+        }
+        iface.addrs.iter().find_map(|a| {
+            let mask = r.netmask.unwrap_or(a.mask());
+            same_net(a.addr, r.pool.start, mask).then_some(Net {
+                range: r,
+                server_id: a.addr,
+                mask,
+                relayed: false,
+            })
+        })
+    }
+
+    /// The range serving a request: the first on its network whose `tag:` conditions hold.
     fn network(
         &self,
         iface: &InterfaceInfo<'_>,
         giaddr: Ipv4Addr,
         tags: &TagSet,
     ) -> Option<Net<'_>> {
+        self.ranges
+            .iter()
+            .filter(|r| tags.contains_all(&r.need))
+            .find_map(|r| self.on_net(r, iface, giaddr))
+    }
+
+    /// The request's tags, in dnsmasq's order of sources: the interface name, the matchers
+    /// (`--dhcp-match` and friends), the `dhcp-host` entry (its `set:` tags and `known`), the
+    /// `set:` tags of the ranges on the request's network, then `--tag-if` in order.
+    fn request_tags(
+        &self,
+        req: &Request<'_>,
+        opts: &OptionTable,
+        iface: &InterfaceInfo<'_>,
+    ) -> Result<(TagSet, Option<usize>), DropReason> {
+        let mut tags = TagSet::default();
+        if let Some(t) = self.tags.id(iface.name) {
+            tags.insert(t);
+        }
+        self.rules.apply_matches(req, opts, &mut tags);
+        let host = self.find_host(req, opts.get(code::CLIENT_ID), &tags);
+        if let Some(h) = host {
+            let h = &self.hosts[h];
+            if h.ignore {
+                return Err(DropReason::Ignored);
+            }
+            tags.union(&h.set);
+            tags.union(&self.known);
+        }
+        let mut net_tags = TagSet::default();
         for r in &self.ranges {
-            if !tags.contains_all(&r.need) {
-                continue;
-            }
-            if giaddr != Ipv4Addr::UNSPECIFIED {
-                // A relayed range needs a netmask; without one assume /24.
-                let mask = r.netmask.unwrap_or(Ipv4Addr::new(255, 255, 255, 0));
-                if same_net(giaddr, r.pool.start, mask) {
-                    let server_id = iface.addrs.first()?.addr;
-                    return Some(Net {
-                        range: r,
-                        server_id,
-                        mask,
-                        relayed: true,
-                    });
-                }
-                continue;
-            }
-            for a in iface.addrs {
-                let mask = r.netmask.unwrap_or(a.mask());
-                if same_net(a.addr, r.pool.start, mask) {
-                    return Some(Net {
-                        range: r,
-                        server_id: a.addr,
-                        mask,
-                        relayed: false,
-                    });
-                }
+            if tags.contains_all(&r.need) && self.on_net(r, iface, req.giaddr).is_some() {
+                net_tags.union(&r.set);
             }
         }
-        None
+        tags.union(&net_tags);
+        self.rules.apply_tag_ifs(&mut tags);
+        Ok((tags, host))
     }
 
     fn find_host(&self, req: &Request<'_>, clid: Option<&[u8]>, tags: &TagSet) -> Option<usize> {
@@ -452,6 +529,7 @@ impl Server {
         reply: &mut [u8],
         journal: &mut Vec<u8>,
         sub: &mut Vec<u8>,
+        delay: &mut u32,
         wall: u64,
         iface: &InterfaceInfo<'_>,
         bytes: &[u8],
@@ -462,25 +540,21 @@ impl Server {
             Some(id) => ClientKey::from_client_id(id),
             None => ClientKey::from_hw(req.htype, req.chaddr),
         };
-        let mut tags = TagSet::default();
-        if let Some(t) = self.tags.id(iface.name) {
-            tags.insert(t);
+        if !self.cfg.interfaces.serves(iface.name) {
+            return Err(DropReason::InterfaceNotServed);
         }
-        let host = self.find_host(&req, opts.get(code::CLIENT_ID), &tags);
-        if let Some(h) = host {
-            let h = &self.hosts[h];
-            if h.ignore {
-                return Err(DropReason::Ignored);
-            }
-            tags.union(&h.set);
-            tags.union(&self.known);
-        }
+        let (mut tags, host) = self.request_tags(&req, opts, iface)?;
         let net = self
             .network(iface, req.giaddr, &tags)
             .ok_or(DropReason::NoRange)?;
         tags.union(&net.range.set);
-        if tags.intersects(&self.ignore) {
+        if self.ignore.iter().any(|c| c.holds(&tags)) {
             return Err(DropReason::Ignored);
+        }
+        if req.msg_type == Some(msg::DISCOVER)
+            && let Some((_, secs)) = self.reply_delay.iter().find(|(c, _)| c.holds(&tags))
+        {
+            *delay = *secs;
         }
         if net.range.mode == RangeMode::Proxy {
             return Err(DropReason::ProxyRange);
@@ -508,510 +582,17 @@ impl Server {
             Some(_) => Err(DropReason::UnexpectedType),
         }
     }
-
-    /// The client's `dhcp-host` address when it is on this network and not leased to another
-    /// client (then, as dnsmasq does, the client is served from the range instead).
-    fn static_addr(&self, ctx: &Ctx<'_>, net: &Net<'_>, wall: u64) -> Option<Ipv4Addr> {
-        ctx.host
-            .and_then(|h| self.hosts[h].addr)
-            .filter(|a| net.contains(*a) && self.alloc.available(&ctx.key, *a, wall))
-    }
-
-    fn lease_time(&self, ctx: &Ctx<'_>, net: &Net<'_>) -> LeaseTime {
-        ctx.host
-            .and_then(|h| self.hosts[h].lease)
-            .unwrap_or(net.range.lease)
-    }
-
-    fn claim<'a>(&self, ctx: &'a Ctx<'_>, opts: &'a OptionTable, wall: u64) -> Claim<'a> {
-        Claim {
-            key: &ctx.key,
-            htype: ctx.req.htype,
-            hw: ctx.req.chaddr,
-            client_id: opts.get(code::CLIENT_ID),
-            wall,
-        }
-    }
-
-    /// Pick an address for a DISCOVER (or dynamic BOOTP): the static one, or from the pool.
-    fn pick(&self, ctx: &Ctx<'_>, net: &Net<'_>, out: &Out<'_>) -> Result<Ipv4Addr, DropReason> {
-        let c = self.claim(ctx, out.opts, out.wall);
-        let (pool, requested) = match self.static_addr(ctx, net, out.wall) {
-            Some(a) => (Pool { start: a, end: a }, None),
-            None if net.range.mode == RangeMode::Static => return Err(DropReason::NoRange),
-            None => (net.range.pool, out.opts.addr(code::REQUESTED_IP)),
-        };
-        let reserved = |a: Ipv4Addr| {
-            pool.start != pool.end
-                && (self.reserved.binary_search(&a).is_ok() || a == net.server_id)
-        };
-        self.alloc
-            .offer(
-                &c,
-                pool,
-                requested,
-                self.cfg.sequential_ip,
-                self.cfg.offer_hold_secs,
-                &reserved,
-            )
-            .map_err(alloc_drop)
-    }
-
-    /// Bind `addr` and write its journal record.
-    fn commit(
-        &self,
-        ctx: &Ctx<'_>,
-        addr: Ipv4Addr,
-        lease: LeaseTime,
-        out: &mut Out<'_>,
-    ) -> Result<(), AllocError> {
-        let expires = lease.expiry(out.wall);
-        let name = self.hostname(ctx, out.opts);
-        self.alloc
-            .bind(&self.claim(ctx, out.opts, out.wall), addr, expires, name)?;
-        let rec = LeaseRef {
-            expires,
-            htype: ctx.req.htype,
-            hwaddr: ctx.req.chaddr,
-            addr,
-            hostname: name,
-            client_id: out.opts.get(code::CLIENT_ID),
-        };
-        journal::encode_upsert(&rec, out.journal);
-        Ok(())
-    }
-
-    /// The client's host name: from its `dhcp-host`, else option 12 up to the first dot when it
-    /// is a valid label (RFC 1123 §2.1).
-    fn hostname<'a>(&'a self, ctx: &Ctx<'_>, opts: &'a OptionTable) -> Option<&'a [u8]> {
-        if let Some(n) = ctx.host.and_then(|h| self.hosts[h].name.as_deref()) {
-            return Some(n);
-        }
-        let n = opts.get(code::HOSTNAME)?;
-        let n = n.split(|b| *b == b'.').next().unwrap_or(&[]);
-        let n = n.strip_suffix(&[0]).unwrap_or(n);
-        let ok = !n.is_empty()
-            && n.len() <= 63
-            && n.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            && n[0] != b'-';
-        ok.then_some(n)
-    }
-
-    fn discover(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        out: &mut Out<'_>,
-    ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        let addr = self.pick(ctx, net, out)?;
-        let lease = self.lease_time(ctx, net);
-        // RFC 4039 §4: with rapid commit on both sides, answer DISCOVER with an ACK.
-        if self.cfg.rapid_commit && out.opts.has(code::RAPID_COMMIT) {
-            self.commit(ctx, addr, lease, out).map_err(alloc_drop)?;
-            return self
-                .build(ctx, net, out, msg::ACK, addr, Some(lease))
-                .map(Some);
-        }
-        self.build(ctx, net, out, msg::OFFER, addr, Some(lease))
-            .map(Some)
-    }
-
-    /// DHCPREQUEST in its four states (RFC 2131 §4.3.2).
-    fn request(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        out: &mut Out<'_>,
-    ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        let sid = out.opts.addr(code::SERVER_ID);
-        let requested = out.opts.addr(code::REQUESTED_IP);
-        let ciaddr = ctx.req.ciaddr;
-        let selecting = sid.is_some();
-        if let Some(s) = sid
-            && s != net.server_id
-        {
-            // SELECTING another server's offer: our offer's hold simply lapses.
-            return Err(DropReason::OtherServer);
-        }
-        let addr = match (requested, ciaddr) {
-            (Some(r), _) => r,
-            (None, c) if c != Ipv4Addr::UNSPECIFIED => c,
-            _ => return Err(DropReason::NotHeld),
-        };
-        // RENEWING/REBINDING (ciaddr set, no option 50) vs INIT-REBOOT/SELECTING.
-        let renewing = requested.is_none();
-        let nak =
-            |this: &Self, out: &mut Out<'_>| -> Result<Option<(ReplyTo, usize)>, DropReason> {
-                this.build(ctx, net, out, msg::NAK, Ipv4Addr::UNSPECIFIED, None)
-                    .map(Some)
-            };
-        if !net.contains(addr) {
-            // INIT-REBOOT on the wrong network MUST be NAKed; a renewing client we cannot know.
-            if renewing && !self.cfg.authoritative {
-                return Err(DropReason::NotAuthoritative);
-            }
-            return nak(self, out);
-        }
-        let fixed = self.static_addr(ctx, net, out.wall);
-        if fixed.is_some_and(|f| f != addr) {
-            return nak(self, out);
-        }
-        let known = self.alloc.lookup(&ctx.key);
-        let ours = known.is_some_and(|b| b.addr == addr);
-        if !ours {
-            if known.is_some() && selecting {
-                return nak(self, out);
-            }
-            let allowed = fixed == Some(addr)
-                || (net.range.mode == RangeMode::Dynamic
-                    && net.range.pool.contains(addr)
-                    && self.reserved.binary_search(&addr).is_err());
-            if !(self.cfg.authoritative || selecting) {
-                return Err(DropReason::NotAuthoritative);
-            }
-            if !allowed || !self.alloc.available(&ctx.key, addr, out.wall) {
-                return nak(self, out);
-            }
-        }
-        let lease = self.lease_time(ctx, net);
-        match self.commit(ctx, addr, lease, out) {
-            Ok(()) => self
-                .build(ctx, net, out, msg::ACK, addr, Some(lease))
-                .map(Some),
-            Err(AllocError::Taken) => nak(self, out),
-            Err(e) => Err(alloc_drop(e)),
-        }
-    }
-
-    /// DHCPDECLINE: the address is in use elsewhere; quarantine it (RFC 2131 §4.3.3).
-    fn decline(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        out: &mut Out<'_>,
-    ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        if out
-            .opts
-            .addr(code::SERVER_ID)
-            .is_some_and(|s| s != net.server_id)
-        {
-            return Err(DropReason::OtherServer);
-        }
-        let addr = out
-            .opts
-            .addr(code::REQUESTED_IP)
-            .ok_or(DropReason::NotHeld)?;
-        let until = out
-            .wall
-            .saturating_add(u64::from(self.cfg.decline_quarantine_secs));
-        if !self.alloc.decline(&ctx.key, addr, until) {
-            return Err(DropReason::NotHeld);
-        }
-        journal::encode_remove(addr, out.journal);
-        Ok(None)
-    }
-
-    /// DHCPRELEASE (RFC 2131 §4.3.4).
-    fn release(
-        &self,
-        ctx: &Ctx<'_>,
-        out: &mut Out<'_>,
-    ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        let addr = ctx.req.ciaddr;
-        if !self.alloc.release(&ctx.key, addr) {
-            return Err(DropReason::NotHeld);
-        }
-        journal::encode_remove(addr, out.journal);
-        Ok(None)
-    }
-
-    /// DHCPINFORM: configuration only, no lease (RFC 2131 §4.3.5).
-    fn inform(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        out: &mut Out<'_>,
-    ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        self.build(ctx, net, out, msg::ACK, Ipv4Addr::UNSPECIFIED, None)
-            .map(Some)
-    }
-
-    /// BOOTP (RFC 951, RFC 1542): static hosts, or dynamic with `--bootp-dynamic`; infinite lease.
-    fn bootp(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        out: &mut Out<'_>,
-    ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        if self.static_addr(ctx, net, out.wall).is_none() && !self.cfg.bootp_dynamic {
-            return Err(DropReason::BootpNoAddress);
-        }
-        let addr = self.pick(ctx, net, out)?;
-        self.commit(ctx, addr, LeaseTime::Infinite, out)
-            .map_err(alloc_drop)?;
-        self.build(ctx, net, out, 0, addr, None).map(Some)
-    }
-
-    /// Where a reply goes (RFC 2131 §4.1).
-    fn reply_to(&self, ctx: &Ctx<'_>, kind: u8, yiaddr: Ipv4Addr) -> ReplyTo {
-        let req = &ctx.req;
-        if req.giaddr != Ipv4Addr::UNSPECIFIED {
-            return ReplyTo::Relay(req.giaddr);
-        }
-        if kind == msg::NAK {
-            return ReplyTo::Broadcast;
-        }
-        if req.ciaddr != Ipv4Addr::UNSPECIFIED {
-            return ReplyTo::Unicast(req.ciaddr);
-        }
-        let forced = self.cfg.broadcast_all || ctx.tags.intersects(&self.bcast);
-        if req.broadcast || forced || yiaddr == Ipv4Addr::UNSPECIFIED {
-            return ReplyTo::Broadcast;
-        }
-        let mut mac = HwAddr {
-            htype: req.htype,
-            len: req.chaddr.len() as u8,
-            bytes: [0; 16],
-        };
-        mac.bytes[..req.chaddr.len()].copy_from_slice(req.chaddr);
-        ReplyTo::UnicastToClientHw { ip: yiaddr, mac }
-    }
-
-    /// Build a reply of DHCP type `kind` (0 = BOOTREPLY without option 53).
-    fn build(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        out: &mut Out<'_>,
-        kind: u8,
-        yiaddr: Ipv4Addr,
-        lease: Option<LeaseTime>,
-    ) -> Result<(ReplyTo, usize), DropReason> {
-        let req = &ctx.req;
-        let to = self.reply_to(ctx, kind, yiaddr);
-        let opts: &OptionTable = out.opts;
-        let max = opts.get(code::MAX_SIZE).map_or(0, |v| {
-            usize::from(u16::from_be_bytes([v[0], v[1]])).saturating_sub(28)
-        });
-        let nak = kind == msg::NAK;
-        let h = ReplyHeader {
-            htype: req.htype,
-            chaddr: req.chaddr,
-            xid: req.xid,
-            // RFC 2131 §4.3.2: a NAK through a relay asks it to broadcast.
-            broadcast: req.broadcast || (nak && net.relayed),
-            ciaddr: if kind == msg::ACK || kind == 0 {
-                req.ciaddr
-            } else {
-                Ipv4Addr::UNSPECIFIED
-            },
-            yiaddr,
-            siaddr: if nak {
-                Ipv4Addr::UNSPECIFIED
-            } else {
-                net.server_id
-            },
-            giaddr: req.giaddr,
-        };
-        let mut w = ReplyWriter::new(out.reply, max, &h).ok_or(DropReason::ReplyTooBig)?;
-        let agent = opts.get(code::RELAY_AGENT);
-        if let Some(a) = agent {
-            w.reserve(ReplyWriter::encoded_len(a.len()));
-        }
-        if kind != 0 {
-            w.option(code::MESSAGE_TYPE, &[kind]);
-        }
-        w.addr(code::SERVER_ID, net.server_id);
-        if nak {
-            // RFC 2131 §4.3.1 table 3: a NAK carries only type, server id, message, client id.
-            w.option(code::MESSAGE, b"wrong address");
-        } else {
-            self.write_options(ctx, net, opts, out.sub, &mut w, kind, lease);
-        }
-        if let Some(a) = agent {
-            // RFC 3046 §2.2: echo the relay agent option, last before END.
-            w.option_reserved(code::RELAY_AGENT, a);
-        }
-        if kind == msg::ACK
-            && self.cfg.rapid_commit
-            && opts.has(code::RAPID_COMMIT)
-            && req.msg_type == Some(msg::DISCOVER)
-        {
-            w.option(code::RAPID_COMMIT, &[]);
-        }
-        let len = w.finish();
-        self.stats.reply(kind);
-        Ok((to, len))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn write_options(
-        &self,
-        ctx: &Ctx<'_>,
-        net: &Net<'_>,
-        opts: &OptionTable,
-        sub: &mut Vec<u8>,
-        w: &mut ReplyWriter<'_>,
-        kind: u8,
-        lease: Option<LeaseTime>,
-    ) {
-        if let Some(l) = lease
-            && kind != 0
-        {
-            let t = l.wire();
-            w.u32(code::LEASE_TIME, t);
-            if l != LeaseTime::Infinite {
-                // RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease.
-                w.u32(code::T1, t / 2);
-                w.u32(code::T2, (u64::from(t) * 7 / 8) as u32);
-            }
-        }
-        let prl = opts.get(code::PARAM_REQUEST);
-        let requested = |c: u8| prl.is_none_or(|p| p.contains(&c));
-        let mask = net.mask;
-        w.addr(code::SUBNET_MASK, mask);
-        let configured = |c: u8| self.best_option(c, &ctx.tags);
-        if configured(code::BROADCAST).is_none() {
-            let b = net.range.broadcast.unwrap_or_else(|| {
-                Ipv4Addr::from(u32::from(net.range.pool.start) | !u32::from(mask))
-            });
-            w.addr(code::BROADCAST, b);
-        }
-        if configured(code::ROUTER).is_none() && !net.relayed {
-            w.addr(code::ROUTER, net.server_id);
-        }
-        if configured(code::DNS).is_none() && self.dns_self && requested(code::DNS) {
-            w.addr(code::DNS, net.server_id);
-        }
-        if configured(code::DOMAIN).is_none()
-            && let Some(d) = &self.cfg.domain
-            && requested(code::DOMAIN)
-        {
-            w.option(code::DOMAIN, d.as_bytes());
-        }
-        if let Some(n) = ctx.host.and_then(|h| self.hosts[h].name.as_deref())
-            && configured(code::HOSTNAME).is_none()
-        {
-            w.option(code::HOSTNAME, n);
-        }
-        // Requested options in the client's order (RFC 2131 §4.3.1 leaves the order to the
-        // server; clients with short buffers get what they asked for first).
-        let vendor = opts.get(code::VENDOR_CLASS);
-        let emit = |c: u8, w: &mut ReplyWriter<'_>, sub: &mut Vec<u8>| {
-            if matches!(
-                c,
-                code::SUBNET_MASK
-                    | code::LEASE_TIME
-                    | code::T1
-                    | code::T2
-                    | code::SERVER_ID
-                    | code::MESSAGE_TYPE
-                    | code::PAD
-                    | code::END
-                    | code::RELAY_AGENT
-                    | code::OVERLOAD
-            ) {
-                return;
-            }
-            if self.encapsulated(c, &ctx.tags, vendor, sub) {
-                w.option(c, sub);
-            } else if let Some(o) = configured(c) {
-                w.option(c, &o.value);
-            }
-        };
-        match prl {
-            Some(p) => {
-                for &c in p {
-                    emit(c, w, sub);
-                }
-                // Forced options the client did not ask for, in configuration order.
-                for o in &self.opts {
-                    if o.force
-                        && o.encap.is_none()
-                        && o.vendor_class.is_none()
-                        && !p.contains(&o.code)
-                        && o.applies(&ctx.tags)
-                        && configured(o.code).is_some_and(|b| core::ptr::eq(b, o))
-                    {
-                        emit(o.code, w, sub);
-                    }
-                }
-            }
-            None => {
-                for o in &self.opts {
-                    if o.encap.is_none()
-                        && o.vendor_class.is_none()
-                        && configured(o.code).is_some_and(|b| core::ptr::eq(b, o))
-                    {
-                        emit(o.code, w, sub);
-                    }
-                }
-                if vendor.is_some() {
-                    emit(code::VENDOR, w, sub);
-                }
-            }
-        }
-    }
-
-    /// The option for `code` whose tags hold, preferring the one with most positive tags.
-    fn best_option(&self, code: u8, tags: &TagSet) -> Option<&COpt> {
-        let mut best: Option<&COpt> = None;
-        for o in &self.opts {
-            if o.code == code
-                && o.encap.is_none()
-                && o.vendor_class.is_none()
-                && o.applies(tags)
-                && best.is_none_or(|b| o.weight > b.weight)
-            {
-                best = Some(o);
-            }
-        }
-        best
-    }
-
-    /// Gather `vendor:` sub-options (into option 43, when option 60 contains the class) or
-    /// `encap:` sub-options of option `code` into `sub`. True if any were found.
-    fn encapsulated(
-        &self,
-        code: u8,
-        tags: &TagSet,
-        vendor: Option<&[u8]>,
-        sub: &mut Vec<u8>,
-    ) -> bool {
-        sub.clear();
-        for o in &self.opts {
-            if !o.applies(tags) {
-                continue;
-            }
-            let hit = match (&o.vendor_class, o.encap) {
-                (Some(class), _) => {
-                    code == code::VENDOR
-                        && vendor.is_some_and(|v| {
-                            v.windows(class.len().max(1)).any(|w| w == class.as_slice())
-                        })
-                }
-                (None, Some(e)) => e == code,
-                (None, None) => false,
-            };
-            if hit && sub.len() + 2 + o.value.len() <= 255 && o.value.len() <= 255 {
-                sub.push(o.code);
-                sub.push(o.value.len() as u8);
-                sub.extend_from_slice(&o.value);
-            }
-        }
-        !sub.is_empty()
-    }
 }
 
-struct Out<'o> {
-    opts: &'o OptionTable,
-    reply: &'o mut [u8],
-    journal: &'o mut Vec<u8>,
-    sub: &'o mut Vec<u8>,
-    wall: u64,
+pub(super) struct Out<'o> {
+    pub(super) opts: &'o OptionTable,
+    pub(super) reply: &'o mut [u8],
+    pub(super) journal: &'o mut Vec<u8>,
+    pub(super) sub: &'o mut Vec<u8>,
+    pub(super) wall: u64,
 }
 
-fn alloc_drop(e: AllocError) -> DropReason {
+pub(super) fn alloc_drop(e: AllocError) -> DropReason {
     match e {
         AllocError::Exhausted | AllocError::Taken => DropReason::PoolExhausted,
         AllocError::LeaseMax => DropReason::LeaseMax,

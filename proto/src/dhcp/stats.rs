@@ -66,11 +66,15 @@ pub enum DropReason {
     /// The reply would not fit in the caller's buffer.
     #[error("reply buffer too small")]
     ReplyTooBig,
+    /// The request arrived on an interface DHCP is not served on (`-i`, `-I`,
+    /// `--no-dhcp-interface`).
+    #[error("interface not served")]
+    InterfaceNotServed,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = DropReason::ReplyTooBig as usize + 1;
+    pub const COUNT: usize = DropReason::InterfaceNotServed as usize + 1;
 }
 
 /// Counters shared by all workers: replies by type and drops by reason (relaxed atomics).

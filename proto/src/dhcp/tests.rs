@@ -11,21 +11,21 @@ use super::packet::{HEADER_LEN, MAGIC, code, msg};
 use super::*;
 use crate::time::Instant;
 
-const DHCLIENT_DISCOVER: &[u8] = include_bytes!("testdata/dhclient_discover.bin");
+pub(super) const DHCLIENT_DISCOVER: &[u8] = include_bytes!("testdata/dhclient_discover.bin");
 const DHCLIENT_REQUEST: &[u8] = include_bytes!("testdata/dhclient_request.bin");
-const UDHCPC_DISCOVER: &[u8] = include_bytes!("testdata/udhcpc_discover.bin");
+pub(super) const UDHCPC_DISCOVER: &[u8] = include_bytes!("testdata/udhcpc_discover.bin");
 const UDHCPC_REQUEST: &[u8] = include_bytes!("testdata/udhcpc_request.bin");
-const WALL: u64 = 1_700_000_000;
+pub(super) const WALL: u64 = 1_700_000_000;
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 
-fn addrs() -> [Ipv4Net; 1] {
+pub(super) fn addrs() -> [Ipv4Net; 1] {
     [Ipv4Net {
         addr: SERVER,
         prefix: 24,
     }]
 }
 
-fn iface(a: &[Ipv4Net]) -> InterfaceInfo<'_> {
+pub(super) fn iface(a: &[Ipv4Net]) -> InterfaceInfo<'_> {
     InterfaceInfo {
         index: 2,
         name: "rmqd0",
@@ -33,7 +33,7 @@ fn iface(a: &[Ipv4Net]) -> InterfaceInfo<'_> {
     }
 }
 
-fn config() -> DhcpConfig {
+pub(super) fn config() -> DhcpConfig {
     let mut r = Range::new(Ipv4Addr::new(10, 77, 0, 50), Ipv4Addr::new(10, 77, 0, 150));
     r.lease_time = LeaseTime::Secs(43200);
     DhcpConfig {
@@ -43,12 +43,16 @@ fn config() -> DhcpConfig {
     }
 }
 
-fn src() -> SocketAddrV4 {
+pub(super) fn src() -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)
 }
 
 /// Decoded reply plus where it goes and whether a journal record came with it.
-fn run(s: &Server, wall: u64, bytes: &[u8]) -> Result<(ReplyTo, v4::Message, Vec<u8>), DropReason> {
+pub(super) fn run(
+    s: &Server,
+    wall: u64,
+    bytes: &[u8],
+) -> Result<(ReplyTo, v4::Message, Vec<u8>), DropReason> {
     let mut sc = Scratch::default();
     let a = addrs();
     match s.handle(
@@ -71,12 +75,12 @@ fn run(s: &Server, wall: u64, bytes: &[u8]) -> Result<(ReplyTo, v4::Message, Vec
     }
 }
 
-fn msg_type(m: &v4::Message) -> Option<v4::MessageType> {
+pub(super) fn msg_type(m: &v4::Message) -> Option<v4::MessageType> {
     m.opts().msg_type()
 }
 
 /// Build a request from scratch (fields per RFC 2131 §4.4.1 table 5).
-fn build(t: u8, mac: [u8; 6], ciaddr: Ipv4Addr, extra: &[(u8, &[u8])]) -> Vec<u8> {
+pub(super) fn build(t: u8, mac: [u8; 6], ciaddr: Ipv4Addr, extra: &[(u8, &[u8])]) -> Vec<u8> {
     let mut p = vec![0u8; HEADER_LEN];
     p[0] = 1;
     p[1] = 1;

@@ -1,0 +1,358 @@
+//! The options that give DHCP requests tags, and the tag rules: `--dhcp-match`,
+//! `-U/--dhcp-vendorclass`, `-j/--dhcp-userclass`, `--dhcp-circuitid`, `--dhcp-remoteid`,
+//! `--dhcp-subscrid`, `--dhcp-mac`, `--tag-if`, and the tag-condition lists of
+//! `--dhcp-ignore`, `--dhcp-ignore-names`, `--dhcp-generate-names` and `--dhcp-reply-delay`.
+
+use crate::dhcp::{MacPattern, parse_client_id, parse_mac};
+use crate::dhcp_option::{TagCondition, encode_match_value};
+use crate::value::{ValueError, parse_uint};
+
+/// What an option's value must look like for a match to hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchValue {
+    /// No value: the option only has to be present.
+    Present,
+    /// `01:ff:*:02`: a prefix with `*` wildcards.
+    Prefix(Vec<Option<u8>>),
+    /// A typed value: one element of the option, read as an array, must equal it.
+    Element(Vec<u8>),
+    /// A text value: matched as a substring.
+    Substring(Vec<u8>),
+}
+
+/// What a [`DhcpMatch`] looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchKind {
+    /// `--dhcp-match=set:T,N|option:NAME[,VALUE]`.
+    Option {
+        /// Option code.
+        code: u8,
+        /// Required value.
+        value: MatchValue,
+    },
+    /// `--dhcp-match=set:T,vi-encap:ENTERPRISE[,VALUE]`.
+    ViEncap {
+        /// IANA enterprise number.
+        enterprise: u32,
+        /// Required value.
+        value: MatchValue,
+    },
+    /// `-U/--dhcp-vendorclass=set:T,CLASS`.
+    VendorClass(Vec<u8>),
+    /// `-j/--dhcp-userclass=set:T,CLASS`.
+    UserClass(Vec<u8>),
+    /// `--dhcp-circuitid` (1), `--dhcp-remoteid` (2), `--dhcp-subscrid` (6): option 82
+    /// sub-option `sub` equals `value`.
+    Agent {
+        /// Sub-option code.
+        sub: u8,
+        /// Required value.
+        value: Vec<u8>,
+    },
+    /// `--dhcp-mac=set:T,MAC`.
+    Mac(MacPattern),
+}
+
+/// One tag-setting match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpMatch {
+    /// The tag set when it holds.
+    pub tag: String,
+    /// What is matched.
+    pub kind: MatchKind,
+}
+
+/// `--tag-if=set:T[,set:T...][,tag:C...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagIf {
+    /// Tags set.
+    pub set: Vec<String>,
+    /// Conditions, all of which must hold.
+    pub when: Vec<TagCondition>,
+}
+
+fn expected(s: &str) -> ValueError {
+    ValueError::expected(s)
+}
+
+fn tag_name(t: &str) -> Result<String, ValueError> {
+    if t.is_empty() || t.contains(|c: char| c.is_whitespace() || c == ',' || c == '!') {
+        return Err(expected("a tag name"));
+    }
+    Ok(t.to_string())
+}
+
+/// `set:T` (or dnsmasq's older `net:T`) at the front of `v`; returns the tag and the rest.
+fn leading_set(v: &str) -> Result<(String, &str), ValueError> {
+    let (head, rest) = v.split_once(',').unwrap_or((v, ""));
+    let t = head
+        .trim()
+        .strip_prefix("set:")
+        .or_else(|| head.trim().strip_prefix("net:"))
+        .ok_or_else(|| expected("set:TAG first"))?;
+    Ok((tag_name(t)?, rest.trim()))
+}
+
+/// One condition item: `tag:T`, `tag:!T` (or `net:`).
+fn condition(item: &str) -> Result<TagCondition, ValueError> {
+    let t = item
+        .strip_prefix("tag:")
+        .or_else(|| item.strip_prefix("net:"))
+        .ok_or_else(|| expected("tag:NAME or tag:!NAME items"))?;
+    let (negated, t) = match t.strip_prefix('!') {
+        Some(t) => (true, t),
+        None => (false, t),
+    };
+    Ok(TagCondition {
+        tag: tag_name(t)?,
+        negated,
+    })
+}
+
+/// A list of conditions (`tag:a,tag:!b`); empty input is an empty list (always holds).
+pub fn parse_conditions(v: &str) -> Result<Vec<TagCondition>, ValueError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(condition)
+        .collect()
+}
+
+/// `01:ff:*:02`: colon-separated hex bytes with at least one `*`, or `None` when `v` is not
+/// of that form.
+fn wildcard_hex(v: &str) -> Option<Vec<Option<u8>>> {
+    if !v.contains(':') {
+        return None;
+    }
+    v.split(':')
+        .map(|p| match p {
+            "*" => Some(None),
+            p if (1..=2).contains(&p.len()) => u8::from_str_radix(p, 16).ok().map(Some),
+            _ => None,
+        })
+        .collect()
+}
+
+fn match_value(head: &str, v: &str) -> Result<(u8, MatchValue), ValueError> {
+    if v.is_empty() {
+        let (code, _, _) = encode_match_value(head, "")?;
+        return Ok((code, MatchValue::Present));
+    }
+    if let Some(p) = wildcard_hex(v) {
+        let (code, _, _) = encode_match_value(head, "")?;
+        return Ok((code, MatchValue::Prefix(p)));
+    }
+    let (code, bytes, text) = encode_match_value(head, v)?;
+    Ok((
+        code,
+        if text {
+            MatchValue::Substring(bytes)
+        } else {
+            MatchValue::Element(bytes)
+        },
+    ))
+}
+
+/// Raw bytes of a class or relay-agent value: hex bytes (`01:02`) or the text itself.
+fn bytes_of(v: &str) -> Result<Vec<u8>, ValueError> {
+    let v = v.trim();
+    let v = v
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v);
+    if v.is_empty() {
+        return Err(expected("a value after the tag"));
+    }
+    Ok(parse_client_id(v))
+}
+
+impl DhcpMatch {
+    /// Parses the value of option `option` (the long name: `dhcp-match`, `dhcp-vendorclass`,
+    /// `dhcp-userclass`, `dhcp-circuitid`, `dhcp-remoteid`, `dhcp-subscrid`, `dhcp-mac`).
+    pub fn parse(option: &str, v: &str) -> Result<DhcpMatch, ValueError> {
+        let (tag, rest) = leading_set(v.trim())?;
+        let kind = match option {
+            "dhcp-match" => {
+                let (head, value) = rest.split_once(',').unwrap_or((rest, ""));
+                let (head, value) = (head.trim(), value.trim());
+                if let Some(e) = head.strip_prefix("vi-encap:") {
+                    let enterprise = parse_uint(e, u64::from(u32::MAX))
+                        .map_err(|_| expected("an enterprise number after vi-encap:"))?
+                        as u32;
+                    let value = if value.is_empty() {
+                        MatchValue::Present
+                    } else if let Some(p) = wildcard_hex(value) {
+                        MatchValue::Prefix(p)
+                    } else {
+                        MatchValue::Substring(bytes_of(value)?)
+                    };
+                    MatchKind::ViEncap { enterprise, value }
+                } else {
+                    let (code, value) = match_value(head, value)?;
+                    MatchKind::Option { code, value }
+                }
+            }
+            "dhcp-vendorclass" | "dhcp-userclass" => {
+                if rest.starts_with("enterprise:") {
+                    return Err(expected(
+                        "a vendor class (enterprise: applies to DHCPv6, not supported here)",
+                    ));
+                }
+                let b = bytes_of(rest)?;
+                if option == "dhcp-vendorclass" {
+                    MatchKind::VendorClass(b)
+                } else {
+                    MatchKind::UserClass(b)
+                }
+            }
+            "dhcp-circuitid" | "dhcp-remoteid" | "dhcp-subscrid" => MatchKind::Agent {
+                sub: match option {
+                    "dhcp-circuitid" => 1,
+                    "dhcp-remoteid" => 2,
+                    _ => 6,
+                },
+                value: bytes_of(rest)?,
+            },
+            "dhcp-mac" => MatchKind::Mac(
+                parse_mac(rest).ok_or_else(|| expected("a MAC address (with * wildcards)"))?,
+            ),
+            _ => return Err(expected("a DHCP match option")),
+        };
+        Ok(DhcpMatch { tag, kind })
+    }
+}
+
+impl TagIf {
+    /// Parses `set:T[,set:T...][,tag:C...]`: at least one `set:`, all of them before the
+    /// conditions.
+    pub fn parse(v: &str) -> Result<TagIf, ValueError> {
+        let mut t = TagIf::default();
+        for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if let Some(s) = item.strip_prefix("set:") {
+                if !t.when.is_empty() {
+                    return Err(expected("set: items before the tag: conditions"));
+                }
+                t.set.push(tag_name(s)?);
+            } else {
+                t.when.push(condition(item)?);
+            }
+        }
+        if t.set.is_empty() {
+            return Err(expected("set:TAG[,set:TAG...][,tag:TAG...]"));
+        }
+        Ok(t)
+    }
+}
+
+/// `--dhcp-reply-delay=[tag:T,]SECONDS`.
+pub fn parse_reply_delay(v: &str) -> Result<(Vec<TagCondition>, u32), ValueError> {
+    let (conds, secs) = match v.rsplit_once(',') {
+        Some((c, s)) => (parse_conditions(c)?, s.trim()),
+        None => (Vec::new(), v.trim()),
+    };
+    let secs = parse_uint(secs, 3600).map_err(|_| expected("[tag:T,]SECONDS (0-3600)"))?;
+    Ok((conds, secs as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(o: &str, v: &str) -> MatchKind {
+        DhcpMatch::parse(o, v).unwrap().kind
+    }
+
+    #[test]
+    fn match_forms() {
+        assert_eq!(
+            m("dhcp-match", "set:efi,option:client-arch,6"),
+            MatchKind::Option {
+                code: 93,
+                value: MatchValue::Element(vec![0, 6])
+            }
+        );
+        assert_eq!(
+            m("dhcp-match", "set:x,60"),
+            MatchKind::Option {
+                code: 60,
+                value: MatchValue::Present
+            }
+        );
+        assert_eq!(
+            m("dhcp-match", "set:x,77,01:*:03"),
+            MatchKind::Option {
+                code: 77,
+                value: MatchValue::Prefix(vec![Some(1), None, Some(3)])
+            }
+        );
+        assert_eq!(
+            m("dhcp-match", "set:x,60,PXEClient"),
+            MatchKind::Option {
+                code: 60,
+                value: MatchValue::Substring(b"PXEClient".to_vec())
+            }
+        );
+        assert_eq!(
+            m("dhcp-match", "set:ipxe,vi-encap:3561"),
+            MatchKind::ViEncap {
+                enterprise: 3561,
+                value: MatchValue::Present
+            }
+        );
+        assert_eq!(
+            m("dhcp-vendorclass", "set:pxe,PXEClient"),
+            MatchKind::VendorClass(b"PXEClient".to_vec())
+        );
+        assert_eq!(
+            m("dhcp-userclass", "net:u,office"),
+            MatchKind::UserClass(b"office".to_vec())
+        );
+        assert_eq!(
+            m("dhcp-circuitid", "set:c,01:02"),
+            MatchKind::Agent {
+                sub: 1,
+                value: vec![1, 2]
+            }
+        );
+        assert_eq!(
+            m("dhcp-subscrid", "set:s,\"sub 1\""),
+            MatchKind::Agent {
+                sub: 6,
+                value: b"sub 1".to_vec()
+            }
+        );
+        let MatchKind::Mac(p) = m("dhcp-mac", "set:vm,52:54:00:*:*:*") else {
+            panic!("not a MAC");
+        };
+        assert_eq!(p.bytes[3], None);
+    }
+
+    #[test]
+    fn match_errors() {
+        for (o, v) in [
+            ("dhcp-match", "60"),
+            ("dhcp-match", "set:x,option:nonesuch"),
+            ("dhcp-vendorclass", "set:x,enterprise:311,MSFT"),
+            ("dhcp-userclass", "set:x"),
+            ("dhcp-mac", "set:x,zz:zz"),
+            ("dhcp-circuitid", "set:,abc"),
+        ] {
+            assert!(DhcpMatch::parse(o, v).is_err(), "{o}={v}");
+        }
+    }
+
+    #[test]
+    fn tag_if_and_conditions() {
+        let t = TagIf::parse("set:a,set:b,tag:c,tag:!d").unwrap();
+        assert_eq!(t.set, ["a", "b"]);
+        assert_eq!(t.when.len(), 2);
+        assert!(t.when[1].negated);
+        assert!(TagIf::parse("tag:c").is_err());
+        assert!(TagIf::parse("tag:c,set:a").is_err());
+        assert!(parse_conditions("").unwrap().is_empty());
+        assert!(parse_conditions("tag:x,foo").is_err());
+        assert_eq!(parse_reply_delay("tag:pxe,3").unwrap().1, 3);
+        assert_eq!(parse_reply_delay("2").unwrap(), (vec![], 2));
+        assert!(parse_reply_delay("tag:x,soon").is_err());
+    }
+}
