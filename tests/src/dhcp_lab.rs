@@ -86,7 +86,16 @@ pub struct DhcpLab {
     pub server: Netns,
     /// The clients' namespace.
     pub client: Netns,
+    /// With [`DhcpLab::with_relay`]: the relay's namespace between server and clients.
+    pub relay: Option<Netns>,
 }
+
+/// The relay's address on the server side (with [`DhcpLab::with_relay`]).
+pub const RELAY_SERVER_SIDE: &str = "10.77.0.2";
+/// The relay's address on the clients' side, the `giaddr` of relayed requests.
+pub const RELAY_GIADDR: &str = "10.78.0.1";
+/// The relay's interface on the clients' side.
+pub const RELAY_CLIENT_IF: &str = "rmqr1";
 
 impl DhcpLab {
     /// Creates the namespaces (names made unique by `tag` and the PID) and the veth pair.
@@ -104,6 +113,39 @@ impl DhcpLab {
             dir,
             server,
             client,
+            relay: None,
+        }
+    }
+
+    /// Three namespaces: server (10.77.0.1/24 on [`SERVER_IF`]) — relay (10.77.0.2/24 on
+    /// `rmqr0`, 10.78.0.1/24 on [`RELAY_CLIENT_IF`]) — clients ([`CLIENT_IF`] with
+    /// [`CLIENT_MAC`]). The server routes 10.78.0.0/24 through the relay. No relay runs yet.
+    pub fn with_relay(tag: &str) -> Self {
+        let id = std::process::id();
+        let dir = TempDir::new(&format!("dhcp-{tag}")).expect("scratch directory");
+        let server = Netns::new(&format!("rmq{tag}s{id}")).expect("server namespace");
+        let relay = Netns::new(&format!("rmq{tag}r{id}")).expect("relay namespace");
+        let client = Netns::new(&format!("rmq{tag}c{id}")).expect("client namespace");
+        assert!(veth(&server, SERVER_IF, &relay, "rmqr0", None), "veth");
+        assert!(
+            veth(
+                &relay,
+                RELAY_CLIENT_IF,
+                &client,
+                CLIENT_IF,
+                Some(CLIENT_MAC)
+            ),
+            "veth"
+        );
+        server.must_ip(&["addr", "add", "10.77.0.1/24", "dev", SERVER_IF]);
+        relay.must_ip(&["addr", "add", "10.77.0.2/24", "dev", "rmqr0"]);
+        relay.must_ip(&["addr", "add", "10.78.0.1/24", "dev", RELAY_CLIENT_IF]);
+        server.must_ip(&["route", "add", "10.78.0.0/24", "via", RELAY_SERVER_SIDE]);
+        DhcpLab {
+            dir,
+            server,
+            client,
+            relay: Some(relay),
         }
     }
 
@@ -218,6 +260,30 @@ impl DhcpLab {
             .args(extra);
         let out = cmd.output().expect("run udhcpc");
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+    }
+
+    /// udhcpc as [`DhcpLab::udhcpc_with`], with a script that records the environment of its
+    /// `bound` call; returns the address and that environment (`ntpsrv=...`, `router=...`).
+    pub fn udhcpc_env(&self, extra: &[&str]) -> (String, String) {
+        let env = self.dir.join("udhcpc.env");
+        let script = self.dir.join("udhcpc.sh");
+        let _ = std::fs::remove_file(&env);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = bound ] && env > {}\nexit 0\n",
+                env.display()
+            ),
+        )
+        .expect("write script");
+        let mut perm = std::fs::metadata(&script).expect("script").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(&script, perm).expect("chmod script");
+        let script = script.to_string_lossy().into_owned();
+        let mut args = vec!["-s", script.as_str()];
+        args.extend_from_slice(extra);
+        let addr = self.udhcpc_with(&args);
+        (addr, std::fs::read_to_string(&env).unwrap_or_default())
     }
 
     /// dhclient (`-v`, with the lab's request list, lease and PID files) with `extra`

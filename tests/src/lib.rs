@@ -11,6 +11,7 @@ pub mod binary;
 pub mod blackhole;
 pub mod client;
 pub mod dhcp_lab;
+pub mod dhcp_relay;
 pub mod dig;
 pub mod dnsmasq;
 pub mod error;
