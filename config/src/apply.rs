@@ -94,6 +94,28 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "filter-A" => c.filter_a = true,
         "filter-AAAA" => c.filter_aaaa = true,
         "no-round-robin" => c.no_round_robin = true,
+        "dnssec" => c.dnssec.enabled = true,
+        "dnssec-no-timecheck" => c.dnssec.no_timecheck = true,
+        "proxy-dnssec" => c.dnssec.proxy = true,
+        "dnssec-debug" => c.dnssec.debug = true,
+        "dnssec-check-unsigned" => {
+            c.dnssec.check_unsigned = match value {
+                None => true,
+                Some(v) if v.eq_ignore_ascii_case("no") => false,
+                Some(v) => return Err(invalid(v, ValueError::expected("nothing or `no`"))),
+            }
+        }
+        "dnssec-timestamp" => c.dnssec.timestamp = Some(non_empty(req()?)?),
+        "trust-anchor" => {
+            let v = req()?;
+            let a = crate::dnssec::parse_trust_anchor(v).map_err(|e| invalid(v, e))?;
+            c.dnssec.trust_anchors.push(a);
+        }
+        "dnssec-limits" => {
+            let v = req()?;
+            c.dnssec.limits =
+                crate::dnssec::parse_limits(v, c.dnssec.limits).map_err(|e| invalid(v, e))?;
+        }
         "bogus-nxdomain" | "ignore-address" => {
             let v = req()?;
             let p = parse_addr_prefix(v).map_err(|e| invalid(v, e))?;

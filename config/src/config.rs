@@ -218,6 +218,8 @@ pub struct Config {
     pub dhcp: crate::dhcp::DhcpSettings,
     /// TFTP: `--enable-tftp` and the `--tftp-*` options.
     pub tftp: crate::tftp::TftpSettings,
+    /// DNSSEC validation settings.
+    pub dnssec: crate::dnssec::DnssecSettings,
     /// Every configuration, conf-dir and servers file read, in reading order.
     pub conf_files_read: Vec<PathBuf>,
 }
@@ -294,6 +296,7 @@ impl Default for Config {
             tcp_idle_timeout_secs: DEFAULT_TCP_IDLE_TIMEOUT_SECS,
             dhcp: crate::dhcp::DhcpSettings::default(),
             tftp: crate::tftp::TftpSettings::default(),
+            dnssec: crate::dnssec::DnssecSettings::default(),
             conf_files_read: Vec::new(),
         }
     }

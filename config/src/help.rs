@@ -48,6 +48,10 @@ pub fn metavar(long: &str) -> &'static str {
         "rebind-domain-ok" => "a domain, or /domain/[domain/]",
         "filter-rr" => "record types (names or numbers), comma separated",
         "threads" => "a worker count (0 = one per online CPU)",
+        "trust-anchor" => "[class,]domain,key-tag,algorithm,digest-type,hex-digest",
+        "dnssec-check-unsigned" => "no",
+        "dnssec-timestamp" => "a file path",
+        "dnssec-limits" => "sig-fails[,work[,sub-queries[,nsec3-iterations]]]",
         "io-backend" => "auto, uring or epoll",
         "tcp-idle-timeout" => "a duration (seconds, or with s/m/h/d/w)",
         "dhcp-range" => "[tag:T,][set:T,]start[,end|static|proxy][,netmask[,broadcast]][,lease]",
@@ -225,6 +229,16 @@ fn describe(long: &str) -> &'static str {
         "filter-AAAA" => "Remove AAAA records from answers.",
         "filter-rr" => "Remove records of these types from answers (ANY: defang ANY answers).",
         "no-round-robin" => "Keep the upstream order of records (ringmasq never reorders).",
+        "dnssec" => "Validate answers with DNSSEC; AD on secure answers, SERVFAIL on bogus ones.",
+        "trust-anchor" => "A DS record trusted as the start of DNSSEC chains of trust.",
+        "dnssec-check-unsigned" => "Prove unsigned answers insecure (default; =no to trust them).",
+        "dnssec-no-timecheck" => "Do not check DNSSEC signature times until SIGINT.",
+        "dnssec-timestamp" => {
+            "Check DNSSEC signature times once the clock passes this file's time."
+        }
+        "proxy-dnssec" => "Copy the AD bit from upstream answers.",
+        "dnssec-debug" => "Set CD upstream; pass bogus answers on instead of SERVFAIL.",
+        "dnssec-limits" => "DNSSEC work limits per answer (default 20,200,40,150).",
         "threads" => "Worker threads (default one per online CPU).",
         "io-backend" => "Packet I/O: io_uring, epoll, or auto (default).",
         "tcp-idle-timeout" => "Close idle TCP connections after this long (default 10s).",

@@ -186,7 +186,14 @@ pub fn run(mut state: ControlState) -> Result<()> {
                 _ = usr1.recv() => state.log_stats(),
                 _ = usr2.recv() => crate::logging::reopen(),
                 _ = term.recv() => { tracing::info!("exiting on receipt of SIGTERM"); break; }
-                _ = int.recv() => { tracing::info!("exiting on receipt of SIGINT"); break; }
+                _ = int.recv() => {
+                    // --dnssec-no-timecheck: SIGINT turns the time checks on instead (dnsmasq).
+                    if crate::dnssec::enable_timecheck() {
+                        continue;
+                    }
+                    tracing::info!("exiting on receipt of SIGINT");
+                    break;
+                }
                 _ = tick.tick() => {
                     // dnsmasq checks the resolv-file about once a second unless --no-poll.
                     if !state.cfg.no_poll {

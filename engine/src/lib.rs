@@ -7,6 +7,7 @@ pub mod access;
 pub mod clock;
 pub mod control;
 pub mod dhcp;
+pub mod dnssec;
 pub mod epoll;
 pub mod guards;
 pub mod hosts;

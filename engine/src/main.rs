@@ -43,6 +43,12 @@ fn serve() -> ExitCode {
     }
     // Every remaining problem is reported at once, so --test shows them all.
     let mut problems: Vec<String> = Vec::new();
+    if cfg.dnssec.enabled && cfg.dnssec.trust_anchors.is_empty() {
+        problems.push(
+            "--dnssec needs at least one --trust-anchor (contrib/trust-anchors.conf holds the root's)"
+                .to_string(),
+        );
+    }
     let identity = Identity::resolve(cfg.user.as_deref(), cfg.group.as_deref())
         .map_err(|e| problems.push(e.to_string()))
         .ok()

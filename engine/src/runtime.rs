@@ -180,7 +180,12 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
     })
 }
 
-fn forwarder_config(cfg: &Config, slots: u16, lane: (u16, u16)) -> ForwarderConfig {
+fn forwarder_config(
+    cfg: &Config,
+    slots: u16,
+    lane: (u16, u16),
+    dnssec: Option<ringmasq_proto::dns::forward::DnssecForwarding>,
+) -> ForwarderConfig {
     let (attempt, total, backoff) = match cfg.fast_dns_retry {
         Some((initial, total)) => (
             u64::from(initial.max(50)),
@@ -210,6 +215,8 @@ fn forwarder_config(cfg: &Config, slots: u16, lane: (u16, u16)) -> ForwarderConf
         local_ttl: cfg.local_ttl,
         guards: crate::guards::guards_from_config(cfg),
         no_ident: cfg.no_ident,
+        dnssec,
+        proxy_dnssec: cfg.dnssec.proxy,
     }
 }
 
@@ -269,6 +276,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         Some(LocalService::Net) => AccessPolicy::local_subnets(&ifaces),
         None => AccessPolicy::open(),
     };
+    let dnssec = crate::dnssec::forwarding(&cfg)?;
     let open_tcp = Arc::new(AtomicUsize::new(0));
     let mut handles = Vec::new();
     let mut doorbells = Vec::new();
@@ -298,7 +306,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
         let mut seed = [0u8; 32];
         rand::fill(&mut seed);
         let fwd = Forwarder::new(
-            forwarder_config(&cfg, slots, (id as u16, n as u16)),
+            forwarder_config(&cfg, slots, (id as u16, n as u16), dnssec.clone()),
             Shared {
                 cache: cache.clone(),
                 registry: Arc::clone(&registry),

@@ -125,6 +125,9 @@ pub struct StoredAnswer {
     ancount: u16,
     nscount: u16,
     truncated: bool,
+    /// DNSSEC validated it secure (or, with `--proxy-dnssec`, the upstream set AD): replies
+    /// carry AD when the client asked with AD or DO.
+    secure: bool,
 }
 
 /// A piece of re-emitted RDATA.
@@ -353,6 +356,22 @@ pub fn normalize_response(
                 _ => false,
             };
         }
+        // The zones that signed kept ANSWER records (RRSIG signer, an ancestor of the owner):
+        // their NSEC/NSEC3 records in AUTHORITY prove a wildcard expansion (RFC 4035 §5.3.4).
+        for r in recs
+            .iter()
+            .filter(|r| r.keep && r.section == 0 && r.rtype == TYPE_RRSIG)
+        {
+            if let [Part::Raw(rd)] = r.parts.as_slice()
+                && rd.len() > 18
+                && let Ok((signer, end)) = read_owned_name(reply, rd.start + 18)
+                && end <= rd.end
+                && signer.len() > 1
+                && is_subdomain_of(&r.owner, &signer)
+            {
+                zones.push(signer);
+            }
+        }
         for r in recs.iter_mut().filter(|r| r.section == 1 && !r.keep) {
             r.keep = r.class == qclass
                 && matches!(r.rtype, TYPE_RRSIG | TYPE_NSEC | TYPE_NSEC3)
@@ -490,6 +509,7 @@ pub fn normalize_response(
         ancount: kept_an,
         nscount: kept_ns,
         truncated,
+        secure: false,
     };
     Ok((answer, report))
 }
@@ -576,11 +596,20 @@ impl StoredAnswer {
                 ancount: an,
                 nscount: ns,
                 truncated: self.truncated,
+                secure: self.secure,
             },
             removed as u16,
         ))
     }
 
+    /// Marks the answer secure (DNSSEC-validated), or not.
+    pub fn set_secure(&mut self, secure: bool) {
+        self.secure = secure;
+    }
+    /// True when the answer was validated secure.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
     /// TTL in seconds for which it may be cached (0 = do not cache)
     pub fn cache_ttl(&self) -> u32 {
         self.cache_ttl
@@ -692,6 +721,10 @@ impl StoredAnswer {
         if truncate {
             f |= flags::TC;
         }
+        // RFC 6840 §5.7/§5.8: AD on a validated answer when the query had AD or DO.
+        if self.secure && (query.flags & flags::AD != 0 || query.do_bit()) {
+            f |= flags::AD;
+        }
         set_flags(out, f);
         set_counts(out, 1, an, ns, u16::from(opt));
         // Same name, so same length; the query's exact bytes restore its case (0x20 clients).
@@ -720,6 +753,8 @@ impl StoredAnswer {
         n + opt_len
     }
 }
+
+mod strip;
 
 #[cfg(test)]
 mod tests;

@@ -101,6 +101,10 @@ pub struct ForwarderConfig {
     pub guards: Guards,
     /// `--no-ident`: CHAOS `*.bind` questions get NOTIMP.
     pub no_ident: bool,
+    /// `--dnssec`: validate answers (None: off).
+    pub dnssec: Option<DnssecForwarding>,
+    /// `--proxy-dnssec`: pass the upstream AD bit on (when not validating).
+    pub proxy_dnssec: bool,
 }
 
 impl Default for ForwarderConfig {
@@ -126,6 +130,8 @@ impl Default for ForwarderConfig {
             local_ttl: 0,
             guards: Guards::default(),
             no_ident: false,
+            dnssec: None,
+            proxy_dnssec: false,
         }
     }
 }
@@ -172,6 +178,10 @@ struct InFlight {
     final_deadline: Instant,
     attempt_wait_ms: u64,
     probe: bool,
+    /// Parked answers waiting for this (DS/DNSKEY sub-)query: (slab index, generation).
+    dependents: Vec<(u32, u32)>,
+    /// The answer, while it is being validated.
+    parked: Option<Box<validate::Parked>>,
 }
 
 /// Merge key: the question plus the flags that change the answer.
@@ -216,6 +226,8 @@ pub struct Forwarder {
     by_question: HashMap<MergeKey, u32>,
     by_attempt: HashMap<(u16, u16), u32>,
     timers: BinaryHeap<std::cmp::Reverse<(Instant, u32, u32)>>,
+    /// DS/DNSKEY answers and zone statuses for DNSSEC validation.
+    keys: validate::Keys,
 }
 
 /// Encodes a slab index and generation into a TCP token.
@@ -254,6 +266,7 @@ impl Forwarder {
             by_question: HashMap::with_capacity(cap),
             by_attempt: HashMap::with_capacity(cap * 2),
             timers: BinaryHeap::with_capacity(cap * 2),
+            keys: validate::Keys::new(),
         }
     }
 
@@ -589,10 +602,23 @@ impl Forwarder {
         entry.attempts = [None; MAX_ATTEMPTS];
         entry.next_attempt = 0;
         entry.waiters.clear();
+        entry.dependents.clear();
+        entry.parked = None;
         if let Some(c) = client {
             entry.waiters.push(Waiter::new(c, q));
         }
-        build_upstream_query(&mut entry.query, q, do_bit, self.cfg.edns_packet_max);
+        // With --dnssec every upstream query asks for DNSSEC records (RFC 4035 §3.2.1), and
+        // with --dnssec-debug it sets CD.
+        let validating = self.cfg.dnssec.as_ref();
+        build_upstream_query(
+            &mut entry.query,
+            q,
+            do_bit || validating.is_some(),
+            self.cfg.edns_packet_max,
+        );
+        if validating.is_some_and(|d| d.validator.debug) {
+            entry.query[3] |= FLAG_CD as u8;
+        }
         entry.reserved = Some(server_idx);
         entry.final_deadline = Instant(now.as_millis() + self.cfg.total_timeout_ms);
         entry.attempt_wait_ms = self.cfg.attempt_timeout_ms;
@@ -658,6 +684,8 @@ impl Forwarder {
             final_deadline: Instant(0),
             attempt_wait_ms: 0,
             probe: false,
+            dependents: Vec::new(),
+            parked: None,
         });
         (self.slab.len() - 1) as u32
     }
@@ -881,6 +909,9 @@ mod egress_tests;
 mod guard_tests;
 
 mod upstream;
+
+mod validate;
+pub use validate::DnssecForwarding;
 
 #[cfg(test)]
 mod tests;

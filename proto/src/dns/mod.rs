@@ -4,6 +4,7 @@ pub mod answer;
 pub mod authoritative;
 pub mod cache;
 pub mod chaos;
+pub mod dnssec;
 pub mod forward;
 pub mod fuzzing;
 pub mod guard;

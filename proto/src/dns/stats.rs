@@ -90,10 +90,18 @@ pub enum Counter {
     BogusNxDomain,
     /// Records removed from upstream answers (`--filter-A`, `--filter-AAAA`, `--filter-rr`).
     FilteredRecords,
+    /// Answers validated secure (DNSSEC).
+    DnssecSecure,
+    /// Answers proven insecure (DNSSEC).
+    DnssecInsecure,
+    /// Answers found bogus (DNSSEC): SERVFAIL with an Extended DNS Error.
+    DnssecBogus,
+    /// DS and DNSKEY sub-queries sent for validation.
+    DnssecSubqueries,
 }
 
 impl Counter {
-    const COUNT: usize = 16;
+    const COUNT: usize = 20;
 
     /// Every counter, in order.
     pub const ALL: [Self; Self::COUNT] = [
@@ -113,6 +121,10 @@ impl Counter {
         Self::RebindBlocked,
         Self::BogusNxDomain,
         Self::FilteredRecords,
+        Self::DnssecSecure,
+        Self::DnssecInsecure,
+        Self::DnssecBogus,
+        Self::DnssecSubqueries,
     ];
 
     /// A short name for logs and statistics.
@@ -134,6 +146,10 @@ impl Counter {
             Self::RebindBlocked => "rebind-blocked",
             Self::BogusNxDomain => "bogus-nxdomain",
             Self::FilteredRecords => "filtered-records",
+            Self::DnssecSecure => "dnssec-secure",
+            Self::DnssecInsecure => "dnssec-insecure",
+            Self::DnssecBogus => "dnssec-bogus",
+            Self::DnssecSubqueries => "dnssec-subqueries",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! retries, timers, and finishing a question (answering every waiting client).
 
 use super::*;
+use crate::dns::answer::StoredAnswer;
 
 impl Forwarder {
     /// Handles a datagram that arrived on upstream socket `slot` from `from`.
@@ -114,7 +115,7 @@ impl Forwarder {
             srv.queries_failed.fetch_add(1, Ordering::Relaxed);
         }
         if !self.send_next(now, idx, true, out) {
-            self.finish_servfail(idx, out);
+            self.finish_servfail(now, idx, out);
         } else {
             self.arm(now, idx);
         }
@@ -180,7 +181,7 @@ impl Forwarder {
             return;
         }
         if let AnswerVerdict::Replace(reply) = verdict {
-            self.finish_guard(idx, reply, out);
+            self.finish_guard(now, idx, reply, out);
             return;
         }
         let (mut stored, report) =
@@ -206,6 +207,35 @@ impl Forwarder {
         // reply is kept. Not cached, so the cache never holds the rewritten form.
         let rewrite =
             rc == rcode::NXDOMAIN && self.local_claims(self.slab[idx as usize].key.name_wire());
+        if self.needs_validation(idx, &stored) {
+            self.park(now, idx, stored, rewrite, out);
+            return;
+        }
+        // --proxy-dnssec: the upstream's AD bit is trusted and passed on.
+        if self.cfg.proxy_dnssec && self.cfg.dnssec.is_none() {
+            stored.set_secure(flags & 0x0020 != 0);
+        }
+        self.deliver(now, idx, stored, rewrite, true, out);
+    }
+
+    /// Answers every waiting client with `stored`, caches it (when `cacheable`, not CD and not
+    /// rewritten) and ends the query.
+    pub(super) fn deliver(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        mut stored: StoredAnswer,
+        rewrite: bool,
+        cacheable: bool,
+        out: &mut Outbox,
+    ) {
+        // RFC 4035 §3.2.1: without DO, no RRSIG/NSEC/NSEC3 (asked for only because we validate).
+        if self.cfg.dnssec.is_some()
+            && !self.slab[idx as usize].do_bit
+            && let Some(s) = stored.without_dnssec_records()
+        {
+            stored = s;
+        }
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -225,13 +255,29 @@ impl Forwarder {
             out.push(Destination::Client(w.client), buf, len);
         }
         // Answers to CD=1 queries are unvalidated by definition; keep them out of the shared cache.
-        if !entry.cd_bit
+        if cacheable
+            && !entry.cd_bit
             && !rewrite
             && let Some(cache) = &self.shared.cache
         {
-            cache.insert(entry.key.clone(), entry.do_bit, stored, now);
+            cache.insert(entry.key.clone(), entry.do_bit, stored.clone(), now);
         }
+        self.end(now, idx, Some(&stored), out);
+    }
+
+    /// Releases a finished entry and hands its answer to the validations waiting for it.
+    pub(super) fn end(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        answer: Option<&StoredAnswer>,
+        out: &mut Outbox,
+    ) {
+        let entry = &mut self.slab[idx as usize];
+        let dependents = std::mem::take(&mut entry.dependents);
+        let key = entry.key.clone();
         self.release(idx);
+        self.wake_dependents(now, &key, answer, dependents, out);
     }
 
     pub(super) fn retry_tcp(&mut self, now: Instant, idx: u32, attempt: Attempt, out: &mut Outbox) {
@@ -268,7 +314,13 @@ impl Forwarder {
     }
 
     /// Answers every waiting client with a guard's reply (not cached) and ends the query.
-    pub(super) fn finish_guard(&mut self, idx: u32, reply: GuardReply, out: &mut Outbox) {
+    pub(super) fn finish_guard(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        reply: GuardReply,
+        out: &mut Outbox,
+    ) {
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -281,10 +333,10 @@ impl Forwarder {
             }
         }
         self.counters.bump(reply.counter);
-        self.release(idx);
+        self.end(now, idx, None, out);
     }
 
-    pub(super) fn finish_servfail(&mut self, idx: u32, out: &mut Outbox) {
+    pub(super) fn finish_servfail(&mut self, now: Instant, idx: u32, out: &mut Outbox) {
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -297,7 +349,7 @@ impl Forwarder {
             }
         }
         self.counters.bump(Counter::ServfailSent);
-        self.release(idx);
+        self.end(now, idx, None, out);
     }
 
     pub(super) fn release(&mut self, idx: u32) {
@@ -321,6 +373,8 @@ impl Forwarder {
         };
         self.by_question.remove(&mkey);
         entry.waiters.clear();
+        entry.parked = None;
+        entry.dependents.clear();
         self.free.push(idx);
     }
 
@@ -382,7 +436,7 @@ impl Forwarder {
             }
             let entry = &mut self.slab[idx as usize];
             if now >= entry.final_deadline {
-                self.finish_servfail(idx, out);
+                self.finish_servfail(now, idx, out);
                 continue;
             }
             let fast_retry = self.cfg.backoff;
