@@ -54,6 +54,8 @@ pub struct DigAnswer {
     pub edns: Option<DigEdns>,
     /// The answer section.
     pub answers: Vec<DigRecord>,
+    /// The Extended DNS Error INFO-CODE (RFC 8914) of the OPT record, if any (dig only).
+    pub ede: Option<u16>,
 }
 
 impl DigAnswer {
@@ -122,6 +124,7 @@ impl DigAnswer {
                     counts: [0; 4],
                     edns: None,
                     answers: Vec::new(),
+                    ede: None,
                 });
             } else if let Some(rest) = line
                 .strip_prefix(";; flags:")
@@ -150,6 +153,11 @@ impl DigAnswer {
                     flags: f.split_whitespace().map(str::to_string).collect(),
                     udp: udp.trim().parse().map_err(|_| err("EDNS udp"))?,
                 });
+            } else if let Some(rest) = line.strip_prefix("; EDE: ") {
+                // dig: "; EDE: 6 (DNSSEC Bogus): (signature does not verify)"
+                let a = cur.as_mut().ok_or_else(|| err("EDE before header"))?;
+                let code = rest.split_whitespace().next().unwrap_or("");
+                a.ede = Some(code.parse().map_err(|_| err("EDE code"))?);
             } else if let Some(rest) = line.strip_prefix(";;Version: ") {
                 let a = cur.as_mut().ok_or_else(|| err("EDNS before header"))?;
                 // kdig: "0; flags: do; UDP size: 1232 B; ext-rcode: NOERROR"
