@@ -24,8 +24,11 @@
 //! are `(name id, address)` pairs in flat vectors sorted for binary search. Nothing is allocated
 //! per query.
 
+mod name_index;
 #[cfg(test)]
 mod tests;
+
+use name_index::NameIndex;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -107,14 +110,8 @@ struct Rev<A> {
 /// table fully indexed, so loads and lookups may be interleaved.
 #[derive(Clone, Debug, Default)]
 pub struct HostsTable {
-    /// Every name, lowercased uncompressed wire form, back to back.
-    arena: Vec<u8>,
-    /// Start of name `i` in `arena`; it ends where name `i + 1` starts (or at the arena's end).
-    starts: Vec<u32>,
-    /// Open-addressing (linear probing) index of names; length a power of two. A slot holds
-    /// `hash << 32 | (id + 1)`, 0 = empty: the stored hash filters probes without touching the
-    /// arena and lets the index grow without rehashing names.
-    slots: Vec<u64>,
+    /// Every name once, lowercased uncompressed wire form, with its index.
+    names: NameIndex,
     /// A records, sorted by (name, address), no duplicates.
     fwd4: Vec<Rec<[u8; 4]>>,
     /// AAAA records, sorted by (name, address), no duplicates.
@@ -182,14 +179,12 @@ impl HostsTable {
 
     /// Number of distinct names.
     pub fn names(&self) -> usize {
-        self.starts.len()
+        self.names.len()
     }
 
     /// Approximate heap memory used, in bytes.
     pub fn mem_size(&self) -> usize {
-        self.arena.capacity()
-            + 4 * self.starts.capacity()
-            + 8 * self.slots.capacity()
+        self.names.mem_size()
             + size_of::<Rec<[u8; 4]>>() * self.fwd4.capacity()
             + size_of::<Rec<[u8; 16]>>() * self.fwd6.capacity()
             + size_of::<Rev<[u8; 4]>>() * self.rev4.capacity()
@@ -250,9 +245,8 @@ impl HostsTable {
 
     /// Parses `text` line by line, appending records (unsorted) and errors.
     fn parse_into(&mut self, text: &[u8], file: &str, errors: &mut Vec<HostsError>) {
-        // Size the name index once up front (about one name per 32 bytes of text) rather than
-        // doubling it repeatedly while a large file loads.
-        self.reserve_names(text.len() / 32);
+        // Names are most of a hosts file's text.
+        self.names.reserve(text.len());
         let mut cur = Cursor { text, pos: 0 };
         let mut line = 0u32;
         loop {
@@ -320,10 +314,16 @@ impl HostsTable {
                     continue;
                 }
             };
-            let id = self.intern(&wire[..len]).ok_or(HostsErrorKind::Full)?;
+            let id = self
+                .names
+                .append(&wire[..len])
+                .ok_or(HostsErrorKind::Full)?;
             let mut canonical = id;
             if let Some(elen) = self.expanded(&wire[..len], addr, &mut expanded) {
-                let eid = self.intern(&expanded[..elen]).ok_or(HostsErrorKind::Full)?;
+                let eid = self
+                    .names
+                    .append(&expanded[..elen])
+                    .ok_or(HostsErrorKind::Full)?;
                 self.push_forward(eid, addr);
                 canonical = eid;
             }
@@ -382,6 +382,21 @@ impl HostsTable {
 
     /// Sorts and deduplicates the record vectors after a load.
     fn reindex(&mut self) {
+        // Index the names this load appended; records follow names folded as duplicates.
+        if let Some(r) = self.names.finish() {
+            for rec in &mut self.fwd4 {
+                rec.name = r.apply(rec.name);
+            }
+            for rec in &mut self.fwd6 {
+                rec.name = r.apply(rec.name);
+            }
+            for rev in &mut self.rev4 {
+                rev.name = r.apply(rev.name);
+            }
+            for rev in &mut self.rev6 {
+                rev.name = r.apply(rev.name);
+            }
+        }
         self.fwd4.sort_unstable();
         self.fwd4.dedup();
         self.fwd6.sort_unstable();
@@ -391,114 +406,19 @@ impl HostsTable {
         self.rev4.dedup_by_key(|r| r.addr);
         self.rev6.sort_by_key(|r| r.addr);
         self.rev6.dedup_by_key(|r| r.addr);
-        self.arena.shrink_to_fit();
-        self.starts.shrink_to_fit();
+        self.names.shrink();
         self.fwd4.shrink_to_fit();
         self.fwd6.shrink_to_fit();
         self.rev4.shrink_to_fit();
         self.rev6.shrink_to_fit();
     }
 
-    /// The wire name of id `id`.
-    #[inline]
-    fn name(&self, id: u32) -> &[u8] {
-        let i = id as usize;
-        let start = self.starts[i] as usize;
-        let end = if i + 1 < self.starts.len() {
-            self.starts[i + 1] as usize
-        } else {
-            self.arena.len()
-        };
-        &self.arena[start..end]
-    }
-
-    /// Probes for a lowercased wire name whose [`hash`] is `h`: `Ok(id)` if present, else
-    /// `Err(index of the empty slot where it belongs)`. `None` if there are no slots.
-    #[inline]
-    fn probe(&self, wire: &[u8], h: u32) -> Option<Result<u32, usize>> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                return Some(Err(i));
-            }
-            if (s >> 32) as u32 == h {
-                let id = (s as u32) - 1;
-                if self.name(id) == wire {
-                    return Some(Ok(id));
-                }
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Finds the id of a lowercased wire name.
-    #[inline]
-    fn find(&self, wire: &[u8]) -> Option<u32> {
-        self.probe(wire, hash(wire))?.ok()
-    }
-
-    /// Returns the id of `wire`, adding it if new; `None` if the table is full.
-    fn intern(&mut self, wire: &[u8]) -> Option<u32> {
-        // Keep the load factor at or below 3/4 (linear probing).
-        if (self.starts.len() + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
-        let h = hash(wire);
-        let slot = match self.probe(wire, h)? {
-            Ok(id) => return Some(id),
-            Err(slot) => slot,
-        };
-        // Ids and arena offsets are u32.
-        let id = u32::try_from(self.starts.len())
-            .ok()
-            .filter(|&i| i < u32::MAX - 1)?;
-        let start = u32::try_from(self.arena.len()).ok()?;
-        u32::try_from(self.arena.len() + wire.len()).ok()?;
-        self.starts.push(start);
-        self.arena.extend_from_slice(wire);
-        self.slots[slot] = u64::from(h) << 32 | u64::from(id + 1);
-        Some(id)
-    }
-
-    /// Makes room in the name index for `more` names beyond those present.
-    fn reserve_names(&mut self, more: usize) {
-        let want = (self.starts.len() + more).min(1 << 31);
-        if want * 4 > self.slots.len() * 3 {
-            self.rehash((want * 4 / 3 + 1).next_power_of_two());
-        }
-    }
-
-    /// Doubles the slot array.
-    fn grow(&mut self) {
-        self.rehash((self.slots.len() * 2).max(64));
-    }
-
-    /// Replaces the slot array by one of `cap` (a power of two) slots and re-inserts every name
-    /// from the hashes stored in the slots.
-    fn rehash(&mut self, cap: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![0; cap]);
-        let mask = cap - 1;
-        for s in old {
-            if s != 0 {
-                let mut i = (s >> 32) as usize & mask;
-                while self.slots[i] != 0 {
-                    i = (i + 1) & mask;
-                }
-                self.slots[i] = s;
-            }
-        }
-    }
-
     /// Addresses of `name` (any case, dotted text, optional trailing dot), A first then AAAA.
     /// For tests and diagnostics; allocates.
     pub fn lookup(&self, name: &str) -> Vec<std::net::IpAddr> {
         let mut wire = [0u8; MAX_NAME_LEN];
-        let Some(id) = text_to_wire(name.as_bytes(), &mut wire).and_then(|l| self.find(&wire[..l]))
+        let Some(id) =
+            text_to_wire(name.as_bytes(), &mut wire).and_then(|l| self.names.find(&wire[..l]))
         else {
             return Vec::new();
         };
@@ -539,7 +459,7 @@ impl HostsTable {
         let wire = q.key.name_wire();
         let (v4, v6, ptr): Records<'_> = match q.key.qtype() {
             TYPE_A | TYPE_AAAA | TYPE_ANY => {
-                let id = self.find(wire)?;
+                let id = self.names.find(wire)?;
                 let t = q.key.qtype();
                 let v4 = if t == TYPE_AAAA {
                     &[][..]
@@ -561,7 +481,7 @@ impl HostsTable {
                     Addr::V4(a) => find_rev(&self.rev4, a)?,
                     Addr::V6(a) => find_rev(&self.rev6, a)?,
                 };
-                (&[][..], &[][..], Some(self.name(id)))
+                (&[][..], &[][..], Some(self.names.name(id)))
             }
             _ => return None,
         };
@@ -791,39 +711,4 @@ fn write_root(out: &mut [u8; MAX_NAME_LEN]) -> usize {
 /// A field for an error message.
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// Fast non-cryptographic hash of a wire name (FxHash-style, eight bytes per step). Hosts data
-/// comes from the administrator, so flooding resistance is not needed.
-#[inline]
-fn hash(b: &[u8]) -> u32 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = b.len() as u64;
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let x = u64::from_le_bytes([
-            b[i],
-            b[i + 1],
-            b[i + 2],
-            b[i + 3],
-            b[i + 4],
-            b[i + 5],
-            b[i + 6],
-            b[i + 7],
-        ]);
-        h = (h.rotate_left(5) ^ x).wrapping_mul(K);
-        i += 8;
-    }
-    let mut tail = 0u64;
-    let mut shift = 0;
-    while i < b.len() {
-        tail |= u64::from(b[i]) << shift;
-        shift += 8;
-        i += 1;
-    }
-    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
-    // Final avalanche so the low bits used for the slot index depend on every input bit.
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    (h ^ (h >> 32)) as u32
 }

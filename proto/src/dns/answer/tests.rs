@@ -498,8 +498,10 @@ proptest! {
             let mut out = [0u8; 4096];
             let n = a.write_reply(&q, 3, None, 1232, true, &mut out);
             prop_assert!(n > 0);
-            // Whatever survived normalisation replays as a well-formed message.
-            prop_assert!(Message::from_vec(&out[..n]).is_ok());
+            // Normalisation never makes a readable message unreadable. RDATA of types ringmasq
+            // does not interpret passes through opaque (RFC 3597 §3), so a record hickory finds
+            // malformed (a 4-byte CSYNC, say) was already in the upstream's answer.
+            prop_assert!(Message::from_vec(&out[..n]).is_ok() || Message::from_vec(&r[..c]).is_err());
         }
     }
 
