@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dns::fuzzing::{check_query, check_response};
 use ringmasq_proto::tftp::fuzzing::check_packet;
 
@@ -30,6 +31,7 @@ fn replay_fuzz_corpus() {
             check_query(&data);
             check_response(&data);
             check_packet(&data);
+            check_request(&data);
         });
         assert!(r.is_ok(), "corpus file {} failed", f.display());
     }

@@ -9,6 +9,7 @@ pub mod allocator;
 pub mod config;
 pub mod dns_names;
 mod exchange;
+pub mod fuzzing;
 pub mod journal;
 pub mod lease;
 pub mod lease_file;

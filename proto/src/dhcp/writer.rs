@@ -1,12 +1,43 @@
 //! Encoder for BOOTREPLY messages into a caller buffer, without allocating.
 //!
 //! Header fields follow RFC 2131 §4.3.1 table 3; options longer than 255 bytes are split into
-//! consecutive instances (RFC 3396 §7); an option that does not fit in the client's maximum
-//! message size is left out rather than truncated (RFC 2131 §4.3.1: mandatory ones are written first).
+//! consecutive instances (RFC 3396 §7). An option that does not fit in the options field within
+//! the client's maximum message size goes into the `file` and then the `sname` header field,
+//! announced by option 52 (option overload, RFC 2131 §4.1, RFC 2132 §9.3), unless the caller
+//! keeps those fields for a boot file or server name; an option that fits nowhere is left out
+//! rather than truncated (RFC 2131 §4.3.1: mandatory ones are written first).
 
 use std::net::Ipv4Addr;
 
 use super::packet::{HEADER_LEN, MAGIC, code};
+
+/// Byte range of the `sname` header field (RFC 2131 §2).
+const SNAME: core::ops::Range<usize> = 44..108;
+/// Byte range of the `file` header field (RFC 2131 §2).
+const FILE: core::ops::Range<usize> = 108..236;
+
+/// One overload area (`file` or `sname`): how much of it options use, if it may be used.
+#[derive(Clone, Copy, Debug)]
+struct Area {
+    range: (usize, usize),
+    used: usize,
+    allowed: bool,
+}
+
+impl Area {
+    fn new(r: core::ops::Range<usize>) -> Self {
+        Area {
+            range: (r.start, r.end),
+            used: 0,
+            allowed: true,
+        }
+    }
+
+    /// Room left for options, keeping one byte for END.
+    fn room(&self) -> usize {
+        (self.range.1 - self.range.0).saturating_sub(self.used + 1)
+    }
+}
 
 /// Smallest BOOTP message size; replies are padded up to it (RFC 951, RFC 1542 §2.1).
 pub const MIN_REPLY: usize = 300;
@@ -19,6 +50,10 @@ pub struct ReplyWriter<'b> {
     len: usize,
     limit: usize,
     reserve: usize,
+    /// `file`, then `sname` (RFC 3396 §6 order), for option overload.
+    areas: [Area; 2],
+    /// Where option 52's value byte is, once overload is in use.
+    overload_at: Option<usize>,
     /// Options left out because they did not fit.
     pub skipped: u32,
 }
@@ -73,8 +108,36 @@ impl<'b> ReplyWriter<'b> {
             len,
             limit,
             reserve: 1,
+            areas: [Area::new(FILE), Area::new(SNAME)],
+            overload_at: None,
             skipped: 0,
         })
+    }
+
+    /// Keep the `file` and/or `sname` header fields out of option overload (they carry a boot
+    /// file name or server name the caller writes into them).
+    pub fn keep_header_fields(&mut self, file: bool, sname: bool) {
+        self.areas[0].allowed &= !file;
+        self.areas[1].allowed &= !sname;
+    }
+
+    /// The header field (`file` or `sname`) that can take `need` more bytes of options,
+    /// starting overload (option 52 in the options field) if it has not started yet.
+    fn overload_area(&mut self, need: usize) -> Option<usize> {
+        let i = self
+            .areas
+            .iter()
+            .position(|a| a.allowed && need <= a.room())?;
+        if self.overload_at.is_none() {
+            // Option 52 itself (3 bytes) must fit in the options field.
+            if self.room() < 3 {
+                return None;
+            }
+            let at = self.len;
+            self.part(code::OVERLOAD, &[0]);
+            self.overload_at = Some(at + 2);
+        }
+        Some(i)
     }
 
     /// Keep `n` bytes (plus the END byte) free for what is written last, e.g. the option 82 echo.
@@ -97,11 +160,20 @@ impl<'b> ReplyWriter<'b> {
     /// (and counts it in `skipped`) if it does not fit.
     pub fn option(&mut self, code: u8, value: &[u8]) -> bool {
         let need = Self::encoded_len(value.len());
-        if need > self.room() {
+        if need <= self.room() {
+            self.raw(code, value);
+            return true;
+        }
+        let Some(i) = self.overload_area(need) else {
             self.skipped += 1;
             return false;
-        }
+        };
+        // The whole option (all its RFC 3396 parts) goes into this one field.
+        let main_len = self.len;
+        self.len = self.areas[i].range.0 + self.areas[i].used;
         self.raw(code, value);
+        self.areas[i].used = self.len - self.areas[i].range.0;
+        self.len = main_len;
         true
     }
 
@@ -145,6 +217,18 @@ impl<'b> ReplyWriter<'b> {
 
     /// Finish with END and pad to [`MIN_REPLY`]; returns the reply length.
     pub fn finish(self) -> usize {
+        if let Some(at) = self.overload_at {
+            // RFC 2132 §9.3: 1 = `file` holds options, 2 = `sname`, 3 = both; each used field
+            // ends with END.
+            let mut flag = 0;
+            for (bit, a) in [1u8, 2].into_iter().zip(self.areas) {
+                if a.used > 0 {
+                    flag |= bit;
+                    self.buf[a.range.0 + a.used] = code::END;
+                }
+            }
+            self.buf[at] = flag;
+        }
         let mut len = self.len;
         self.buf[len] = code::END;
         len += 1;
@@ -159,6 +243,7 @@ impl<'b> ReplyWriter<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dhcp::packet::{OptionTable, parse};
     use dhcproto::{Decodable, Decoder, v4};
 
     fn header() -> ReplyHeader<'static> {
@@ -202,5 +287,99 @@ mod tests {
         assert_eq!(w.skipped, 1);
         let n = w.finish();
         assert!(n <= DEFAULT_MAX);
+    }
+
+    /// Reads a reply back with the request parser (which follows overload, RFC 3396 order).
+    fn reparse(reply: &[u8]) -> OptionTable {
+        let mut r = reply.to_vec();
+        r[0] = 1;
+        let mut t = OptionTable::default();
+        parse(&r, &mut t).unwrap();
+        t
+    }
+
+    #[test]
+    fn overload_moves_options_into_file_then_sname() {
+        let mut buf = [0u8; 1500];
+        let mut w = ReplyWriter::new(&mut buf, 0, &header()).unwrap();
+        assert!(w.option(code::MESSAGE_TYPE, &[2]));
+        // Fill the options field (548 - 240 = 308 bytes) almost to the end.
+        assert!(w.option(200, &[1; 255]));
+        assert!(w.option(201, &[2; 40]));
+        // 100 bytes: only the file field (128) has room; 50 more: file is full, sname.
+        assert!(w.option(202, &[3; 100]));
+        assert!(w.option(203, &[4; 50]));
+        assert!(!w.option(204, &[5; 100]), "fits nowhere");
+        let n = w.finish();
+        assert!(n <= DEFAULT_MAX);
+        let reply = &buf[..n];
+        assert_eq!(reply[FILE.start], 202);
+        assert_eq!(reply[SNAME.start], 203);
+        let t = reparse(reply);
+        assert_eq!(t.get(code::OVERLOAD), Some(&[3][..]));
+        assert_eq!(t.get(202), Some(&[3; 100][..]));
+        assert_eq!(t.get(203), Some(&[4; 50][..]));
+        assert_eq!(t.get(200).map(<[u8]>::len), Some(255));
+        assert!(t.get(204).is_none());
+    }
+
+    #[test]
+    fn kept_header_fields_are_not_overloaded() {
+        let mut buf = [0u8; 1500];
+        let mut w = ReplyWriter::new(&mut buf, 0, &header()).unwrap();
+        w.keep_header_fields(true, false);
+        assert!(w.option(200, &[1; 255]));
+        assert!(w.option(201, &[2; 45]));
+        assert!(w.option(202, &[3; 30]));
+        assert!(!w.option(203, &[4; 100]), "sname is too small, file kept");
+        let n = w.finish();
+        assert!(buf[FILE].iter().all(|b| *b == 0));
+        let t = reparse(&buf[..n]);
+        assert_eq!(t.get(code::OVERLOAD), Some(&[2][..]));
+        assert_eq!(t.get(202), Some(&[3; 30][..]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn written_options_read_back_with_overload(
+            opts in proptest::collection::vec((1u8..=250, 0usize..300), 0..12),
+            keep_file in proptest::bool::ANY,
+        ) {
+            let mut buf = [0u8; 1500];
+            let mut w = ReplyWriter::new(&mut buf, 0, &header()).unwrap();
+            w.keep_header_fields(keep_file, false);
+            let mut seen = std::collections::HashSet::new();
+            let mut written = Vec::new();
+            for (c, len) in opts {
+                // Codes whose lengths the request parser checks are left out: it reads back.
+                let checked = [
+                    code::OVERLOAD,
+                    code::MESSAGE_TYPE,
+                    code::REQUESTED_IP,
+                    code::SERVER_ID,
+                    code::MAX_SIZE,
+                    code::CLIENT_ID,
+                    code::RELAY_AGENT,
+                ];
+                if checked.contains(&c) || !seen.insert(c) {
+                    continue;
+                }
+                let v = vec![c; len];
+                written.push((c, v.clone(), w.option(c, &v)));
+            }
+            let n = w.finish();
+            proptest::prop_assert!(n <= DEFAULT_MAX);
+            let t = reparse(&buf[..n]);
+            for (c, v, ok) in written {
+                if ok {
+                    proptest::prop_assert_eq!(t.get(c), Some(&v[..]));
+                } else {
+                    proptest::prop_assert!(t.get(c).is_none());
+                }
+            }
+            if keep_file {
+                proptest::prop_assert!(buf[FILE].iter().all(|b| *b == 0));
+            }
+        }
     }
 }
