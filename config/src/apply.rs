@@ -450,11 +450,17 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             }
         }
         "bootp-dynamic" => {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                return Err(invalid(
-                    v,
-                    ValueError::expected("no value (tagged bootp-dynamic is not supported yet)"),
-                ));
+            // `--bootp-dynamic[=TAG[,TAG...]]`: with tags, only BOOTP clients with all of them.
+            for t in value.map(split_list).into_iter().flatten() {
+                let t = t.trim();
+                let name = t
+                    .strip_prefix("tag:")
+                    .or_else(|| t.strip_prefix("net:"))
+                    .unwrap_or(t);
+                if name.is_empty() || name.starts_with('!') || name.contains(char::is_whitespace) {
+                    return Err(invalid(t, ValueError::expected("tag names")));
+                }
+                c.dhcp.bootp_dynamic_tags.push(name.to_string());
             }
             c.dhcp.bootp_dynamic = true;
         }

@@ -121,6 +121,8 @@ pub struct DhcpSettings {
     pub broadcast_tags: Vec<String>,
     /// `--bootp-dynamic`.
     pub bootp_dynamic: bool,
+    /// `--bootp-dynamic=TAG,...`: only for BOOTP clients with all these tags.
+    pub bootp_dynamic_tags: Vec<String>,
     /// `-5/--no-ping`. ringmasq never pings an address before offering it (dnsmasq does unless
     /// this is given), so the flag changes nothing; it is recorded for completeness.
     pub no_ping: bool,
@@ -172,6 +174,7 @@ impl Default for DhcpSettings {
             broadcast_all: false,
             broadcast_tags: Vec::new(),
             bootp_dynamic: false,
+            bootp_dynamic_tags: Vec::new(),
             no_ping: false,
             ttl: None,
             hosts_files: Vec::new(),

@@ -355,4 +355,20 @@ mod tests {
         assert_eq!(parse_reply_delay("2").unwrap(), (vec![], 2));
         assert!(parse_reply_delay("tag:x,soon").is_err());
     }
+
+    #[test]
+    fn bootp_dynamic_tags_through_the_loader() {
+        let args: Vec<std::ffi::OsString> = ["--conf-file=/dev/null", "--bootp-dynamic=tag:a,b"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        let c = crate::load(&args).unwrap();
+        assert!(c.dhcp.bootp_dynamic);
+        assert_eq!(c.dhcp.bootp_dynamic_tags, ["a", "b"]);
+        let bad: Vec<std::ffi::OsString> = ["--conf-file=/dev/null", "--bootp-dynamic=tag:!a"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        assert!(crate::load(&bad).is_err());
+    }
 }

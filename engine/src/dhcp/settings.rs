@@ -150,6 +150,7 @@ pub fn dhcp_config_with(
         broadcast_tags: d.broadcast_tags.clone(),
         broadcast_all: d.broadcast_all,
         bootp_dynamic: d.bootp_dynamic,
+        bootp_dynamic_tags: d.bootp_dynamic_tags.clone(),
         domain: cfg.domain.clone(),
         matches: d.matches.iter().map(matcher).collect(),
         tag_ifs: d

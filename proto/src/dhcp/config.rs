@@ -238,6 +238,8 @@ pub struct DhcpConfig {
     pub broadcast_all: bool,
     /// `--bootp-dynamic`: BOOTP clients may get dynamic addresses.
     pub bootp_dynamic: bool,
+    /// `--bootp-dynamic=TAG,...`: only BOOTP clients with all of these tags.
+    pub bootp_dynamic_tags: Vec<String>,
     /// `--domain`: domain name (option 15) when no explicit option 15 is set.
     pub domain: Option<String>,
     /// `--dhcp-ignore`: a request for which any of these condition lists holds is ignored.
@@ -280,6 +282,7 @@ impl Default for DhcpConfig {
             broadcast_tags: Vec::new(),
             broadcast_all: false,
             bootp_dynamic: false,
+            bootp_dynamic_tags: Vec::new(),
             domain: None,
             ignore: Vec::new(),
             ignore_names: Vec::new(),

@@ -241,7 +241,8 @@ impl Server {
         net: &Net<'_>,
         out: &mut Out<'_>,
     ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
-        if self.static_addr(ctx, net, out.wall).is_none() && !self.cfg.bootp_dynamic {
+        let dynamic = self.cfg.bootp_dynamic && ctx.tags.contains_all(&self.bootp_dynamic);
+        if self.static_addr(ctx, net, out.wall).is_none() && !dynamic {
             return Err(DropReason::BootpNoAddress);
         }
         let addr = self.pick(ctx, net, out)?;

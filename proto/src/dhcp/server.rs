@@ -250,6 +250,7 @@ pub struct Server {
     pub(super) reply_delay: Vec<(Cond, u32)>,
     pub(super) rules: TagRules,
     pub(super) bcast: TagSet,
+    pub(super) bootp_dynamic: TagSet,
     /// Send the server's own address as DNS server (option 6) when none is configured
     /// (dnsmasq does so when its DNS port is not 0).
     pub dns_self: bool,
@@ -348,6 +349,7 @@ impl Server {
         }
         let rules = TagRules::compile(&mut tags, &cfg.matches, &cfg.tag_ifs)?;
         let bcast = tags.set_of(cfg.broadcast_tags.iter())?;
+        let bootp_dynamic = tags.set_of(cfg.bootp_dynamic_tags.iter())?;
         Ok(Server {
             cfg,
             tags,
@@ -362,6 +364,7 @@ impl Server {
             reply_delay,
             rules,
             bcast,
+            bootp_dynamic,
             dns_self: true,
             alloc,
             stats: DhcpStats::default(),

@@ -318,3 +318,30 @@ fn relay_agent_suboptions_tag_the_request() {
             .is_some()
     );
 }
+
+#[test]
+fn tagged_bootp_dynamic() {
+    let mut cfg = config();
+    cfg.bootp_dynamic = true;
+    cfg.bootp_dynamic_tags = vec!["lab".into()];
+    cfg.matches = vec![rule(
+        "lab",
+        Matcher::Mac(HwAddrPattern {
+            htype: None,
+            bytes: vec![Some(2), Some(0xb0), None, None, None, None],
+        }),
+    )];
+    let s = Server::new(cfg).unwrap();
+    let bootp = |mac: [u8; 6]| {
+        let mut p = build(0, mac, Ipv4Addr::UNSPECIFIED, &[]);
+        p.truncate(super::packet::HEADER_LEN + 4);
+        p.resize(300, 0);
+        p
+    };
+    let (_, r, _) = run(&s, WALL, &bootp([2, 0xb0, 0, 0, 0, 1])).unwrap();
+    assert_eq!(r.yiaddr().octets()[..3], [10, 77, 0]);
+    assert_eq!(
+        run(&s, WALL, &bootp([2, 0xb1, 0, 0, 0, 1])).unwrap_err(),
+        DropReason::BootpNoAddress
+    );
+}
