@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ringmasq_proto::dhcp::fuzzing::check_request;
+use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
 use ringmasq_proto::dns::fuzzing::{check_query, check_response};
 use ringmasq_proto::tftp::fuzzing::check_packet;
 
@@ -32,6 +33,7 @@ fn replay_fuzz_corpus() {
             check_response(&data);
             check_packet(&data);
             check_request(&data);
+            check_tool_packets(&data);
         });
         assert!(r.is_ok(), "corpus file {} failed", f.display());
     }

@@ -526,6 +526,7 @@ impl DhcpService {
             ReplyTo::Relay(ip) => self
                 .socket
                 .send(reply, SocketAddrV4::new(ip, SERVER_PORT), None),
+            ReplyTo::Sender(to) => self.socket.send(reply, to, None),
         };
         let yiaddr = reply.get(16..20).map_or(Ipv4Addr::UNSPECIFIED, |b| {
             Ipv4Addr::new(b[0], b[1], b[2], b[3])

@@ -206,6 +206,16 @@ impl Allocator {
             .is_some_and(|s| matches!(&s.owner, Owner::Client(k) if **k == *key.as_bytes()))
     }
 
+    /// Expiry of the bound, live lease on `addr` (0 = never), for a lease-time query.
+    pub fn expiry_of(&self, addr: Ipv4Addr, wall: u64) -> Option<u64> {
+        let slot = self.addrs.get(&u32::from(addr))?;
+        let Owner::Client(k) = &slot.owner else {
+            return None;
+        };
+        let c = self.clients.get(k)?;
+        (c.addr == Some(addr) && c.bound && live(c.expires, wall)).then_some(c.expires)
+    }
+
     /// Whether `addr` is free for `key` at `wall` (unowned, expired, or already its own).
     pub fn available(&self, key: &ClientKey, addr: Ipv4Addr, wall: u64) -> bool {
         match self.addrs.get(&u32::from(addr)) {

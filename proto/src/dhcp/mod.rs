@@ -13,15 +13,18 @@ pub mod fuzzing;
 pub mod journal;
 pub mod lease;
 pub mod lease_file;
+pub mod lease_time;
 pub mod matching;
 mod names;
 pub mod packet;
+pub mod release;
 mod reply;
 pub mod routes;
 pub mod script;
 pub mod server;
 pub mod stats;
 pub mod tags;
+pub mod tools_fuzzing;
 pub mod writer;
 
 #[cfg(test)]

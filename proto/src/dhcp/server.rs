@@ -89,6 +89,9 @@ pub enum ReplyTo {
     Unicast(Ipv4Addr),
     /// To the relay agent at `giaddr`:67.
     Relay(Ipv4Addr),
+    /// Back to the sender's own address and port: a tool on this host
+    /// ([`super::lease_time`]).
+    Sender(SocketAddrV4),
 }
 
 /// What to do with a request.
@@ -393,7 +396,7 @@ impl Server {
         src: SocketAddrV4,
         bytes: &[u8],
     ) -> Action<'s> {
-        let _ = (now, src);
+        let _ = now;
         let Scratch {
             opts,
             reply,
@@ -405,6 +408,16 @@ impl Server {
         journal.clear();
         *delay = 0;
         *last = 0;
+        if let Some(addr) = super::lease_time::local_query(src, bytes) {
+            let expires = self.alloc.expiry_of(addr, wall_secs);
+            let len = super::lease_time::answer(bytes, expires, wall_secs, reply);
+            *last = len;
+            return Action::Reply {
+                to: ReplyTo::Sender(src),
+                bytes: &reply[..len],
+                journal,
+            };
+        }
         let out = self.dispatch(opts, reply, journal, sub, delay, wall_secs, iface, bytes);
         match out {
             Ok(Some((to, len))) => {
