@@ -390,6 +390,17 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
                 .apply(n, value)
                 .map_err(|e| invalid(value.unwrap_or(""), e))?;
         }
+        "dhcp-range" if value.is_some_and(crate::ipv6::is_ipv6_range) => {
+            let v = req()?;
+            let r = crate::ipv6::DhcpRange6::parse(v).map_err(|e| invalid(v, e))?;
+            c.ipv6.ranges.push(r);
+        }
+        "enable-ra" => c.ipv6.enable_ra = true,
+        "ra-param" => {
+            let v = req()?;
+            let p = crate::ipv6::RaParam::parse(v).map_err(|e| invalid(v, e))?;
+            c.ipv6.ra_params.push(p);
+        }
         "dhcp-range" => {
             let v = req()?;
             let r = crate::dhcp::DhcpRange::parse(v).map_err(|e| invalid(v, e))?;

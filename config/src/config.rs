@@ -220,6 +220,8 @@ pub struct Config {
     pub tftp: crate::tftp::TftpSettings,
     /// DNSSEC validation settings.
     pub dnssec: crate::dnssec::DnssecSettings,
+    /// IPv6: DHCPv6 ranges and router advertisements.
+    pub ipv6: crate::ipv6::Ipv6Settings,
     /// Every configuration, conf-dir and servers file read, in reading order.
     pub conf_files_read: Vec<PathBuf>,
 }
@@ -297,6 +299,7 @@ impl Default for Config {
             dhcp: crate::dhcp::DhcpSettings::default(),
             tftp: crate::tftp::TftpSettings::default(),
             dnssec: crate::dnssec::DnssecSettings::default(),
+            ipv6: crate::ipv6::Ipv6Settings::default(),
             conf_files_read: Vec::new(),
         }
     }

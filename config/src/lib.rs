@@ -23,6 +23,7 @@ mod domain_range;
 mod error;
 mod guard;
 mod help;
+pub mod ipv6;
 mod load;
 mod local_record;
 pub mod option;

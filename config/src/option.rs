@@ -544,7 +544,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Optional,
         Status::NotYetImplemented,
     ),
-    spec("enable-ra", None, ArgKind::None, Status::NotYetImplemented),
+    spec("enable-ra", None, ArgKind::None, Status::Implemented),
     spec("enable-tftp", None, ArgKind::Optional, Status::Implemented),
     spec(
         "enable-ubus",
@@ -754,12 +754,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     spec("quiet-ra", None, ArgKind::None, Status::NotYetImplemented),
     spec("quiet-tftp", None, ArgKind::None, Status::NotYetImplemented),
-    spec(
-        "ra-param",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("ra-param", None, ArgKind::Required, Status::Implemented),
     spec(
         "read-ethers",
         Some('Z'),

@@ -179,11 +179,17 @@ pub fn run(mut state: ControlState) -> Result<()> {
         let mut int = signal(SignalKind::interrupt())?;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut hostsdir = crate::hostsdir::HostsDirWatch::new(&state.cfg.hostsdir);
+        let ra = crate::ra::start(&state.cfg).await?;
         loop {
             tokio::select! {
                 _ = hup.recv() => state.reload(),
                 _ = crate::hostsdir::next_change(&mut hostsdir) => state.reload_hosts(),
-                _ = usr1.recv() => state.log_stats(),
+                _ = usr1.recv() => {
+                    state.log_stats();
+                    if let Some(c) = &ra {
+                        tracing::info!("{}", c.summary());
+                    }
+                }
                 _ = usr2.recv() => crate::logging::reopen(),
                 _ = term.recv() => { tracing::info!("exiting on receipt of SIGTERM"); break; }
                 _ = int.recv() => {

@@ -9,4 +9,6 @@
 pub mod dhcp;
 pub mod dns;
 pub mod tftp;
+pub mod iface;
+pub mod ra;
 pub mod time;

@@ -7,6 +7,7 @@ use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
 use ringmasq_proto::dns::fuzzing::{check_query, check_response};
 use ringmasq_proto::tftp::fuzzing::check_packet;
+use ringmasq_proto::ra::fuzzing::check_router_message;
 
 fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
@@ -34,6 +35,7 @@ fn replay_fuzz_corpus() {
             check_packet(&data);
             check_request(&data);
             check_tool_packets(&data);
+            check_router_message(&data);
         });
         assert!(r.is_ok(), "corpus file {} failed", f.display());
     }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod forger;
 pub mod knot;
 pub mod netns;
+pub mod lab6;
 pub mod port;
 pub mod process;
 pub mod ringmasq;

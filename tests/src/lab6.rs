@@ -1,0 +1,297 @@
+//! An IPv6 lab for router advertisement (and later DHCPv6) scenarios: two network namespaces
+//! the test creates — ringmasq's and a client's — joined by a veth pair (`rmq6s` on the server
+//! side, `rmq6c` on the client's), deleted again on drop. Needs root and `ip`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::binary::ringmasq_bin;
+use crate::process::ChildGuard;
+use crate::tempdir::TempDir;
+
+/// The server's side of the veth pair.
+pub const SERVER_IF: &str = "rmq6s";
+/// The client's side of the veth pair.
+pub const CLIENT_IF: &str = "rmq6c";
+/// The client's link-layer address.
+pub const CLIENT_MAC: &str = "02:66:00:00:00:02";
+
+/// The two namespaces and the processes started in them.
+pub struct Lab6 {
+    /// Server namespace name.
+    pub server: String,
+    /// Client namespace name.
+    pub client: String,
+    dir: TempDir,
+    children: Vec<ChildGuard>,
+}
+
+fn run_ok(args: &[&str]) -> Result<(), String> {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{args:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Lab6 {
+    /// Creates both namespaces and the link, up, with `server_addrs` (CIDR) on the server's
+    /// side; the client accepts router advertisements (`accept_ra=2`) and autoconfigures.
+    pub fn new(tag: &str, server_addrs: &[&str]) -> Lab6 {
+        let id = std::process::id();
+        let lab = Lab6 {
+            server: format!("rmq6{tag}s{id}"),
+            client: format!("rmq6{tag}c{id}"),
+            dir: TempDir::new(&format!("ringmasq-lab6-{tag}")).expect("temp dir"),
+            children: Vec::new(),
+        };
+        let (s, c) = (lab.server.as_str(), lab.client.as_str());
+        let mut steps: Vec<Vec<&str>> = vec![
+            vec!["ip", "netns", "add", s],
+            vec!["ip", "netns", "add", c],
+            vec![
+                "ip", "link", "add", SERVER_IF, "netns", s, "type", "veth", "peer", "name",
+                CLIENT_IF, "netns", c,
+            ],
+            vec![
+                "ip", "-n", c, "link", "set", CLIENT_IF, "address", CLIENT_MAC,
+            ],
+            vec![
+                "ip",
+                "netns",
+                "exec",
+                c,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.rmq6c.accept_ra=2",
+            ],
+            vec![
+                "ip",
+                "netns",
+                "exec",
+                c,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.rmq6c.autoconf=1",
+            ],
+            // No duplicate address detection on the client: its link-local address is usable
+            // at once (the server keeps DAD, so its tracking sees addresses mature).
+            vec![
+                "ip",
+                "netns",
+                "exec",
+                c,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.rmq6c.accept_dad=0",
+            ],
+            // The server is the router on its link.
+            vec![
+                "ip",
+                "netns",
+                "exec",
+                s,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.forwarding=1",
+            ],
+        ];
+        for a in server_addrs {
+            steps.push(vec!["ip", "-n", s, "addr", "add", a, "dev", SERVER_IF]);
+        }
+        steps.extend([
+            vec!["ip", "-n", s, "link", "set", "lo", "up"],
+            vec!["ip", "-n", c, "link", "set", "lo", "up"],
+            vec!["ip", "-n", s, "link", "set", SERVER_IF, "up"],
+            vec!["ip", "-n", c, "link", "set", CLIENT_IF, "up"],
+        ]);
+        for step in steps {
+            if let Err(e) = run_ok(&step) {
+                panic!("setting up the IPv6 lab: {e}");
+            }
+        }
+        lab
+    }
+
+    /// A file in the lab's temporary directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Starts ringmasq in the server namespace (`-d --port=0 --conf-file=/dev/null
+    /// --log-debug` then `args`); returns once it logs that it started.
+    pub fn start_ringmasq(&mut self, args: &[&str]) {
+        let bin = ringmasq_bin().expect("ringmasq binary");
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.server])
+            .arg(bin)
+            .args(["-d", "--log-debug", "--conf-file=/dev/null"])
+            .args(args);
+        let log = self.path("server.log");
+        self.children
+            .push(ChildGuard::spawn("ringmasq", cmd, &log).expect("spawn ringmasq"));
+        self.wait_log("started:", Duration::from_secs(10));
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("server.log")).unwrap_or_default()
+    }
+
+    /// Waits until the server log contains `needle`.
+    pub fn wait_log(&self, needle: &str, limit: Duration) {
+        let end = Instant::now() + limit;
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < end,
+                "no {needle:?} in the server log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs a command in the server namespace.
+    pub fn in_server(&self, args: &[&str]) -> Output {
+        self.exec(&self.server, args)
+    }
+
+    /// Runs a command in the client namespace.
+    pub fn in_client(&self, args: &[&str]) -> Output {
+        self.exec(&self.client, args)
+    }
+
+    fn exec(&self, ns: &str, args: &[&str]) -> Output {
+        Command::new("timeout")
+            .args(["30", "ip", "netns", "exec", ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    /// Adds an address to the server's side of the link.
+    pub fn add_server_addr(&self, cidr: &str) {
+        run_ok(&[
+            "ip",
+            "-n",
+            &self.server,
+            "addr",
+            "add",
+            cidr,
+            "dev",
+            SERVER_IF,
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// `ip -6 addr show` on the client's link: (address/len, valid_lft, preferred_lft) of each
+    /// global address.
+    pub fn client_global_v6(&self) -> Vec<(String, String, String)> {
+        let out = self.in_client(&[
+            "ip", "-6", "-o", "addr", "show", "dev", CLIENT_IF, "scope", "global",
+        ]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let at = |k: &str| {
+                    w.iter()
+                        .position(|x| *x == k)
+                        .and_then(|i| w.get(i + 1))
+                        .map(|s| s.to_string())
+                };
+                Some((at("inet6")?, at("valid_lft")?, at("preferred_lft")?))
+            })
+            .collect()
+    }
+
+    /// Polls until the client has a global address starting with `prefix` (e.g.
+    /// `"2001:db8:1:0:"`); returns it with its lifetimes.
+    pub fn wait_client_addr(&self, prefix: &str, limit: Duration) -> (String, String, String) {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(a) = self
+                .client_global_v6()
+                .into_iter()
+                .find(|(a, ..)| a.starts_with(prefix))
+            {
+                return a;
+            }
+            assert!(
+                Instant::now() < end,
+                "the client got no address in {prefix}: {:?}\nserver log:\n{}",
+                self.client_global_v6(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `rdisc6 -1` on the client's link (one solicitation, the first answer). Retried for up
+    /// to 10 s while the client's link-local address is still tentative (rdisc6 cannot send
+    /// before duplicate address detection ends).
+    pub fn rdisc6(&self) -> String {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.in_client(&["rdisc6", "-1", "-r", "5", "-w", "1000", CLIENT_IF]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.contains("\n from ") || Instant::now() > end {
+                return text + &String::from_utf8_lossy(&out.stderr);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Lab6 {
+    fn drop(&mut self) {
+        // Processes first (killed by PID in their guards), then the namespaces.
+        self.children.clear();
+        for ns in [&self.server, &self.client] {
+            let _ = run_ok(&["ip", "netns", "del", ns]);
+        }
+    }
+}
+
+/// One field of rdisc6's output (`Name : value`), the first occurrence, trimmed.
+pub fn rdisc6_field<'a>(out: &'a str, name: &str) -> Option<&'a str> {
+    out.lines()
+        .find(|l| l.trim_start().starts_with(name))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim())
+}
+
+/// Whether the lab can run: root, and every tool in `tools` on the PATH. Prints why not.
+pub fn usable(tools: &[&str]) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let on_path = |t: &str| {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()))
+            .unwrap_or(false)
+            || ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+                .iter()
+                .any(|d| std::path::Path::new(d).join(t).is_file())
+    };
+    let missing: Vec<&str> = ["ip"]
+        .iter()
+        .chain(tools)
+        .copied()
+        .filter(|t| !on_path(t))
+        .collect();
+    if !root || !missing.is_empty() {
+        println!("note: needs root and {missing:?}; skipping");
+        return false;
+    }
+    true
+}
