@@ -8,7 +8,7 @@
 
 pub mod dhcp;
 pub mod dns;
-pub mod tftp;
 pub mod iface;
 pub mod ra;
+pub mod tftp;
 pub mod time;

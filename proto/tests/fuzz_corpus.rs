@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
 use ringmasq_proto::dns::fuzzing::{check_query, check_response};
-use ringmasq_proto::tftp::fuzzing::check_packet;
 use ringmasq_proto::ra::fuzzing::check_router_message;
+use ringmasq_proto::tftp::fuzzing::check_packet;
 
 fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
