@@ -82,6 +82,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "bind-interfaces" => c.bind_interfaces = true,
         "no-resolv" => c.no_resolv = true,
         "no-poll" => c.no_poll = true,
+        "clear-on-reload" => c.clear_on_reload = true,
         "strict-order" => c.strict_order = true,
         "all-servers" => c.all_servers = true,
         "no-negcache" => c.no_negcache = true,

@@ -102,6 +102,8 @@ pub struct Config {
     pub no_resolv: bool,
     /// `-n/--no-poll`.
     pub no_poll: bool,
+    /// `--clear-on-reload`: clear the cache whenever the resolv-file is re-read.
+    pub clear_on_reload: bool,
     /// `-o/--strict-order`.
     pub strict_order: bool,
     /// `--all-servers`.
@@ -245,6 +247,7 @@ impl Default for Config {
             resolv_files: vec![PathBuf::from(DEFAULT_RESOLV_FILE)],
             no_resolv: false,
             no_poll: false,
+            clear_on_reload: false,
             strict_order: false,
             all_servers: false,
             dns_forward_max: DEFAULT_DNS_FORWARD_MAX,

@@ -208,12 +208,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::Implemented,
     ),
-    spec(
-        "clear-on-reload",
-        None,
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("clear-on-reload", None, ArgKind::None, Status::Implemented),
     spec("cname", None, ArgKind::Required, Status::Implemented),
     spec(
         "conf-dir",

@@ -58,6 +58,12 @@ impl ControlState {
             if let Some(p) = &self.resolv.path {
                 tracing::info!("reading {}", p.display());
             }
+            if self.cfg.clear_on_reload
+                && let Some(c) = &self.cache
+            {
+                c.clear();
+                tracing::info!("cleared cache");
+            }
             self.publish_servers();
         }
     }
