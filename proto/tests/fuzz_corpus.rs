@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
-use ringmasq_proto::dns::fuzzing::{check_query, check_response};
+use ringmasq_proto::dns::fuzzing::{check_query, check_response, check_validation};
 use ringmasq_proto::ra::fuzzing::check_router_message;
 use ringmasq_proto::tftp::fuzzing::check_packet;
 
@@ -32,6 +32,7 @@ fn replay_fuzz_corpus() {
         let r = std::panic::catch_unwind(|| {
             check_query(&data);
             check_response(&data);
+            check_validation(&data);
             check_packet(&data);
             check_request(&data);
             check_tool_packets(&data);

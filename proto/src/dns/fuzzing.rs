@@ -61,3 +61,48 @@ pub fn check_response(data: &[u8]) {
         normalize_response(&out[..n], &key, &opts).expect("replayed answer is valid");
     }
 }
+
+/// The `dnssec_validate` target: any upstream answer, also served as the answer to every DS and
+/// DNSKEY sub-query the validator asks for, ends in a verdict within the sub-query limit, never
+/// panics, and never spends more signature checks than the work limit. Panics on a broken
+/// invariant.
+pub fn check_validation(data: &[u8]) {
+    use super::dnssec::{KeyStore, Limits, Outcome, TrustAnchor, ValidatorConfig, validate};
+    use hickory_proto::op::Message;
+    use std::sync::Arc;
+    let Ok(msg) = Message::from_vec(data) else {
+        return;
+    };
+    let Some(q) = msg.queries.first() else { return };
+    let (qname, qtype) = (q.name().clone(), q.query_type());
+    // The anchor of the captured lab (proto/src/dns/dnssec/testdata).
+    let Ok(anchor) = TrustAnchor::parse(
+        ".,56486,13,2,1eb40c42778d14f1b5a81107e9c7dd39068637bccb94bb4429f0f62a38f0eeac",
+    ) else {
+        unreachable!("the fixed anchor parses")
+    };
+    let limits = Limits::default();
+    let cfg = ValidatorConfig {
+        anchors: vec![anchor],
+        check_unsigned: true,
+        limits,
+        ..ValidatorConfig::default()
+    };
+    let mut store = KeyStore::new();
+    let shared = Arc::new(msg.clone());
+    let now = 1_893_456_000;
+    for _ in 0..=limits.subqueries_per_answer {
+        match validate(&msg, &qname, qtype, &cfg, &mut store, now) {
+            Outcome::Done(_) => return,
+            Outcome::Need(n, t) => {
+                // A store that ignored the insert would loop: the same need must not repeat.
+                assert!(
+                    store.answer(&n, t, now).is_none(),
+                    "asked twice for {n} {t}"
+                );
+                store.insert_answer(&n, t, Some(Arc::clone(&shared)), now);
+            }
+        }
+    }
+    panic!("validation did not end within the sub-query limit");
+}

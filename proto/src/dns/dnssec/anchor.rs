@@ -114,6 +114,35 @@ mod tests {
         assert_eq!(a.ds.digest().len(), 32);
     }
 
+    proptest::proptest! {
+        /// Any anchor written in dnsmasq's form parses back to the same DS.
+        #[test]
+        fn round_trip(
+            labels in proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?", 0..4),
+            tag: u16,
+            alg: u8,
+            dtype: u8,
+            digest in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..64),
+            upper: bool,
+        ) {
+            let domain = if labels.is_empty() { ".".to_string() } else { labels.join(".") };
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = if upper { hex.to_uppercase() } else { hex };
+            let a = TrustAnchor::parse(&format!("{domain},{tag},{alg},{dtype},{hex}")).unwrap();
+            proptest::prop_assert_eq!(a.ds.key_tag(), tag);
+            proptest::prop_assert_eq!(u8::from(a.ds.algorithm()), alg);
+            proptest::prop_assert_eq!(u8::from(a.ds.digest_type()), dtype);
+            proptest::prop_assert_eq!(a.ds.digest(), &digest[..]);
+            proptest::prop_assert_eq!(a.owner.num_labels() as usize, labels.len());
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn arbitrary_text(s in ".{0,80}") {
+            let _ = TrustAnchor::parse(&s);
+        }
+    }
+
     #[test]
     fn class_and_domain_forms() {
         let a = TrustAnchor::parse("IN,Example.COM,1,13,2,00ff").unwrap();

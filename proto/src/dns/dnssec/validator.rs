@@ -45,7 +45,11 @@ struct Run<'a> {
     store: &'a mut KeyStore,
     now: u32,
     budget: Budget,
+    depth: u32,
 }
+
+/// Deepest nesting of zone lookups (a name has at most 127 labels).
+const MAX_DEPTH: u32 = 130;
 
 /// Validates `msg`, the answer to `qname`/`qtype`, at `now` (Unix seconds). The work budget
 /// is per run; a run that needs a sub-query ends early and is repeated once it is stored.
@@ -66,6 +70,7 @@ pub fn validate(
             fails_per_rrset: cfg.limits.sig_fails_per_rrset.max(1),
             checks: 0,
         },
+        depth: 0,
     };
     match run.answer(msg, qname, qtype) {
         Ok(s) => Outcome::Done(s),
@@ -251,6 +256,17 @@ impl Run<'_> {
 
     /// The keys of zone `zone` (the signer of some data), from the trust anchors down.
     fn zone(&mut self, zone: &Name) -> Step<Keys> {
+        // Each nested call is for a strictly shorter name; the guard is a second line of defence.
+        if self.depth > MAX_DEPTH {
+            return Err(Bogus::new(ede_code::DNSSEC_BOGUS, "chain of trust too deep").into());
+        }
+        self.depth += 1;
+        let r = self.zone_memo(zone);
+        self.depth -= 1;
+        r
+    }
+
+    fn zone_memo(&mut self, zone: &Name) -> Step<Keys> {
         if let Some(s) = self.store.zone(zone, self.now) {
             return match s {
                 ZoneStatus::Secure(k) => Ok(Keys::Secure(k)),
@@ -401,8 +417,12 @@ impl Run<'_> {
         let Some(parent) = signer else {
             return self.insecure_above(name, msg);
         };
-        if !parent.zone_of(name) {
-            return Err(Bogus::new(ede_code::DNSSEC_BOGUS, "denial signed by another zone").into());
+        // The parent side answers for a DS: its signer is a proper ancestor (this also bounds
+        // the recursion, one label per step).
+        if parent == *name || !parent.zone_of(name) {
+            return Err(
+                Bogus::new(ede_code::DNSSEC_BOGUS, "DS denial signed by the wrong zone").into(),
+            );
         }
         let keys = match self.zone(&parent)? {
             Keys::Insecure => return Ok(true),
