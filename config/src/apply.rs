@@ -397,6 +397,12 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.ipv6.ranges.push(r);
         }
         "enable-ra" => c.ipv6.enable_ra = true,
+        "quiet-ra" => c.ipv6.quiet_ra = true,
+        "dhcp-option" if value.is_some_and(crate::ipv6::is_option6) => {
+            let v = req()?;
+            let o = crate::ipv6::Dhcp6Option::parse(v).map_err(|e| invalid(v, e))?;
+            c.ipv6.options.push(o);
+        }
         "ra-param" => {
             let v = req()?;
             let p = crate::ipv6::RaParam::parse(v).map_err(|e| invalid(v, e))?;

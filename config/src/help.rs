@@ -119,6 +119,7 @@ fn describe(long: &str) -> &'static str {
         "dhcp-ignore-clid" => "Identify DHCP clients by MAC address only.",
         "dhcp-ttl" => "TTL of DNS answers for DHCP lease names (default --local-ttl).",
         "enable-ra" => "Send IPv6 router advertisements for the IPv6 dhcp-ranges.",
+        "quiet-ra" => "Do not log router advertisement changes.",
         "ra-param" => "Router advertisement MTU, preference, interval and lifetime per interface.",
         "dhcp-hostsfile" => "Read dhcp-host lines from this file or directory (again on SIGHUP).",
         "dhcp-optsfile" => "Read dhcp-option lines from this file or directory (again on SIGHUP).",

@@ -310,9 +310,78 @@ impl RaParam {
     }
 }
 
+/// The DHCPv6 options ringmasq uses so far (in router advertisements: RFC 8106 RDNSS/DNSSL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dhcp6Option {
+    /// `option6:dns-server,[ADDR],...` (option 23); `[::]` stands for the server's own address.
+    DnsServer(Vec<Ipv6Addr>),
+    /// `option6:domain-search,DOMAIN,...` (option 24).
+    DomainSearch(Vec<String>),
+}
+
+/// Whether a `--dhcp-option` value is a DHCPv6 one (`option6:` before the value).
+pub fn is_option6(v: &str) -> bool {
+    split_list(v).any(|i| i.starts_with("option6:"))
+}
+
+impl Dhcp6Option {
+    /// Parses `option6:dns-server,[ADDR]...` and `option6:domain-search,DOMAIN...` (untagged).
+    pub fn parse(v: &str) -> Result<Dhcp6Option, ValueError> {
+        let items: Vec<&str> = split_list(v).collect();
+        let Some((first, values)) = items.split_first() else {
+            return Err(ValueError::expected("option6:NAME,VALUE..."));
+        };
+        let Some(name) = first.strip_prefix("option6:") else {
+            return Err(ValueError::expected(
+                "an untagged option6: option (tags on DHCPv6 options are not supported yet)",
+            ));
+        };
+        match name {
+            "dns-server" | "23" => {
+                let addrs = values
+                    .iter()
+                    .map(|a| {
+                        a.strip_prefix('[')
+                            .and_then(|a| a.strip_suffix(']'))
+                            .unwrap_or(a)
+                            .parse::<Ipv6Addr>()
+                            .map_err(|_| ValueError::expected("IPv6 addresses in [brackets]"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if addrs.is_empty() {
+                    return Err(ValueError::expected("at least one address"));
+                }
+                Ok(Dhcp6Option::DnsServer(addrs))
+            }
+            "domain-search" | "24" => {
+                if values.is_empty()
+                    || values
+                        .iter()
+                        .any(|d| d.is_empty() || d.split('.').any(|l| l.len() > 63))
+                {
+                    return Err(ValueError::expected("domain names"));
+                }
+                Ok(Dhcp6Option::DomainSearch(
+                    values
+                        .iter()
+                        .map(|d| d.trim_end_matches('.').to_string())
+                        .collect(),
+                ))
+            }
+            _ => Err(ValueError::expected(
+                "option6:dns-server or option6:domain-search (other DHCPv6 options are not supported yet)",
+            )),
+        }
+    }
+}
+
 /// Everything IPv6 in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Ipv6Settings {
+    /// `--dhcp-option=option6:...`, in order.
+    pub options: Vec<Dhcp6Option>,
+    /// `--quiet-ra`: no log line per router advertisement change.
+    pub quiet_ra: bool,
     /// IPv6 `--dhcp-range`s, in order.
     pub ranges: Vec<DhcpRange6>,
     /// `--enable-ra`.
@@ -395,6 +464,22 @@ mod tests {
         assert!(DhcpRange6::parse("::,constructor:").is_err());
         assert!(is_ipv6_range("set:x,::1,constructor:eth0"));
         assert!(!is_ipv6_range("tag:x,10.0.0.1,10.0.0.9"));
+    }
+
+    #[test]
+    fn option6_dns_server_and_domain_search() {
+        assert_eq!(
+            Dhcp6Option::parse("option6:dns-server,[fd00::53],[::]").unwrap(),
+            Dhcp6Option::DnsServer(vec!["fd00::53".parse().unwrap(), Ipv6Addr::UNSPECIFIED])
+        );
+        assert_eq!(
+            Dhcp6Option::parse("option6:domain-search,lab.test,example.org.").unwrap(),
+            Dhcp6Option::DomainSearch(vec!["lab.test".into(), "example.org".into()])
+        );
+        assert!(is_option6("option6:23,[::1]") && !is_option6("option:router,10.0.0.1"));
+        assert!(Dhcp6Option::parse("option6:dns-server,10.0.0.1").is_err());
+        assert!(Dhcp6Option::parse("option6:ntp-server,[::1]").is_err());
+        assert!(Dhcp6Option::parse("tag:x,option6:dns-server,[::1]").is_err());
     }
 
     #[test]

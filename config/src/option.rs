@@ -747,7 +747,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::NotYetImplemented,
     ),
-    spec("quiet-ra", None, ArgKind::None, Status::NotYetImplemented),
+    spec("quiet-ra", None, ArgKind::None, Status::Implemented),
     spec("quiet-tftp", None, ArgKind::None, Status::NotYetImplemented),
     spec("ra-param", None, ArgKind::Required, Status::Implemented),
     spec(

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use rand::Rng;
 use ringmasq_config::Config;
 use ringmasq_config::dhcp::LeaseLength;
-use ringmasq_config::ipv6::{RaMtu, RouterPreference};
+use ringmasq_config::ipv6::{Dhcp6Option, RaMtu, RouterPreference};
 use ringmasq_proto::iface::{INFINITE, Interface};
 use ringmasq_proto::ra::message::ROUTER_SOLICITATION;
 use ringmasq_proto::ra::{
@@ -96,10 +96,22 @@ pub fn ra_config(cfg: &Config) -> RaConfig {
             }
         })
         .collect();
+    // dnsmasq takes RDNSS and DNSSL from the DHCPv6 dns-server and domain-search options.
+    let mut dns_servers = Vec::new();
+    let mut domains = Vec::new();
+    for o in &cfg.ipv6.options {
+        match o {
+            Dhcp6Option::DnsServer(a) => dns_servers.extend(a.iter().copied()),
+            Dhcp6Option::DomainSearch(d) => domains.extend(d.iter().cloned()),
+        }
+    }
+    if domains.is_empty() {
+        domains.extend(cfg.domain.iter().cloned());
+    }
     RaConfig {
         ranges,
-        dns_servers: Vec::new(),
-        domains: cfg.domain.iter().cloned().collect(),
+        dns_servers,
+        domains,
         dns_enabled: cfg.port != 0,
     }
 }
@@ -197,7 +209,9 @@ impl RaService {
             match self.interfaces.get_mut(&i.index) {
                 Some(a) if a.advert == advert => {}
                 Some(a) => {
-                    tracing::info!("router advertisement on {} changed", i.name);
+                    if !self.cfg.ipv6.quiet_ra {
+                        tracing::info!("router advertisement on {} changed", i.name);
+                    }
                     a.bytes = advert.encode();
                     a.advert = advert;
                     a.schedule.restart(now);
@@ -211,11 +225,13 @@ impl RaService {
                         .iter()
                         .map(|p| format!("{}/{}", p.prefix, p.len))
                         .collect();
-                    tracing::info!(
-                        "router advertisement on {}: {}",
-                        i.name,
-                        prefixes.join(", ")
-                    );
+                    if !self.cfg.ipv6.quiet_ra {
+                        tracing::info!(
+                            "router advertisement on {}: {}",
+                            i.name,
+                            prefixes.join(", ")
+                        );
+                    }
                     self.interfaces.insert(
                         i.index,
                         Advertising {
@@ -228,9 +244,10 @@ impl RaService {
                 }
             }
         }
+        let quiet = self.cfg.ipv6.quiet_ra;
         self.interfaces.retain(|index, a| {
             let keep = seen.contains(index);
-            if !keep {
+            if !keep && !quiet {
                 tracing::info!("router advertisements on {} stopped", a.name);
             }
             keep

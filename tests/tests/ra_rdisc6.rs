@@ -1,7 +1,8 @@
 //! Router advertisements seen by rdisc6 (ndisc6) on a veth link in namespaces the test creates:
 //! the prefix of an explicit `ra-only` range with `ra-advrouter`, the M/O flags, the
-//! `--ra-param` MTU, preference and lifetimes, and RDNSS/DNSSL (RFC 8106) — then a
-//! `constructor:` range on a server without DNS, which sends no RDNSS.
+//! `--ra-param` MTU, preference and lifetimes, and RDNSS/DNSSL (RFC 8106) from the DHCPv6
+//! `dns-server`/`domain-search` options — then a `constructor:` range with the defaults: the
+//! link-local address as RDNSS.
 
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ fn rdisc6_sees_prefix_flags_rdnss_and_lifetimes() {
     lab.start_ringmasq(&[
         "--enable-ra",
         "--domain=lab.test",
+        "--dhcp-option=option6:dns-server,[2001:db8:1::53],[::]",
+        "--dhcp-option=option6:domain-search,corp.test",
         "--dhcp-range=2001:db8:1::,ra-only,ra-advrouter,2h",
         &param,
     ]);
@@ -34,20 +37,25 @@ fn rdisc6_sees_prefix_flags_rdnss_and_lifetimes() {
     assert_eq!(f("Autonomous address conf."), "Yes", "{out}");
     assert!(f("Valid time").starts_with("7200 "), "{out}");
     assert!(f("Pref. time").starts_with("7200 "), "{out}");
-    // dnsmasq's default RDNSS: the link-local address the advertisement comes from.
+    // The configured server, then `[::]`: the link-local address the advertisement comes from.
     let from = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("from "))
         .expect("sender");
-    assert_eq!(f("Recursive DNS server"), from, "{out}");
-    assert!(f("DNS server lifetime").starts_with("90 "), "{out}");
-    assert_eq!(f("DNS search list"), "lab.test", "{out}");
+    let servers: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Recursive DNS server"))
+        .map(|l| l.trim_start_matches([' ', ':']).trim())
+        .collect();
+    assert_eq!(servers, vec!["2001:db8:1::53", from], "{out}");
+    assert!(f("DNS server").starts_with("90 "), "{out}");
+    // domain-search wins over --domain.
+    assert_eq!(f("DNS search list"), "corp.test", "{out}");
     drop(lab);
 
-    // A constructor range, default parameters, no DNS server (--port=0): no RDNSS.
+    // A constructor range, default parameters: the link-local address as RDNSS, no DNSSL.
     let mut lab = Lab6::new("rd2", &["2001:db8:7::1/64"]);
     lab.start_ringmasq(&[
-        "--port=0",
         "--enable-ra",
         "--dhcp-range=::,constructor:rmq6*,ra-only,infinite",
     ]);
@@ -59,8 +67,11 @@ fn rdisc6_sees_prefix_flags_rdnss_and_lifetimes() {
     assert!(f("Router lifetime").starts_with("1800 "), "{out}");
     assert_eq!(f("Router preference"), "medium", "{out}");
     assert!(f("MTU").starts_with("1500 bytes"), "{out}");
-    assert!(
-        rdisc6_field(&out, "Recursive DNS server").is_none(),
-        "{out}"
-    );
+    let from = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("from "))
+        .expect("sender");
+    assert_eq!(f("Recursive DNS server"), from, "{out}");
+    assert!(f("DNS server").starts_with("1800 "), "{out}");
+    assert!(rdisc6_field(&out, "DNS search list").is_none(), "{out}");
 }

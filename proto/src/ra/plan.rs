@@ -82,8 +82,8 @@ impl Default for RaParams {
 pub struct RaConfig {
     /// The IPv6 ranges.
     pub ranges: Vec<RaRange>,
-    /// DNS servers to advertise (`option6:dns-server`); empty = the interface's link-local
-    /// address (dnsmasq's default).
+    /// DNS servers to advertise (`option6:dns-server`; `::` stands for the interface's
+    /// link-local address); empty = the link-local address (dnsmasq's default).
     pub dns_servers: Vec<Ipv6Addr>,
     /// Search domains (`option6:domain-search`, else `--domain`).
     pub domains: Vec<String>,
@@ -207,7 +207,10 @@ pub fn advert_for(cfg: &RaConfig, params: &RaParams, iface: &Interface) -> Optio
             Vec::new()
         }
     } else {
-        cfg.dns_servers.clone()
+        cfg.dns_servers
+            .iter()
+            .map(|a| if a.is_unspecified() { link_local } else { *a })
+            .collect()
     };
     if !servers.is_empty() {
         a.rdnss = Some((dns_lifetime, servers));

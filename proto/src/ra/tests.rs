@@ -85,6 +85,15 @@ fn ra_only_constructor_with_infinite_lease() {
 }
 
 #[test]
+fn no_default_rdnss_without_a_dns_server() {
+    let mut c = cfg(vec![range("::", Some("eth0"), ra_only(), INFINITE)]);
+    c.dns_enabled = false;
+    let a = advert_for(&c, &RaParams::default(), &eth0()).unwrap();
+    assert_eq!(a.rdnss, None);
+    assert_eq!(a.dnssl, None);
+}
+
+#[test]
 fn modes_set_the_flags() {
     let managed = RangeFlags {
         managed: true,
@@ -155,7 +164,7 @@ fn constructor_follows_every_prefix_and_its_lifetime() {
 #[test]
 fn params_and_dns_options() {
     let mut c = cfg(vec![range("::", Some("eth0"), ra_only(), INFINITE)]);
-    c.dns_servers = vec!["2001:db8::53".parse().unwrap()];
+    c.dns_servers = vec!["2001:db8::53".parse().unwrap(), Ipv6Addr::UNSPECIFIED];
     c.domains = vec!["lan.example".into()];
     let p = RaParams {
         interval_secs: 60,
@@ -169,6 +178,8 @@ fn params_and_dns_options() {
     assert_eq!(a.preference, Preference::Medium);
     assert_eq!(a.mtu, Some(1280));
     assert_eq!(a.rdnss.as_ref().unwrap().0, 180);
+    let ll: Ipv6Addr = "fe80::1".parse().unwrap();
+    assert_eq!(a.rdnss.as_ref().unwrap().1[1], ll);
     assert_eq!(a.dnssl, Some((180, vec!["lan.example".to_string()])));
     let bytes = a.encode();
     assert_eq!(Advert::decode(&bytes).unwrap(), a);
