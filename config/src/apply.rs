@@ -448,24 +448,10 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.dhcp.lease_max = u32_of(req()?)?;
         }
         "dhcp-broadcast" => {
-            let tags = value
-                .map(split_list)
-                .into_iter()
-                .flatten()
-                .filter(|t| !t.is_empty());
-            let mut any = false;
-            for t in tags {
-                any = true;
-                let name = t
-                    .strip_prefix("tag:")
-                    .or_else(|| t.strip_prefix("net:"))
-                    .filter(|n| !n.is_empty() && !n.starts_with('!'))
-                    .ok_or_else(|| invalid(t, ValueError::expected("tag:NAME items")))?;
-                c.dhcp.broadcast_tags.push(name.to_string());
-            }
-            if !any {
-                c.dhcp.broadcast_all = true;
-            }
+            // All the line's tags must hold (dnsmasq's man page); no tags: every client.
+            let v = value.unwrap_or("");
+            let conds = crate::dhcp_match::parse_conditions(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.broadcast.push(conds);
         }
         "bootp-dynamic" => {
             // `--bootp-dynamic[=TAG[,TAG...]]`: with tags, only BOOTP clients with all of them.

@@ -115,10 +115,8 @@ pub struct DhcpSettings {
     pub sequential_ip: bool,
     /// `--dhcp-ignore-clid`.
     pub ignore_clid: bool,
-    /// `--dhcp-broadcast` with no tag: broadcast every reply.
-    pub broadcast_all: bool,
-    /// `--dhcp-broadcast=tag:x`: broadcast replies to requests with any of these tags.
-    pub broadcast_tags: Vec<String>,
+    /// `--dhcp-broadcast[=tag:x,...]`, one condition list per line (empty: every client).
+    pub broadcast: Vec<Vec<TagCondition>>,
     /// `--bootp-dynamic`.
     pub bootp_dynamic: bool,
     /// `--bootp-dynamic=TAG,...`: only for BOOTP clients with all these tags.
@@ -171,8 +169,7 @@ impl Default for DhcpSettings {
             lease_max: DEFAULT_LEASE_MAX,
             sequential_ip: false,
             ignore_clid: false,
-            broadcast_all: false,
-            broadcast_tags: Vec::new(),
+            broadcast: Vec::new(),
             bootp_dynamic: false,
             bootp_dynamic_tags: Vec::new(),
             no_ping: false,

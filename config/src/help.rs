@@ -66,7 +66,7 @@ pub fn metavar(long: &str) -> &'static str {
         "dhcp-ttl" => "a TTL in seconds",
         "ra-param" => "interface,[mtu:N|interface|off,][high,|low,]interval[,lifetime]",
         "dhcp-hostsfile" | "dhcp-optsfile" => "a file or directory path",
-        "dhcp-broadcast" => "tag:T[,tag:T...] (none = every client)",
+        "dhcp-broadcast" => "tag:[!]T[,tag:[!]T...] (none = every client)",
         "bootp-dynamic" => "[tag:T[,tag:T...]] (none = every BOOTP client)",
         "enable-tftp" => "interface names, comma separated (none = every interface)",
         "tftp-root" => "a directory[,interface]",

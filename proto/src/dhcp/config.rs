@@ -232,10 +232,9 @@ pub struct DhcpConfig {
     pub sequential_ip: bool,
     /// `--dhcp-ignore-clid`: identify clients by MAC only.
     pub ignore_clid: bool,
-    /// `--dhcp-broadcast`: tags (empty string = all clients) whose replies are always broadcast.
-    pub broadcast_tags: Vec<String>,
-    /// `--dhcp-broadcast` with no tag: broadcast every reply.
-    pub broadcast_all: bool,
+    /// `--dhcp-broadcast`: replies to clients for which any of these condition lists holds
+    /// (an empty list holds for every client) are always broadcast.
+    pub broadcast: Vec<Vec<TagCond>>,
     /// `--bootp-dynamic`: BOOTP clients may get dynamic addresses.
     pub bootp_dynamic: bool,
     /// `--bootp-dynamic=TAG,...`: only BOOTP clients with all of these tags.
@@ -279,8 +278,7 @@ impl Default for DhcpConfig {
             lease_max: 1000,
             sequential_ip: false,
             ignore_clid: false,
-            broadcast_tags: Vec::new(),
-            broadcast_all: false,
+            broadcast: Vec::new(),
             bootp_dynamic: false,
             bootp_dynamic_tags: Vec::new(),
             domain: None,

@@ -23,7 +23,7 @@ impl Server {
         if req.ciaddr != Ipv4Addr::UNSPECIFIED {
             return ReplyTo::Unicast(req.ciaddr);
         }
-        let forced = self.cfg.broadcast_all || ctx.tags.intersects(&self.bcast);
+        let forced = self.bcast.iter().any(|c| c.holds(&ctx.tags));
         if req.broadcast || forced || yiaddr == Ipv4Addr::UNSPECIFIED {
             return ReplyTo::Broadcast;
         }

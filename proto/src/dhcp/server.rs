@@ -252,7 +252,7 @@ pub struct Server {
     pub(super) generate_names: Vec<Cond>,
     pub(super) reply_delay: Vec<(Cond, u32)>,
     pub(super) rules: TagRules,
-    pub(super) bcast: TagSet,
+    pub(super) bcast: Vec<Cond>,
     pub(super) bootp_dynamic: TagSet,
     /// Send the server's own address as DNS server (option 6) when none is configured
     /// (dnsmasq does so when its DNS port is not 0).
@@ -351,7 +351,7 @@ impl Server {
             reply_delay.push((Cond::compile(&mut tags, c)?, *secs));
         }
         let rules = TagRules::compile(&mut tags, &cfg.matches, &cfg.tag_ifs)?;
-        let bcast = tags.set_of(cfg.broadcast_tags.iter())?;
+        let bcast = conds(&mut tags, &cfg.broadcast)?;
         let bootp_dynamic = tags.set_of(cfg.bootp_dynamic_tags.iter())?;
         Ok(Server {
             cfg,

@@ -345,3 +345,38 @@ fn tagged_bootp_dynamic() {
         DropReason::BootpNoAddress
     );
 }
+
+#[test]
+fn dhcp_broadcast_needs_all_tags_of_a_line() {
+    let mut cfg = config();
+    cfg.matches = vec![
+        rule("a", Matcher::VendorClass(b"aa".to_vec())),
+        rule("b", Matcher::UserClass(b"bb".to_vec())),
+    ];
+    cfg.broadcast = vec![vec![cond("a", false), cond("b", false)]];
+    let s = Server::new(cfg).unwrap();
+    let to = |extra: &[(u8, &[u8])]| {
+        run(
+            &s,
+            WALL,
+            &build(msg::DISCOVER, MAC, Ipv4Addr::UNSPECIFIED, extra),
+        )
+        .unwrap()
+        .0
+    };
+    assert!(matches!(
+        to(&[(60, b"aa")]),
+        ReplyTo::UnicastToClientHw { .. }
+    ));
+    assert_eq!(to(&[(60, b"aa"), (77, b"bb")]), ReplyTo::Broadcast);
+    let mut cfg = config();
+    cfg.broadcast = vec![vec![]];
+    let s = Server::new(cfg).unwrap();
+    let (to, _, _) = run(
+        &s,
+        WALL,
+        &build(msg::DISCOVER, MAC, Ipv4Addr::UNSPECIFIED, &[]),
+    )
+    .unwrap();
+    assert_eq!(to, ReplyTo::Broadcast);
+}
