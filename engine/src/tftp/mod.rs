@@ -8,6 +8,7 @@
 
 pub mod files;
 pub mod net;
+pub mod script;
 pub mod service;
 pub mod stats;
 
@@ -64,7 +65,13 @@ pub fn start(cfg: &Config) -> Result<Option<TftpHandle>> {
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::clone(STATS.get_or_init(|| Arc::new(TftpStats::default())));
     let addrs = listen_addrs(cfg);
-    let service = service::TftpService::new(&cfg.tftp, &addrs, Arc::clone(&stop), stats)?;
+    let mut service = service::TftpService::new(&cfg.tftp, &addrs, Arc::clone(&stop), stats)?;
+    if let Some(program) = &cfg.dhcp.script {
+        service.set_script(script::TftpScript::start(
+            program.clone(),
+            cfg.dhcp.script_user.as_deref(),
+        )?);
+    }
     tracing::info!(
         "TFTP started on {}; root {}",
         addrs

@@ -75,6 +75,7 @@ pub struct TftpService {
     scratch: Vec<u8>,
     next_port: u32,
     secure_uid: u32,
+    script: Option<super::script::TftpScript>,
 }
 
 fn interface_name(index: u32) -> Option<String> {
@@ -175,7 +176,13 @@ impl TftpService {
             scratch: Vec::with_capacity(512),
             next_port: 0,
             secure_uid: euid(),
+            script: None,
         })
+    }
+
+    /// Sends a `tftp` event to `--dhcp-script` after each completed transfer.
+    pub fn set_script(&mut self, script: super::script::TftpScript) {
+        self.script = Some(script);
     }
 
     /// Runs until the stop flag is set.
@@ -362,6 +369,11 @@ impl TftpService {
         if ok {
             self.stats.add(&self.stats.completed, 1);
             tracing::info!("TFTP sent {} to {}", a.path.display(), a.peer.ip());
+            if let Some(sc) = &self.script
+                && !sc.submit(a.data.len() as u64, a.peer.ip(), &a.path)
+            {
+                self.stats.add(&self.stats.script_dropped, 1);
+            }
         } else {
             self.stats.add(&self.stats.failed, 1);
             tracing::info!(

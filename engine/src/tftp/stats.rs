@@ -35,6 +35,8 @@ pub struct TftpStats {
     pub busy: AtomicU64,
     /// Refused: no port free in `--tftp-port-range`.
     pub no_port: AtomicU64,
+    /// `tftp` script events dropped because the script's queue was full.
+    pub script_dropped: AtomicU64,
     /// Files read from disk (each version of a file once while it is in use).
     pub file_reads: AtomicU64,
     /// Bytes read from disk.
@@ -60,7 +62,7 @@ impl TftpStats {
             "TFTP: {} requests, {} transfers started, {} completed, {} failed, {} packets sent, \
              {} retransmissions, {} duplicate ACKs, {} errors sent; dropped: {} malformed, \
              {} unknown peer, {} unexpected, {} wrong interface, {} busy, {} no port; \
-             {} file reads from disk ({} bytes)",
+             {} script events dropped; {} file reads from disk ({} bytes)",
             g(&self.requests),
             g(&self.started),
             g(&self.completed),
@@ -75,6 +77,7 @@ impl TftpStats {
             g(&self.wrong_interface),
             g(&self.busy),
             g(&self.no_port),
+            g(&self.script_dropped),
             g(&self.file_reads),
             g(&self.bytes_read),
         )
