@@ -65,7 +65,8 @@ fn dhcp_script_add_old_del_with_environment() {
     let lab = DhcpLab::new("sc");
     let script = write_script(lab.dir.path(), "");
     let opt = format!("--dhcp-script={script}");
-    let server = lab.ringmasq(&[&opt, "--script-on-renewal"]);
+    let host = format!("--dhcp-host={CLIENT_MAC},set:scripted");
+    let server = lab.ringmasq(&[&opt, "--script-on-renewal", &host]);
     let addr = lab.udhcpc_with(&["-x", "hostname:alpha", "-V", "vendorx"]);
     let e = events(lab.dir.path(), 1, || lab.log());
     let add = &e[0];
@@ -81,6 +82,7 @@ fn dhcp_script_add_old_del_with_environment() {
         &format!("DNSMASQ_CLIENT_ID=01:{CLIENT_MAC}"),
         "DNSMASQ_REQUESTED_OPTIONS=1,3,6,12,15,28,42",
         "DNSMASQ_LEASE_EXPIRES=",
+        "DNSMASQ_TAGS=known scripted",
     ] {
         assert!(add.contains(want), "{want} missing: {add}");
     }

@@ -406,15 +406,20 @@ impl DhcpService {
                 return;
             }
         };
+        let journal_start = self.journal.len();
         if !journal.is_empty() {
             self.names_dirty = true;
             self.journal.extend_from_slice(journal);
-            if let Some(s) = &mut self.script {
-                let info = RequestInfo::from_request(bytes, name);
-                s.leases.apply(journal, info.as_ref(), &mut s.events);
-            }
         }
         let durable = !journal.is_empty();
+        if durable && let Some(s) = &mut self.script {
+            let mut info = RequestInfo::from_request(bytes, name);
+            if let Some(i) = &mut info {
+                i.tags = self.server.tag_names(scratch);
+            }
+            s.leases
+                .apply(&self.journal[journal_start..], info.as_ref(), &mut s.events);
+        }
         if let Some(to) = to {
             let reply = scratch.last_reply();
             let delay = scratch.reply_delay();

@@ -126,6 +126,8 @@ pub struct Scratch {
     sub: Vec<u8>,
     delay: u32,
     last: usize,
+    /// Tags of the last handled request (for the lease-change script).
+    tags: TagSet,
 }
 
 impl Scratch {
@@ -138,6 +140,7 @@ impl Scratch {
             sub: Vec::with_capacity(256),
             delay: 0,
             last: 0,
+            tags: TagSet::default(),
         }
     }
 }
@@ -153,6 +156,11 @@ impl Scratch {
     /// that had to let go of the [`Action`] first.
     pub fn last_reply(&self) -> &[u8] {
         &self.reply[..self.last]
+    }
+
+    /// The tags set while handling the last request (`DNSMASQ_TAGS`).
+    pub fn last_tags(&self) -> TagSet {
+        self.tags
     }
 }
 
@@ -379,6 +387,11 @@ impl Server {
         &self.alloc
     }
 
+    /// The names of the tags the last request handled with `scratch` had (`DNSMASQ_TAGS`).
+    pub fn tag_names(&self, scratch: &Scratch) -> Vec<String> {
+        self.tags.names_in(&scratch.tags)
+    }
+
     /// The configuration this server was built from.
     pub fn config(&self) -> &DhcpConfig {
         &self.cfg
@@ -404,7 +417,9 @@ impl Server {
             sub,
             delay,
             last,
+            tags,
         } = scratch;
+        *tags = TagSet::default();
         journal.clear();
         *delay = 0;
         *last = 0;
@@ -418,7 +433,9 @@ impl Server {
                 journal,
             };
         }
-        let out = self.dispatch(opts, reply, journal, sub, delay, wall_secs, iface, bytes);
+        let out = self.dispatch(
+            opts, reply, journal, sub, delay, tags, wall_secs, iface, bytes,
+        );
         match out {
             Ok(Some((to, len))) => {
                 *last = len;
@@ -546,6 +563,7 @@ impl Server {
         journal: &mut Vec<u8>,
         sub: &mut Vec<u8>,
         delay: &mut u32,
+        last_tags: &mut TagSet,
         wall: u64,
         iface: &InterfaceInfo<'_>,
         bytes: &[u8],
@@ -575,6 +593,7 @@ impl Server {
         if net.range.mode == RangeMode::Proxy {
             return Err(DropReason::ProxyRange);
         }
+        *last_tags = tags;
         let ctx = Ctx {
             req,
             key,

@@ -78,6 +78,18 @@ impl Tags {
         Ok(s)
     }
 
+    /// The names of the tags in `set`, sorted.
+    pub fn names_in(&self, set: &TagSet) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ids
+            .iter()
+            .filter(|(_, id)| set.contains(**id))
+            .map(|(n, _)| n.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The id of `name` if the configuration uses it.
     pub fn id(&self, name: &str) -> Option<u16> {
         self.ids.get(name).copied()
@@ -99,5 +111,6 @@ mod tests {
         assert_eq!(a.count(), 2);
         assert_eq!(t.id("y"), Some(1));
         assert!(t.id("z").is_none());
+        assert_eq!(t.names_in(&a), ["x", "y"]);
     }
 }
