@@ -185,6 +185,7 @@ fn describe(long: &str) -> &'static str {
         "resolv-file" => "Read upstream servers from this file (default /etc/resolv.conf).",
         "no-resolv" => "Do not read resolver files.",
         "no-poll" => "Do not watch resolver files for changes.",
+        "clear-on-reload" => "Clear the DNS cache whenever the resolver file is re-read.",
         "strict-order" => "Try upstream servers in the order given.",
         "all-servers" => "Send each query to every upstream server.",
         "dns-forward-max" => "Most concurrent forwarded queries (default 150).",
