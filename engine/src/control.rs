@@ -183,6 +183,8 @@ pub fn run(mut state: ControlState) -> Result<()> {
         let mut usr2 = signal(SignalKind::user_defined2())?;
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
+        // Handlers are in place: signals that came during startup are delivered now.
+        crate::signals::unblock_control_signals();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut hostsdir = crate::hostsdir::HostsDirWatch::new(&state.cfg.hostsdir);
         let ra = crate::ra::start(&state.cfg).await?;

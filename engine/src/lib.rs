@@ -19,6 +19,7 @@ pub mod netlink;
 pub mod process;
 pub mod ra;
 pub mod runtime;
+pub mod signals;
 pub mod socket;
 pub mod tcp;
 pub mod tftp;

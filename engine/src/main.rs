@@ -17,6 +17,8 @@ const DEFAULT_PID_FILE: &str = "/run/ringmasq.pid";
 const LOG_FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
+    // Before any thread starts: see engine/src/signals.rs.
+    ringmasq_engine::signals::block_control_signals();
     let code = serve();
     logging::flush(LOG_FLUSH_LIMIT);
     code
