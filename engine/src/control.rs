@@ -68,14 +68,19 @@ impl ControlState {
         }
     }
 
-    /// SIGHUP: clear the cache and re-read what dnsmasq re-reads (the servers-files always,
-    /// the resolv-file when it is not polled). A file that fails to parse keeps its old rules.
-    fn reload(&mut self) {
-        crate::dhcp::request_reload();
+    /// Empties the cache (the workers' DNSSEC key stores follow: they watch its generation).
+    fn clear_cache(&self) {
         if let Some(c) = &self.cache {
             c.clear();
         }
         tracing::info!("cleared cache");
+    }
+
+    /// SIGHUP: clear the cache and re-read what dnsmasq re-reads (the servers-files always,
+    /// the resolv-file when it is not polled). A file that fails to parse keeps its old rules.
+    fn reload(&mut self) {
+        crate::dhcp::request_reload();
+        self.clear_cache();
         self.reload_hosts();
         let mut changed = false;
         if !self.cfg.servers_files.is_empty() {
@@ -203,12 +208,16 @@ pub fn run(mut state: ControlState) -> Result<()> {
                 _ = int.recv() => {
                     // --dnssec-no-timecheck: SIGINT turns the time checks on instead (dnsmasq).
                     if crate::dnssec::enable_timecheck() {
+                        state.clear_cache();
                         continue;
                     }
                     tracing::info!("exiting on receipt of SIGINT");
                     break;
                 }
                 _ = tick.tick() => {
+                    if crate::dnssec::poll_timestamp() {
+                        state.clear_cache();
+                    }
                     // dnsmasq checks the resolv-file about once a second unless --no-poll.
                     if !state.cfg.no_poll {
                         state.poll_resolv();

@@ -1,9 +1,9 @@
 //! DNSSEC settings for the workers: trust anchors, limits, the time-check switches
 //! (`--dnssec-no-timecheck` until SIGINT, `--dnssec-timestamp`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -16,6 +16,10 @@ static NO_TIMECHECK: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
 /// dnsmasq creates a missing `--dnssec-timestamp` file dated 2015-01-01.
 const TIMESTAMP_DEFAULT: u64 = 1_420_070_400;
+
+/// `--dnssec-timestamp` while the system time is not yet past the file's mtime: the file and
+/// that mtime (Unix seconds). None once the time is valid.
+static PENDING_TIMESTAMP: Mutex<Option<(PathBuf, u64)>> = Mutex::new(None);
 
 /// The forwarder's DNSSEC settings, or None without `--dnssec`.
 pub fn forwarding(cfg: &Config) -> Result<Option<DnssecForwarding>> {
@@ -36,16 +40,31 @@ pub fn forwarding(cfg: &Config) -> Result<Option<DnssecForwarding>> {
     let no_timecheck = NO_TIMECHECK
         .get_or_init(|| Arc::new(AtomicBool::new(d.no_timecheck)))
         .clone();
-    let timecheck_from = match &d.timestamp {
-        Some(p) => timestamp(p)?,
-        None => 0,
-    };
+    let unix = unix_now();
+    // The file is read (or created) here, after privileges were dropped, as dnsmasq does.
+    if let Some(p) = &d.timestamp {
+        let mtime = timestamp(p)?;
+        if unix >= mtime {
+            // The clock is already past the last known good time: record it and check.
+            touch(p);
+        } else {
+            tracing::info!(
+                "system time not yet valid (before the mtime of {}): DNSSEC signature \
+                 timestamps not checked until then",
+                p.display()
+            );
+            no_timecheck.store(true, Ordering::Relaxed);
+            *PENDING_TIMESTAMP.lock().unwrap_or_else(|e| e.into_inner()) = Some((p.clone(), mtime));
+        }
+    }
     let [fails, work, subqueries, iterations] = d.limits;
     let validator = ValidatorConfig {
         anchors,
         check_unsigned: d.check_unsigned,
         no_timecheck,
-        timecheck_from,
+        // The engine switches time checks on through `no_timecheck` (SIGINT, the timestamp
+        // file), so that it can clear the cache at the same moment.
+        timecheck_from: 0,
         debug: d.debug,
         limits: Limits {
             sig_fails_per_rrset: fails,
@@ -54,10 +73,6 @@ pub fn forwarding(cfg: &Config) -> Result<Option<DnssecForwarding>> {
             nsec3_iterations: iterations.min(u32::from(u16::MAX)) as u16,
         },
     };
-    let unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
     let mono = crate::clock::now().secs();
     Ok(Some(DnssecForwarding {
         validator: Arc::new(validator),
@@ -65,21 +80,60 @@ pub fn forwarding(cfg: &Config) -> Result<Option<DnssecForwarding>> {
     }))
 }
 
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 /// `--dnssec-timestamp`: the file's modification time (Unix seconds); a missing file is
 /// created dated 2015-01-01, as dnsmasq does.
-fn timestamp(path: &Path) -> Result<u32> {
+fn timestamp(path: &Path) -> Result<u64> {
     match std::fs::metadata(path) {
         Ok(m) => {
             let t = m.modified()?.duration_since(UNIX_EPOCH).unwrap_or_default();
-            Ok(t.as_secs().min(u64::from(u32::MAX)) as u32)
+            Ok(t.as_secs())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let f = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+                .with_context(|| format!("cannot create timestamp file {}", path.display()))?;
             f.set_modified(UNIX_EPOCH + Duration::from_secs(TIMESTAMP_DEFAULT))?;
-            Ok(TIMESTAMP_DEFAULT as u32)
+            Ok(TIMESTAMP_DEFAULT)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Sets the timestamp file's mtime to now (the newest time known to be valid).
+fn touch(path: &Path) {
+    let r = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+    if let Err(e) = r {
+        tracing::error!("failed to update mtime on {}: {e}", path.display());
+    }
+}
+
+/// Called about once a second: once the clock passes the `--dnssec-timestamp` file's mtime,
+/// the file is touched and signature time checks start (dnsmasq). True at that moment: the
+/// caller then clears the cache, which holds answers validated without time checks.
+pub fn poll_timestamp() -> bool {
+    let mut pending = PENDING_TIMESTAMP.lock().unwrap_or_else(|e| e.into_inner());
+    match pending.as_ref() {
+        Some((path, mtime)) if unix_now() >= *mtime => {
+            touch(path);
+            *pending = None;
+            tracing::info!(
+                "system time considered valid, now checking DNSSEC signature timestamps"
+            );
+            if let Some(f) = NO_TIMECHECK.get() {
+                f.store(false, Ordering::Relaxed);
+            }
+            true
+        }
+        _ => false,
     }
 }
 

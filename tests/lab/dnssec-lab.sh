@@ -34,7 +34,11 @@ child() { # zone file: an ordinary child zone body
 }
 child sec.test. sec
 printf '*.wild 300 A 192.0.2.7\ncname 300 CNAME www.n3.test.\nloop 300 CNAME www.insec.test.\n' >> zones/sec.zone
+printf 'nosig 300 A 192.0.2.9\n' >> zones/sec.zone
 sign sec.test. sec ECDSAP256SHA256
+sed -i -E '/^nosig\.sec\.test\.[[:space:]]+300[[:space:]]+IN[[:space:]]+RRSIG[[:space:]]+A[[:space:]]/d' zones/sec.signed
+grep -q '^nosig\.sec\.test\..*[[:space:]]A[[:space:]]' zones/sec.signed
+if grep -qE '^nosig\.sec\.test\..*RRSIG[[:space:]]+A[[:space:]]' zones/sec.signed; then exit 1; fi
 child n3.test. n3
 printf 'unsigned 300 NS ns.unsigned.n3.test.\nns.unsigned 300 A 127.0.0.1\n' >> zones/n3.zone
 sign n3.test. n3 ECDSAP384SHA384 -n -t 0 -p

@@ -335,7 +335,7 @@ impl DnsCache {
 
     /// Changes whenever the cache is cleared.
     #[inline]
-    fn generation(&self) -> u64 {
+    pub fn generation(&self) -> u64 {
         self.shared.generation.0.load(Ordering::Acquire)
     }
 

@@ -228,6 +228,9 @@ pub struct Forwarder {
     timers: BinaryHeap<std::cmp::Reverse<(Instant, u32, u32)>>,
     /// DS/DNSKEY answers and zone statuses for DNSSEC validation.
     keys: validate::Keys,
+    /// What the key store was filled under: the cache generation and whether signature times
+    /// were checked. A change (SIGHUP, time checks switched on) empties the store.
+    keys_epoch: (u64, bool),
 }
 
 /// Encodes a slab index and generation into a TCP token.
@@ -267,6 +270,7 @@ impl Forwarder {
             by_attempt: HashMap::with_capacity(cap * 2),
             timers: BinaryHeap::with_capacity(cap * 2),
             keys: validate::Keys::new(),
+            keys_epoch: (0, false),
         }
     }
 

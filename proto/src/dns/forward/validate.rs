@@ -101,6 +101,15 @@ impl Forwarder {
             return;
         };
         let unix = self.unix_now(now);
+        // Keys validated before a cache clear or without time checks are not trusted after.
+        let epoch = (
+            self.shared.cache.as_ref().map_or(0, |c| c.generation()),
+            d.validator.check_time(unix).is_some(),
+        );
+        if epoch != self.keys_epoch {
+            self.keys.clear();
+            self.keys_epoch = epoch;
+        }
         loop {
             let entry = &mut self.slab[idx as usize];
             let Some(p) = entry.parked.as_mut() else {
