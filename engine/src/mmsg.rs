@@ -94,7 +94,7 @@ impl SendBatch {
 }
 
 /// Runs the worker on the portable backend until it is told to stop.
-pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
+pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<()> {
     let ep: &Epoll = &core.epoll;
     for (i, s) in sockets.udp.iter().enumerate() {
         ep.add(s.as_raw_fd(), Token::Udp(i as u32), false)?;
@@ -201,7 +201,33 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
         }
         core.timers(now);
         flush(&mut core, &sockets, &mut sb, &mut sent);
+        renew_ports(&mut core, &mut sockets)?;
     }
+    Ok(())
+}
+
+/// Replaces the pool sockets the forwarder is done with by sockets on fresh random ports.
+fn renew_ports(core: &mut WorkerCore, sockets: &mut WorkerSockets) -> anyhow::Result<()> {
+    core.fwd.take_port_renewals(&mut core.renewals);
+    let mut renewals = std::mem::take(&mut core.renewals);
+    for renewal in renewals.drain(..) {
+        let slot = renewal.slot;
+        match sockets.renew_pool_slot(renewal) {
+            Ok(old) => {
+                for (v6, s) in [(false, old.v4), (true, old.v6)] {
+                    let Some(s) = s else { continue };
+                    core.epoll.delete(s.as_raw_fd())?;
+                    if let Some(new) = sockets.upstream(slot, v6) {
+                        core.epoll
+                            .add(new.as_raw_fd(), Token::Upstream { slot, v6 }, false)?;
+                    }
+                }
+            }
+            Err(e) => core.renew_failed(&e),
+        }
+        core.fwd.port_renewed(slot);
+    }
+    core.renewals = renewals;
     Ok(())
 }
 

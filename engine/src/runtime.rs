@@ -23,6 +23,9 @@ use std::sync::atomic::AtomicUsize;
 /// Upstream sockets per address family per worker (the random source-port pool, RFC 5452 §9.2).
 pub const UPSTREAM_SLOTS: u16 = 32;
 
+/// Queries one pool socket carries before it is replaced by one on a fresh random port.
+pub const PORT_REUSE: u32 = 8;
+
 /// Sockets bound before the process daemonises or drops privileges.
 pub struct Bound {
     /// Per worker: its sockets.
@@ -117,10 +120,11 @@ pub fn worker_count(cfg: &Config) -> usize {
 pub fn bind(cfg: &Config) -> Result<Bound> {
     let listen = listen_addresses(cfg)?;
     let n = worker_count(cfg);
-    let range = match (cfg.min_port, cfg.max_port) {
-        (None, None) => None,
-        (lo, hi) => Some((lo.unwrap_or(1024), hi.unwrap_or(65535))),
-    };
+    // dnsmasq draws source ports from 1024-65535 unless --min-port/--max-port narrow it.
+    let range = cfg
+        .query_port
+        .is_none()
+        .then(|| (cfg.min_port.unwrap_or(1024), cfg.max_port.unwrap_or(65535)));
     let v6_ok = ipv6_available();
     let bindings = source_bindings(cfg);
     let mut workers = Vec::with_capacity(n);
@@ -131,6 +135,7 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             upstream_v4: Vec::new(),
             upstream_v6: Vec::new(),
             upstream_bound: Vec::new(),
+            port_range: range,
         };
         for a in &listen {
             w.udp.push(udp_listener(*a)?);
@@ -210,6 +215,11 @@ fn forwarder_config(
         },
         upstream_slots: slots,
         pool_port_shared: cfg.query_port.is_some(),
+        port_reuse: if cfg.query_port.is_some() {
+            0
+        } else {
+            PORT_REUSE
+        },
         id_lane: lane,
         max_in_flight: 4096,
         local_ttl: cfg.local_ttl,
@@ -293,6 +303,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             upstream_v4,
             upstream_v6,
             upstream_bound,
+            port_range,
         } = sockets;
         let tcp_mgr = TcpManager::new(
             tcp,
@@ -334,6 +345,8 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             log_serial: 0,
             stopping: false,
             scratch: Vec::with_capacity(1024),
+            renewals: Vec::with_capacity(usize::from(slots)),
+            renew_failures: 0,
         };
         let sockets = WorkerSockets {
             udp,
@@ -341,6 +354,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             upstream_v4,
             upstream_v6,
             upstream_bound,
+            port_range,
         };
         let handle = std::thread::Builder::new()
             .name(format!("ringmasq-w{id}"))

@@ -69,7 +69,8 @@ pub fn tcp_listener(addr: SocketAddr) -> Result<Socket> {
 /// A UDP socket for upstream queries, bound to a random port.
 ///
 /// With `fixed` (`--query-port`) that port is used; with a `[min, max]` range (`--min-port`,
-/// `--max-port`) a random free port in it; otherwise the kernel picks a random ephemeral port.
+/// `--max-port`, 1024-65535 by default) a random free port in it, drawn here rather than by the
+/// kernel, whose ephemeral range is narrower; with neither, the kernel picks.
 pub fn upstream_socket(v6: bool, fixed: Option<u16>, range: Option<(u16, u16)>) -> Result<Socket> {
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;

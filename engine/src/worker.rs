@@ -11,6 +11,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use crossbeam_channel::Receiver;
 use ringmasq_proto::dhcp::DhcpNames;
 use ringmasq_proto::dns::forward::Forwarder;
+use ringmasq_proto::dns::forward::port_pool::PortRenewal;
 use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::local::LocalData;
 use ringmasq_proto::dns::outbox::{ClientEndpoint, Destination, Outbox, Transmit};
@@ -43,12 +44,50 @@ pub struct WorkerSockets {
     /// Sockets bound for servers with a source address or interface (`--server=ADDR@SRC`),
     /// by binding; binding `k` is slot `upstream_v4.len() + k`.
     pub upstream_bound: Vec<Socket>,
+    /// Ports the pool's sockets are drawn from (`--min-port`/`--max-port`); None for a fixed
+    /// `--query-port`, whose sockets are never renewed.
+    pub port_range: Option<(u16, u16)>,
+}
+
+/// The sockets a pool slot had before [`WorkerSockets::renew_pool_slot`] replaced them; the
+/// backend unhooks them, then drops them (closing them).
+pub struct RetiredSockets {
+    /// The slot's IPv4 socket.
+    pub v4: Option<Socket>,
+    /// The slot's IPv6 socket.
+    pub v6: Option<Socket>,
 }
 
 impl WorkerSockets {
     /// Number of slots in the random-port pool (per address family).
     pub fn pool_slots(&self) -> u16 {
         self.upstream_v4.len() as u16
+    }
+
+    /// Replaces the sockets of pool slot `slot` (both families) with new ones on fresh random
+    /// ports, as the forwarder asks once the slot's queries are over (RFC 5452 §9.2). On error
+    /// the old sockets stay in place.
+    pub fn renew_pool_slot(&mut self, renewal: PortRenewal) -> anyhow::Result<RetiredSockets> {
+        let slot = renewal.slot;
+        let s = usize::from(slot);
+        let Some(range) = self.port_range else {
+            anyhow::bail!("the pool has a fixed port");
+        };
+        if s >= self.upstream_v4.len() {
+            anyhow::bail!("no pool slot {slot}");
+        }
+        let v4 = match renewal.v4 {
+            true => Some(crate::socket::upstream_socket(false, None, Some(range))?),
+            false => None,
+        };
+        let v6 = match (renewal.v6, self.upstream_v6.get(s)) {
+            (true, Some(_)) => Some(crate::socket::upstream_socket(true, None, Some(range))?),
+            _ => None,
+        };
+        Ok(RetiredSockets {
+            v4: v4.map(|v4| std::mem::replace(&mut self.upstream_v4[s], v4)),
+            v6: v6.map(|v6| std::mem::replace(&mut self.upstream_v6[s], v6)),
+        })
     }
 
     /// The upstream socket behind a slot, for a server of the given family.
@@ -103,9 +142,26 @@ pub struct WorkerCore {
     pub stopping: bool,
     /// Reused list of transmits being sent (kept to avoid allocating per loop turn).
     pub scratch: Vec<Transmit>,
+    /// Reused list of pool slots whose sockets are due for renewal.
+    pub renewals: Vec<PortRenewal>,
+    /// Pool socket renewals that failed (the old socket was kept).
+    pub renew_failures: u64,
 }
 
 impl WorkerCore {
+    /// A pool socket could not be renewed (no free port, out of descriptors): the old one stays;
+    /// logged on the first failure and then every 1,000th.
+    pub fn renew_failed(&mut self, e: &anyhow::Error) {
+        if self.renew_failures.is_multiple_of(1000) {
+            tracing::warn!(
+                "worker {}: could not open an upstream socket on a new port, keeping the old one ({} so far): {e:#}",
+                self.id,
+                self.renew_failures + 1
+            );
+        }
+        self.renew_failures += 1;
+    }
+
     /// Called once per loop turn with a fresh clock reading: picks up a new server table.
     pub fn refresh(&mut self) {
         let current = self.servers.load();

@@ -21,6 +21,7 @@ pub mod lab6;
 pub mod netns;
 pub mod port;
 pub mod process;
+pub mod recorder;
 pub mod ringmasq;
 pub mod signed_lab;
 pub mod tempdir;

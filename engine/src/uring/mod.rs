@@ -16,6 +16,7 @@ use buf_ring::BufRing;
 use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode};
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
+use ringmasq_proto::dns::stats::DropReason;
 use std::io;
 use std::mem::zeroed;
 use std::os::fd::AsRawFd;
@@ -30,6 +31,11 @@ const KIND_SHIFT: u64 = 56;
 const KIND_RECV: u64 = 1;
 const KIND_SEND: u64 = 2;
 const KIND_POLL: u64 = 3;
+const KIND_CANCEL: u64 = 4;
+/// Receive user data: kind, then the socket's generation (bits 32..56), then its index.
+const GEN_SHIFT: u64 = 32;
+const GEN_MASK: u64 = (1 << (KIND_SHIFT - GEN_SHIFT)) - 1;
+const INDEX_MASK: u64 = (1 << GEN_SHIFT) - 1;
 
 /// Checks that io_uring works here with what this backend needs (multishot recvmsg, 6.0+;
 /// buffer rings, 5.19+).
@@ -68,6 +74,15 @@ struct RecvSocket {
     fixed: u32,
     kind: SocketKind,
     armed: bool,
+    /// Bumped when the socket behind `fixed` is replaced: completions of the old socket's
+    /// receive carry the old generation and are discarded.
+    generation: u64,
+}
+
+impl RecvSocket {
+    fn user_data(&self, idx: usize) -> u64 {
+        (KIND_RECV << KIND_SHIFT) | ((self.generation & GEN_MASK) << GEN_SHIFT) | idx as u64
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -89,7 +104,7 @@ struct Ring {
 }
 
 /// Runs the worker on io_uring until it is told to stop.
-pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
+pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<()> {
     let ring = IoUring::builder()
         .setup_cqsize(RING_ENTRIES * 8)
         .setup_coop_taskrun()
@@ -126,6 +141,7 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
             fixed: fds.len() as u32,
             kind: SocketKind::Client(i as u16),
             armed: false,
+            generation: 0,
         });
         fds.push(s.as_raw_fd());
     }
@@ -135,6 +151,7 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
             fixed: fds.len() as u32,
             kind: SocketKind::Upstream(i as u16),
             armed: false,
+            generation: 0,
         });
         fds.push(s.as_raw_fd());
     }
@@ -144,16 +161,23 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
             fixed: fds.len() as u32,
             kind: SocketKind::Upstream(i as u16),
             armed: false,
+            generation: 0,
         });
         fds.push(s.as_raw_fd());
     }
     let pool = sockets.pool_slots();
+    let (v4_slots, v6_slots, bound_slots) = (
+        sockets.upstream_v4.len(),
+        sockets.upstream_v6.len(),
+        sockets.upstream_bound.len(),
+    );
     let up_bound_base = fds.len() as u32;
     for (k, s) in sockets.upstream_bound.iter().enumerate() {
         recv.push(RecvSocket {
             fixed: fds.len() as u32,
             kind: SocketKind::Upstream(pool + k as u16),
             armed: false,
+            generation: 0,
         });
         fds.push(s.as_raw_fd());
     }
@@ -165,19 +189,17 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
     let fixed_for = |to: &Destination| -> Option<u32> {
         match *to {
             Destination::Client(ep) => {
-                ((ep.socket as usize) < sockets.udp.len()).then_some(u32::from(ep.socket))
+                (u32::from(ep.socket) < up_v4_base).then_some(u32::from(ep.socket))
             }
             Destination::Upstream { slot, .. } if slot >= pool => {
                 let k = usize::from(slot - pool);
-                (k < sockets.upstream_bound.len()).then_some(up_bound_base + k as u32)
+                (k < bound_slots).then_some(up_bound_base + k as u32)
             }
             Destination::Upstream { slot, server } => {
                 if server.is_ipv6() {
-                    ((slot as usize) < sockets.upstream_v6.len())
-                        .then_some(up_v6_base + u32::from(slot))
+                    ((slot as usize) < v6_slots).then_some(up_v6_base + u32::from(slot))
                 } else {
-                    ((slot as usize) < sockets.upstream_v4.len())
-                        .then_some(up_v4_base + u32::from(slot))
+                    ((slot as usize) < v4_slots).then_some(up_v4_base + u32::from(slot))
                 }
             }
             Destination::UpstreamTcp { .. } => None,
@@ -190,7 +212,7 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
             if !s.armed {
                 let e = opcode::RecvMsgMulti::new(Fixed(s.fixed), &*r.recv_hdr, r.bufs.bgid())
                     .build()
-                    .user_data((KIND_RECV << KIND_SHIFT) | i as u64);
+                    .user_data(s.user_data(i));
                 if push(&mut r.ring, &e) {
                     s.armed = true;
                 }
@@ -230,8 +252,19 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
         );
         let mut returned = false;
         for &(ud, res, flags) in &cqes {
-            let idx = (ud & ((1 << KIND_SHIFT) - 1)) as usize;
+            let idx = (ud & INDEX_MASK) as usize;
             match ud >> KIND_SHIFT {
+                KIND_RECV if recv.get(idx).map(|s| s.user_data(idx)) != Some(ud) => {
+                    // The receive of a socket since replaced: hand its buffer back, drop the data.
+                    // SAFETY: as below; the buffer is pushed back at once.
+                    if res >= 0
+                        && let Some((bid, _)) = unsafe { r.bufs.get(flags, res as usize) }
+                    {
+                        r.bufs.push(bid);
+                        returned = true;
+                        core.counters.drop_packet(DropReason::RejectedAnswer);
+                    }
+                }
                 KIND_RECV => {
                     if !cqueue::more(flags) {
                         recv[idx].armed = false;
@@ -315,9 +348,69 @@ pub fn run(mut core: WorkerCore, sockets: WorkerSockets) -> anyhow::Result<()> {
             epoll_busy = n > 0;
         }
         core.timers(now);
+        renew_ports(
+            &mut core,
+            &mut r,
+            &mut sockets,
+            &mut recv,
+            up_v4_base,
+            up_v6_base,
+        )?;
     }
     // Let in-flight sends finish before their buffers are freed with the ring.
     let _ = r.ring.submitter().submit();
+    Ok(())
+}
+
+/// Replaces the pool sockets the forwarder is done with by sockets on fresh random ports: the
+/// new file takes the old one's fixed slot, the old receive is cancelled and re-armed on the new
+/// file under a new generation.
+fn renew_ports(
+    core: &mut WorkerCore,
+    r: &mut Ring,
+    sockets: &mut WorkerSockets,
+    recv: &mut [RecvSocket],
+    up_v4_base: u32,
+    up_v6_base: u32,
+) -> anyhow::Result<()> {
+    core.fwd.take_port_renewals(&mut core.renewals);
+    let mut renewals = std::mem::take(&mut core.renewals);
+    for renewal in renewals.drain(..) {
+        let slot = renewal.slot;
+        match sockets.renew_pool_slot(renewal) {
+            Ok(old) => {
+                let mut swap = |base: u32, fd: i32| -> anyhow::Result<()> {
+                    let fixed = base + u32::from(slot);
+                    r.ring.submitter().register_files_update(fixed, &[fd])?;
+                    let s = &mut recv[fixed as usize];
+                    let e = opcode::AsyncCancel::new(s.user_data(fixed as usize))
+                        .build()
+                        .user_data(KIND_CANCEL << KIND_SHIFT);
+                    push(&mut r.ring, &e);
+                    s.generation += 1;
+                    s.armed = false;
+                    Ok(())
+                };
+                if old.v4.is_some() {
+                    swap(
+                        up_v4_base,
+                        sockets.upstream_v4[usize::from(slot)].as_raw_fd(),
+                    )?;
+                }
+                if old.v6.is_some() {
+                    swap(
+                        up_v6_base,
+                        sockets.upstream_v6[usize::from(slot)].as_raw_fd(),
+                    )?;
+                }
+                // The old files stay open in the kernel until their cancelled receives end.
+                drop(old);
+            }
+            Err(e) => core.renew_failed(&e),
+        }
+        core.fwd.port_renewed(slot);
+    }
+    core.renewals = renewals;
     Ok(())
 }
 

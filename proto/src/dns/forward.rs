@@ -21,6 +21,7 @@ use super::servers::{Egress, Route, ServerTable};
 use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};
 use crate::dhcp::DhcpNames;
 use crate::time::Instant;
+use port_pool::PortPool;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BinaryHeap, HashMap};
@@ -88,6 +89,9 @@ pub struct ForwarderConfig {
     pub upstream_slots: u16,
     /// The pool's sockets share one port with every worker (`--query-port`): IDs carry the lane.
     pub pool_port_shared: bool,
+    /// Queries a pool socket carries before the engine replaces it with one on a fresh random
+    /// port (0: never, as with a fixed `--query-port`). See [`port_pool`].
+    pub port_reuse: u32,
     /// This worker's lane and the number of lanes (workers). On a port shared by every worker
     /// the kernel hands an answer to worker `id % lanes`, so queries leaving from such a port
     /// use IDs with `id % lanes == lane`.
@@ -125,6 +129,7 @@ impl Default for ForwarderConfig {
             },
             upstream_slots: 1,
             pool_port_shared: false,
+            port_reuse: 0,
             id_lane: (0, 1),
             max_in_flight: 4096,
             local_ttl: 0,
@@ -225,6 +230,8 @@ pub struct Forwarder {
     free: Vec<u32>,
     by_question: HashMap<MergeKey, u32>,
     by_attempt: HashMap<(u16, u16), u32>,
+    /// The pool sockets: which take new queries, which the engine must renew.
+    ports: PortPool,
     timers: BinaryHeap<std::cmp::Reverse<(Instant, u32, u32)>>,
     /// DS/DNSKEY answers and zone statuses for DNSSEC validation.
     keys: validate::Keys,
@@ -248,6 +255,7 @@ impl Forwarder {
         seed: [u8; 32],
     ) -> Self {
         let cap = cfg.max_in_flight.max(16);
+        let ports = PortPool::new(cfg.upstream_slots, cfg.port_reuse);
         let local_slots = shared.cache.as_ref().map_or(1, |c| {
             (c.config().max_entries / 8).clamp(16, LOCAL_CACHE_SLOTS)
         });
@@ -268,6 +276,7 @@ impl Forwarder {
             free: Vec::with_capacity(cap),
             by_question: HashMap::with_capacity(cap),
             by_attempt: HashMap::with_capacity(cap * 2),
+            ports,
             timers: BinaryHeap::with_capacity(cap * 2),
             keys: validate::Keys::new(),
             keys_epoch: (0, false),
@@ -280,6 +289,18 @@ impl Forwarder {
             self.group_state = vec![GroupState::default(); table.group_count()];
             self.table = table;
         }
+    }
+
+    /// Moves into `into` the pool slots whose socket the engine must now close and replace with
+    /// one on a fresh random port (their queries are all over). Call [`Self::port_renewed`]
+    /// for each once done.
+    pub fn take_port_renewals(&mut self, into: &mut Vec<port_pool::PortRenewal>) {
+        self.ports.take_renewals(into);
+    }
+
+    /// The engine replaced (or could not replace, and kept) the socket of pool slot `slot`.
+    pub fn port_renewed(&mut self, slot: u16) {
+        self.ports.renewed(slot);
     }
 
     /// Installs the hosts-file data (start, SIGHUP); None for no hosts data.
@@ -714,8 +735,13 @@ impl Forwarder {
         };
         let (lane, lanes) = self.cfg.id_lane;
         let lanes = lanes.max(1);
+        let from_pool = matches!(egress, Egress::Pool);
         let (slot, id) = loop {
-            let slot = self.rng.random_range(slots.clone());
+            let slot = if from_pool {
+                self.ports.pick(&mut self.rng)
+            } else {
+                slots.start
+            };
             let id = if shared && lanes > 1 {
                 // RFC 5452 §9.2: still random, within this worker's lane.
                 let per_lane = (u32::from(u16::MAX - lane) / u32::from(lanes)) as u16;
@@ -735,9 +761,7 @@ impl Forwarder {
             entry.tried |= 1 << pos;
         }
         let a = entry.next_attempt % MAX_ATTEMPTS;
-        if let Some(old) = entry.attempts[a].take() {
-            self.by_attempt.remove(&(old.slot, old.id));
-        }
+        let old = entry.attempts[a].take();
         entry.attempts[a] = Some(Attempt {
             server,
             addr,
@@ -747,13 +771,31 @@ impl Forwarder {
             sent_at: now,
         });
         entry.next_attempt += 1;
+        if let Some(old) = old {
+            self.forget_attempt(&old);
+        }
         self.by_attempt.insert((slot, id), idx);
+        if from_pool {
+            self.ports.sent(slot, addr.is_ipv6());
+        }
+        let entry = &self.slab[idx as usize];
         let mut buf = out.buffer();
         let len = entry.query.len();
         buf[..len].copy_from_slice(&entry.query);
         buf[..2].copy_from_slice(&id.to_be_bytes());
         self.counters.bump(Counter::Forwarded);
         out.push(Destination::Upstream { slot, server: addr }, buf, len);
+    }
+
+    /// Stops listening for an attempt's answer (answered, abandoned or superseded).
+    fn forget_attempt(&mut self, a: &Attempt) {
+        // TCP attempts are not in the UDP index; their (slot, ID) may belong to another query.
+        if a.tcp {
+            return;
+        }
+        if self.by_attempt.remove(&(a.slot, a.id)).is_some() && a.slot < self.ports.slots() {
+            self.ports.finished(a.slot);
+        }
     }
 
     /// Sends to the next untried server of the group; false when every server has been tried.
@@ -912,6 +954,7 @@ mod egress_tests;
 #[cfg(test)]
 mod guard_tests;
 
+pub mod port_pool;
 mod upstream;
 
 mod validate;

@@ -142,3 +142,88 @@ fn bound_server_uses_its_own_socket_and_lane() {
     let other = send(&mut fwd, 50, "example");
     assert!(other.iter().all(|(slot, _, _)| *slot < 4));
 }
+
+/// An answer to an upstream query sent as (slot, server, id) for question `name`.
+fn answer(id: u16, name: &str) -> Vec<u8> {
+    let mut m = Message::from_vec(&query(id, name)).unwrap();
+    m.metadata.message_type = MessageType::Response;
+    m.metadata.recursion_available = true;
+    m.to_vec().unwrap()
+}
+
+#[test]
+fn pool_sockets_are_renewed_after_their_queries_end() {
+    let mut b = ServerTableBuilder::new();
+    b.add_default("127.0.0.2:53".parse().unwrap());
+    let cfg = ForwarderConfig {
+        upstream_slots: 4,
+        port_reuse: 2,
+        dns_forward_max: 1000,
+        ..ForwarderConfig::default()
+    };
+    let mut fwd = forwarder(b, cfg);
+    // Eight queries fill every slot to its reuse limit: all four retire.
+    let sent = send(&mut fwd, 8, "rot");
+    assert_eq!(sent.len(), 8);
+    let mut per_slot = [0u32; 4];
+    for (slot, _, _) in &sent {
+        per_slot[usize::from(*slot)] += 1;
+    }
+    assert_eq!(per_slot, [2; 4], "a retired slot takes no more queries");
+    let mut renew = Vec::new();
+    fwd.take_port_renewals(&mut renew);
+    assert!(renew.is_empty(), "queries still in flight");
+    // Answer the queries of slot 0 only: slot 0, and only it, is due for a new socket.
+    let mut out = Outbox::new();
+    for (i, (slot, server, id)) in sent.iter().enumerate() {
+        if *slot == 0 {
+            let a = answer(*id, &format!("q{i}.rot."));
+            fwd.handle_upstream(Instant(1_000_010), *slot, *server, &a, &mut out);
+        }
+    }
+    fwd.take_port_renewals(&mut renew);
+    let slots: Vec<u16> = renew.iter().map(|r| r.slot).collect();
+    assert_eq!(slots, vec![0]);
+    assert!(
+        renew[0].v4 && !renew[0].v6,
+        "only the IPv4 socket carried queries"
+    );
+    // Until renewed, and with every other slot retired, queries still leave (reusing a slot).
+    fwd.port_renewed(0);
+    let more = send(&mut fwd, 2, "after");
+    assert!(
+        more.iter().all(|(slot, _, _)| *slot == 0),
+        "the only open slot is the renewed one: {more:?}"
+    );
+}
+
+#[test]
+fn a_forged_answer_does_not_end_the_attempt_on_its_slot() {
+    let mut b = ServerTableBuilder::new();
+    b.add_default("127.0.0.2:53".parse().unwrap());
+    let cfg = ForwarderConfig {
+        upstream_slots: 1,
+        port_reuse: 1,
+        dns_forward_max: 1000,
+        ..ForwarderConfig::default()
+    };
+    let mut fwd = forwarder(b, cfg);
+    let sent = send(&mut fwd, 1, "forge");
+    let (slot, server, id) = sent[0];
+    let mut out = Outbox::new();
+    let wrong = answer(id.wrapping_add(1), "q0.forge.");
+    fwd.handle_upstream(Instant(1_000_010), slot, server, &wrong, &mut out);
+    let mut renew = Vec::new();
+    fwd.take_port_renewals(&mut renew);
+    assert!(renew.is_empty(), "a wrong ID must not free the socket");
+    fwd.handle_upstream(
+        Instant(1_000_020),
+        slot,
+        server,
+        &answer(id, "q0.forge."),
+        &mut out,
+    );
+    fwd.take_port_renewals(&mut renew);
+    assert_eq!(renew.len(), 1);
+    assert_eq!(renew[0].slot, 0);
+}

@@ -284,9 +284,10 @@ impl Forwarder {
         let entry = &mut self.slab[idx as usize];
         let a = entry.next_attempt % MAX_ATTEMPTS;
         if let Some(old) = entry.attempts[a].take() {
-            self.by_attempt.remove(&(old.slot, old.id));
+            self.forget_attempt(&old);
         }
         let id: u16 = self.rng.random();
+        let entry = &mut self.slab[idx as usize];
         entry.attempts[a] = Some(Attempt {
             tcp: true,
             id,
@@ -358,11 +359,11 @@ impl Forwarder {
             return;
         }
         entry.live = false;
-        for a in entry.attempts.iter_mut() {
-            if let Some(a) = a.take() {
-                self.by_attempt.remove(&(a.slot, a.id));
-            }
+        let attempts = std::mem::take(&mut entry.attempts);
+        for a in attempts.iter().flatten() {
+            self.forget_attempt(a);
         }
+        let entry = &mut self.slab[idx as usize];
         if let Some(s) = entry.reserved.take() {
             entry.table.servers()[s].release();
         }

@@ -76,11 +76,11 @@ impl Forwarder {
         };
         debug_assert_eq!(key.qtype(), u16::from(qtype));
         // The answer is here: stop listening for others, keep merging clients onto it.
-        for a in entry.attempts.iter_mut() {
-            if let Some(a) = a.take() {
-                self.by_attempt.remove(&(a.slot, a.id));
-            }
+        let attempts = std::mem::take(&mut entry.attempts);
+        for a in attempts.iter().flatten() {
+            self.forget_attempt(a);
         }
+        let entry = &mut self.slab[idx as usize];
         entry.parked = Some(Box::new(Parked {
             stored,
             rewrite,
