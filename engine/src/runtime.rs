@@ -4,7 +4,8 @@ use crate::access::{AccessPolicy, interface_addrs};
 use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
 use crate::socket::{
-    bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener, udp_listener, upstream_socket,
+    bound_upstream_socket, ensure_udp_free, eventfd, steer_by_query_id, tcp_listener, udp_listener,
+    upstream_socket,
 };
 use crate::tcp::TcpManager;
 use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
@@ -127,6 +128,9 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
         .then(|| (cfg.min_port.unwrap_or(1024), cfg.max_port.unwrap_or(65535)));
     let v6_ok = ipv6_available();
     let bindings = source_bindings(cfg);
+    for a in &listen {
+        ensure_udp_free(*a)?;
+    }
     let mut workers = Vec::with_capacity(n);
     for _ in 0..n {
         let mut w = WorkerSockets {

@@ -50,6 +50,25 @@ pub fn udp_listener(addr: SocketAddr) -> Result<Socket> {
     Ok(s)
 }
 
+/// Fails when another socket already holds UDP `addr` (another ringmasq or dnsmasq, say).
+/// The workers' listeners share their port through SO_REUSEPORT, which would otherwise let a
+/// second server join the group silently and take part of the traffic; a probe bound without
+/// any reuse option is refused by the kernel in that case.
+pub fn ensure_udp_free(addr: SocketAddr) -> Result<()> {
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .with_context(|| format!("creating UDP socket for {addr}"))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    match s.bind(&SockAddr::from(addr)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            anyhow::bail!("{addr}: address already in use")
+        }
+        Err(e) => Err(e).with_context(|| format!("binding UDP {addr}")),
+    }
+}
+
 /// A TCP listener on `addr` shared through SO_REUSEPORT.
 pub fn tcp_listener(addr: SocketAddr) -> Result<Socket> {
     let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
