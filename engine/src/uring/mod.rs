@@ -359,7 +359,24 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     }
     // Let in-flight sends finish before their buffers are freed with the ring.
     let _ = r.ring.submitter().submit();
+    release_files(&r.ring);
     Ok(())
+}
+
+/// Ends every request and unregisters the sockets. The kernel tears a ring down asynchronously
+/// once its fd closes, keeping registered files and the sockets of pending requests open
+/// meanwhile; a server restarted at once would then find its listening addresses still taken.
+/// With nothing pending and nothing registered, the sockets close when the worker drops them.
+fn release_files(ring: &IoUring) {
+    let submitter = ring.submitter();
+    let _ = submitter.register_sync_cancel(
+        Some(Timespec::new().sec(1)),
+        io_uring::types::CancelBuilder::any().all(),
+    );
+    // Run the completion work the cancellations queued (coop task-running rings defer it).
+    let _ = submitter.submit_with_args(0, &SubmitArgs::new());
+    let _ = submitter.unregister_files();
+    let _ = submitter.submit_with_args(0, &SubmitArgs::new());
 }
 
 /// Replaces the pool sockets the forwarder is done with by sockets on fresh random ports: the
