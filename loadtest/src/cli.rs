@@ -99,6 +99,10 @@ pub struct DnsArgs {
     /// io_uring closed loop: do not wait (up to 20 us) for batches of answers.
     #[arg(long)]
     pub no_batch_wait: bool,
+    /// io_uring: send each datagram on its own, not equal-size runs to one socket as one
+    /// segmented send (UDP GSO; the receiver still sees separate datagrams).
+    #[arg(long)]
+    pub no_gso: bool,
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -225,6 +229,7 @@ impl DnsArgs {
             cpus,
             sockets: self.sockets.max(1),
             batch_wait: !self.no_batch_wait,
+            gso: !self.no_gso,
         })
     }
 

@@ -173,6 +173,148 @@ pub fn serve_udp(sock: &UdpSocket, mut faults: Faults) -> io::Result<()> {
     }
 }
 
+/// `UDP_SEGMENT` and `UDP_GRO` (linux/udp.h).
+const UDP_SEGMENT: libc::c_int = 103;
+const UDP_GRO: libc::c_int = 104;
+/// Messages per recvmmsg/sendmmsg call with GRO, each up to [`GRO_BUF`] octets.
+const GRO_BATCH: usize = 16;
+const GRO_BUF: usize = 65_536;
+const GRO_CMSG: usize = 32;
+
+/// Serves UDP forever like [`serve_udp`], but lets the kernel coalesce datagrams that a
+/// client sent as one segmented (GSO) send (`UDP_GRO`), and answers such a run with one
+/// segmented send: a client that batches its sends this way is then served for a fraction of
+/// the per-datagram cost, so the echo stops being the ceiling. Datagrams sent one by one are
+/// served as before. No fault injection.
+pub fn serve_udp_gro(sock: &UdpSocket) -> io::Result<()> {
+    crate::transport::set_buffer_sizes(sock.as_raw_fd(), 8 << 20);
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt with a valid int option value of the right size.
+    if unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_UDP,
+            UDP_GRO,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    let mut bufs = vec![0u8; GRO_BATCH * GRO_BUF];
+    let mut controls = vec![[0u8; GRO_CMSG]; GRO_BATCH];
+    let mut out_controls = vec![[0u8; GRO_CMSG]; GRO_BATCH];
+    // SAFETY (for the zeroed values): plain C structs for which all-zero is valid.
+    let mut names: Vec<libc::sockaddr_storage> = (0..GRO_BATCH)
+        .map(|_| unsafe { std::mem::zeroed() })
+        .collect();
+    let mut iovs: Vec<libc::iovec> = (0..GRO_BATCH)
+        .map(|i| libc::iovec {
+            iov_base: bufs[i * GRO_BUF..].as_mut_ptr().cast(),
+            iov_len: GRO_BUF,
+        })
+        .collect();
+    let mut out_iovs = iovs.clone();
+    let mut hdrs: Vec<libc::mmsghdr> = (0..GRO_BATCH)
+        .map(|_| unsafe { std::mem::zeroed() })
+        .collect();
+    let mut out: Vec<libc::mmsghdr> = (0..GRO_BATCH)
+        .map(|_| unsafe { std::mem::zeroed() })
+        .collect();
+    loop {
+        for i in 0..GRO_BATCH {
+            let h = &mut hdrs[i].msg_hdr;
+            h.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            h.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+            iovs[i].iov_len = GRO_BUF;
+            h.msg_iov = &mut iovs[i];
+            h.msg_iovlen = 1;
+            h.msg_control = controls[i].as_mut_ptr().cast();
+            h.msg_controllen = GRO_CMSG;
+        }
+        // SAFETY: GRO_BATCH headers point at live names, iovecs and control buffers.
+        let n = unsafe {
+            libc::recvmmsg(
+                sock.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                GRO_BATCH as u32,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        let mut k = 0;
+        for i in 0..n as usize {
+            let len = (hdrs[i].msg_len as usize).min(GRO_BUF);
+            let seg = gro_segment_size(&hdrs[i].msg_hdr).unwrap_or(len).max(1);
+            let data = &mut bufs[i * GRO_BUF..i * GRO_BUF + len];
+            for pkt in data.chunks_mut(seg) {
+                make_echo(pkt);
+            }
+            out_iovs[k] = libc::iovec {
+                iov_base: data.as_mut_ptr().cast(),
+                iov_len: len,
+            };
+            let o = &mut out[k].msg_hdr;
+            *o = unsafe { std::mem::zeroed() };
+            o.msg_name = hdrs[i].msg_hdr.msg_name;
+            o.msg_namelen = hdrs[i].msg_hdr.msg_namelen;
+            o.msg_iov = &mut out_iovs[k];
+            o.msg_iovlen = 1;
+            if len > seg {
+                o.msg_control = out_controls[k].as_mut_ptr().cast();
+                o.msg_controllen = GRO_CMSG;
+                // SAFETY: one cmsg with a u16 payload fits the 32-octet buffer.
+                unsafe {
+                    let c = libc::CMSG_FIRSTHDR(o);
+                    (*c).cmsg_level = libc::SOL_UDP;
+                    (*c).cmsg_type = UDP_SEGMENT;
+                    (*c).cmsg_len = libc::CMSG_LEN(2) as _;
+                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<u16>(), seg as u16);
+                    o.msg_controllen = libc::CMSG_SPACE(2) as _;
+                }
+            }
+            k += 1;
+        }
+        let mut done = 0;
+        while done < k {
+            // SAFETY: out[done..k] are filled above and point into live buffers.
+            let r = unsafe {
+                libc::sendmmsg(
+                    sock.as_raw_fd(),
+                    out[done..].as_mut_ptr(),
+                    (k - done) as u32,
+                    0,
+                )
+            };
+            done += if r <= 0 { 1 } else { r as usize };
+        }
+    }
+}
+
+/// The segment size the kernel reports for a coalesced (GRO) datagram, if any.
+fn gro_segment_size(h: &libc::msghdr) -> Option<usize> {
+    // SAFETY: walks the control buffer the kernel filled, within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                return usize::try_from(v).ok();
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    None
+}
+
 /// Serves TCP: one thread per connection, length-framed messages echoed in order.
 pub fn serve_tcp(listener: TcpListener, faults: Faults) -> io::Result<()> {
     for conn in listener.incoming() {

@@ -60,6 +60,8 @@ pub struct RunConfig {
     pub sockets: usize,
     /// Closed loop on io_uring: wait briefly for batches of answers (fewer wake-ups).
     pub batch_wait: bool,
+    /// io_uring: equal-size datagrams to one socket leave as one segmented send (UDP GSO).
+    pub gso: bool,
 }
 
 /// Result of a run: merged counters and the backend that actually ran.
@@ -85,6 +87,7 @@ fn open_transport(cfg: &RunConfig, sockets: usize, in_flight: usize) -> Result<B
             sockets,
             in_flight,
             cfg.batch_wait,
+            cfg.gso,
         )?),
         Backend::Auto => match uring_or_simulated_failure(cfg, sockets, in_flight) {
             Ok(t) => Box::new(t),
@@ -113,7 +116,7 @@ fn uring_or_simulated_failure(
             std::io::Error::from_raw_os_error(libc::ENOSYS),
         ));
     }
-    UringTransport::new(cfg.server, sockets, in_flight, cfg.batch_wait)
+    UringTransport::new(cfg.server, sockets, in_flight, cfg.batch_wait, cfg.gso)
 }
 
 fn split(total: u64, parts: usize, i: usize) -> u64 {

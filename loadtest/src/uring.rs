@@ -18,6 +18,36 @@ const RECV_BUF: usize = 2048;
 const BGID: u16 = 7;
 const RECV_TAG: u64 = 1 << 63;
 const SEND_TAG: u64 = 1 << 62;
+const GSO_TAG: u64 = 1 << 61;
+/// Most datagrams in one segmented send (the kernel's UDP_MAX_SEGMENTS is 64 or more).
+const GSO_SEGMENTS: usize = 64;
+/// Most octets in one segmented send (one IP datagram's worth before segmentation).
+const GSO_BYTES: usize = 60_000;
+/// Segmented sends in flight.
+const GSO_SLOTS: usize = 64;
+/// Queued datagrams per poll before `queue` asks the caller to poll.
+const PENDING_MAX: usize = 4096;
+/// `UDP_SEGMENT` (linux/udp.h): the socket option and cmsg type for UDP GSO.
+const UDP_SEGMENT: libc::c_int = 103;
+const CMSG_BUF: usize = 32;
+
+/// One datagram waiting for the next poll.
+#[derive(Clone, Copy)]
+struct Pending {
+    socket: u32,
+    ptr: *const u8,
+    len: u32,
+    token: u64,
+}
+
+/// A segmented send in flight: the header, iovecs and cmsg the kernel reads, and the tokens
+/// of its datagrams (reported all together if the send fails).
+struct GsoSlot {
+    hdr: libc::msghdr,
+    iovs: [libc::iovec; GSO_SEGMENTS],
+    control: [u8; CMSG_BUF],
+    tokens: Vec<u64>,
+}
 
 /// Why the io_uring backend could not start; `Unavailable` means fall back.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +140,11 @@ pub struct UringTransport {
     rearm: Vec<bool>,
     queued: usize,
     min_timeout: bool,
+    /// Same-size datagrams to the same socket leave as one segmented send (UDP GSO).
+    gso: bool,
+    pending: Vec<Pending>,
+    gso_slots: Box<[GsoSlot]>,
+    free_gso: Vec<usize>,
 }
 
 impl UringTransport {
@@ -121,6 +156,7 @@ impl UringTransport {
         sockets: usize,
         in_flight: usize,
         batch_wait: bool,
+        gso: bool,
     ) -> Result<Self, UringSetupError> {
         // Buffers are recycled after every completion batch, so the ring needs room for
         // one batch of responses, not for the whole window; the socket buffer absorbs
@@ -153,6 +189,19 @@ impl UringTransport {
         }
         .map_err(UringSetupError::Unavailable)?;
         let min_timeout = batch_wait && ring.params().is_feature_min_timeout();
+        let gso = gso && socks.iter().all(|s| gso_supported(s.as_raw_fd()));
+        let gso_slots = (0..GSO_SLOTS)
+            .map(|_| GsoSlot {
+                // SAFETY: all-zero msghdr and iovec are valid values.
+                hdr: unsafe { std::mem::zeroed() },
+                iovs: [libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                }; GSO_SEGMENTS],
+                control: [0; CMSG_BUF],
+                tokens: Vec::with_capacity(GSO_SEGMENTS),
+            })
+            .collect();
         Ok(UringTransport {
             ring,
             bufs,
@@ -160,7 +209,116 @@ impl UringTransport {
             _socks: socks,
             queued: 0,
             min_timeout,
+            gso,
+            pending: Vec::with_capacity(PENDING_MAX),
+            gso_slots,
+            free_gso: (0..GSO_SLOTS).rev().collect(),
         })
+    }
+
+    /// Whether sends are segmented (UDP GSO).
+    pub fn gso(&self) -> bool {
+        self.gso
+    }
+
+    /// Turns the pending datagrams into SQEs: runs of equal-size datagrams for one socket go
+    /// as one `SendMsg` with a `UDP_SEGMENT` cmsg, the kernel cutting it into datagrams;
+    /// the rest as plain sends.
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        // Reordering sends within one poll is harmless; grouping needs them adjacent.
+        self.pending.sort_unstable_by_key(|p| (p.socket, p.len));
+        let mut i = 0;
+        while i < self.pending.len() {
+            let first = self.pending[i];
+            let mut j = i + 1;
+            let mut bytes = first.len as usize;
+            while j < self.pending.len()
+                && j - i < GSO_SEGMENTS
+                && self.pending[j].socket == first.socket
+                && self.pending[j].len == first.len
+                && bytes + first.len as usize <= GSO_BYTES
+            {
+                bytes += first.len as usize;
+                j += 1;
+            }
+            let pushed = if j - i > 1
+                && let Some(slot) = self.free_gso.pop()
+            {
+                let ok = self.push_gso(slot, i, j);
+                if !ok {
+                    self.free_gso.push(slot);
+                }
+                ok
+            } else {
+                false
+            };
+            if pushed {
+                self.queued += j - i;
+            } else {
+                // One at a time (a lone datagram, no free slot, or a full queue).
+                for k in i..j {
+                    let p = self.pending[k];
+                    if !self.push_send(p) {
+                        let _ = self.ring.submit();
+                        let _ = self.push_send(p);
+                    }
+                }
+            }
+            i = j;
+        }
+        self.pending.clear();
+    }
+
+    fn push_send(&mut self, p: Pending) -> bool {
+        let e = opcode::Send::new(Fixed(p.socket), p.ptr, p.len)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data(SEND_TAG | p.token);
+        // SAFETY: the caller of `queue` keeps `ptr..ptr+len` valid until the send is
+        // consumed; the kernel copies UDP payloads during submission.
+        let ok = unsafe { self.ring.submission().push(&e) }.is_ok();
+        self.queued += usize::from(ok);
+        ok
+    }
+
+    /// Pushes pending[i..j] (same socket, same size) as one segmented send in `slot`.
+    fn push_gso(&mut self, slot: usize, i: usize, j: usize) -> bool {
+        let seg = self.pending[i].len as u16;
+        let g = &mut self.gso_slots[slot];
+        g.tokens.clear();
+        for (k, p) in self.pending[i..j].iter().enumerate() {
+            g.iovs[k] = libc::iovec {
+                iov_base: p.ptr as *mut libc::c_void,
+                iov_len: p.len as usize,
+            };
+            g.tokens.push(p.token);
+        }
+        g.control = [0; CMSG_BUF];
+        g.hdr = unsafe { std::mem::zeroed() };
+        g.hdr.msg_iov = g.iovs.as_mut_ptr();
+        g.hdr.msg_iovlen = j - i;
+        g.hdr.msg_control = g.control.as_mut_ptr().cast();
+        g.hdr.msg_controllen = CMSG_BUF;
+        // SAFETY: the control buffer holds one cmsg with a u16 payload (CMSG_SPACE(2) = 24
+        // <= 32); CMSG_FIRSTHDR of a header with a large enough buffer is non-null.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&g.hdr);
+            (*c).cmsg_level = libc::SOL_UDP;
+            (*c).cmsg_type = UDP_SEGMENT;
+            (*c).cmsg_len = libc::CMSG_LEN(2) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<u16>(), seg);
+            g.hdr.msg_controllen = libc::CMSG_SPACE(2) as _;
+        }
+        let e = opcode::SendMsg::new(Fixed(self.pending[i].socket), &g.hdr)
+            .build()
+            .user_data(GSO_TAG | slot as u64);
+        // SAFETY: the header, iovecs and cmsg live in `gso_slots` until this send completes
+        // (the slot is only reused after its completion); the payloads are kept valid by the
+        // caller of `queue` until the next poll returns, and submission happens within it.
+        unsafe { self.ring.submission().push(&e) }.is_ok()
     }
 
     fn push_rearms(&mut self) {
@@ -184,15 +342,20 @@ impl Transport for UringTransport {
     }
 
     unsafe fn queue(&mut self, socket: usize, ptr: *const u8, len: usize, token: u64) -> bool {
-        let e = opcode::Send::new(Fixed(socket as u32), ptr, len as u32)
-            .build()
-            .flags(squeue::Flags::SKIP_SUCCESS)
-            .user_data(SEND_TAG | token);
-        // SAFETY: the caller keeps `ptr..ptr+len` valid until the send is consumed (see
-        // `Transport::queue`); the kernel copies UDP payloads during submission.
-        let ok = unsafe { self.ring.submission().push(&e) }.is_ok();
-        self.queued += usize::from(ok);
-        ok
+        let p = Pending {
+            socket: socket as u32,
+            ptr,
+            len: len as u32,
+            token,
+        };
+        if !self.gso {
+            return self.push_send(p);
+        }
+        if self.pending.len() >= PENDING_MAX {
+            return false;
+        }
+        self.pending.push(p);
+        true
     }
 
     fn poll(
@@ -201,6 +364,7 @@ impl Transport for UringTransport {
         batch: usize,
         on: &mut dyn FnMut(Event<'_>),
     ) -> io::Result<()> {
+        self.flush_pending();
         self.push_rearms();
         // Always enter with GETEVENTS and a (possibly zero) timeout: with DEFER_TASKRUN,
         // receive completions are only posted while the task waits for events.
@@ -244,6 +408,14 @@ impl Transport for UringTransport {
                 } else if res != -libc::ENOBUFS {
                     on(Event::RecvError);
                 }
+            } else if ud & GSO_TAG != 0 {
+                let slot = (ud & !GSO_TAG) as usize;
+                if res < 0 {
+                    for &token in &self.gso_slots[slot].tokens {
+                        on(Event::SendError { token });
+                    }
+                }
+                self.free_gso.push(slot);
             } else if ud & SEND_TAG != 0 && res < 0 {
                 on(Event::SendError {
                     token: ud & !SEND_TAG,
@@ -254,5 +426,20 @@ impl Transport for UringTransport {
             self.bufs.publish();
         }
         Ok(())
+    }
+}
+
+/// Whether the kernel takes `UDP_SEGMENT` on this socket (Linux 4.18+).
+fn gso_supported(fd: i32) -> bool {
+    let zero: libc::c_int = 0;
+    // SAFETY: setsockopt with a valid int option value of the right size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_UDP,
+            UDP_SEGMENT,
+            (&zero as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        ) == 0
     }
 }

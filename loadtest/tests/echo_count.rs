@@ -4,7 +4,11 @@ mod common;
 use common::{echo, load, n};
 
 fn exact(extra: &[&str], backend: &str) {
-    let (_e, addr) = echo(&["--tcp"]);
+    exact_with_echo(&["--tcp"], extra, backend);
+}
+
+fn exact_with_echo(echo_args: &[&str], extra: &[&str], backend: &str) {
+    let (_e, addr) = echo(echo_args);
     let mut args = vec![
         "--names",
         "1000",
@@ -38,6 +42,25 @@ fn uring_counts_exactly() {
         return;
     }
     exact(&["--backend", "uring"], "io_uring");
+}
+
+/// Equal-size queries leave as segmented sends (UDP GSO); a plain echo sees separate
+/// datagrams, the GRO echo coalesced runs it answers segmented: every count exact both ways.
+#[test]
+fn uring_segmented_sends_count_exactly() {
+    let (_e, addr) = echo(&[]);
+    let (v, _) = load(
+        &addr,
+        &["--names", "10", "--suffix", "x.test", "--count", "1"],
+    );
+    if v["backend"] != "io_uring" {
+        eprintln!("io_uring unavailable; skipped");
+        return;
+    }
+    exact_with_echo(&[], &["--backend", "uring"], "io_uring");
+    exact_with_echo(&["--gro"], &["--backend", "uring"], "io_uring");
+    exact_with_echo(&["--gro"], &["--backend", "uring", "--no-gso"], "io_uring");
+    exact_with_echo(&[], &["--backend", "uring", "--no-gso"], "io_uring");
 }
 
 #[test]

@@ -55,6 +55,7 @@ fn allocations(addr: &str, backend: Backend, count: u64) -> (u64, u64) {
         cpus: vec![],
         sockets: 1,
         batch_wait: true,
+        gso: true,
     };
     let before = ALLOCS.load(Ordering::Relaxed);
     let r = run(&cfg, false).unwrap();

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use ringmasq_load::affinity::pin_current_thread;
-use ringmasq_load::echo::{Faults, serve_tcp, serve_udp};
+use ringmasq_load::echo::{Faults, serve_tcp, serve_udp, serve_udp_gro};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
@@ -30,6 +30,10 @@ struct Args {
     /// Pin the UDP loop to this CPU.
     #[arg(long)]
     cpu: Option<usize>,
+    /// Let the kernel coalesce segmented (GSO) sends and answer them segmented (UDP_GRO):
+    /// the ceiling for a generator that batches its sends. No fault injection.
+    #[arg(long, conflicts_with_all = ["drop_every", "duplicate_every", "mangle_every"])]
+    gro: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +50,10 @@ fn main() -> anyhow::Result<()> {
     }
     println!("listening on {addr}");
     std::io::stdout().flush()?;
+    if a.gro {
+        serve_udp_gro(&sock)?;
+        return Ok(());
+    }
     serve_udp(
         &sock,
         Faults::new(a.drop_every, a.duplicate_every, a.mangle_every),
