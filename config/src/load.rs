@@ -150,6 +150,38 @@ struct Loader {
     seen: HashSet<PathBuf>,
 }
 
+/// One configuration-file line as a checked directive; None for blank lines and comments.
+/// `servers_only`: a `--servers-file` line, where only `server` and `rev-server` may appear.
+pub(crate) fn line_directive(
+    line: &str,
+    here: Origin,
+    servers_only: bool,
+) -> Option<Result<Directive, ConfigError>> {
+    let parsed = match parse_line(line) {
+        Ok(Some(p)) => p,
+        Ok(None) => return None,
+        Err(e) => {
+            return Some(Err(ConfigError::Syntax {
+                origin: here,
+                expected: e.expected(),
+            }));
+        }
+    };
+    let Some(spec) = find_long(&parsed.key) else {
+        return Some(Err(ConfigError::UnknownOption {
+            origin: here,
+            option: parsed.key,
+        }));
+    };
+    if servers_only && !matches!(spec.long, "server" | "rev-server") {
+        return Some(Err(ConfigError::NotAllowedInServersFile {
+            origin: here,
+            option: parsed.key,
+        }));
+    }
+    Some(Directive::checked(spec, spec.arg, parsed.value, here))
+}
+
 impl Loader {
     /// Follows an include directive (`conf-file`, `conf-dir`, `servers-file`).
     fn include(&mut self, d: &Directive, depth: usize) {
@@ -227,37 +259,13 @@ impl Loader {
         self.files_read.push(shown.clone());
         for (index, line) in text.lines().enumerate() {
             let here = Origin::file(&shown, index + 1);
-            let parsed = match parse_line(line) {
-                Ok(Some(p)) => p,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.errors.push(ConfigError::Syntax {
-                        origin: here,
-                        expected: e.expected(),
-                    });
-                    continue;
-                }
-            };
-            let Some(spec) = find_long(&parsed.key) else {
-                self.errors.push(ConfigError::UnknownOption {
-                    origin: here,
-                    option: parsed.key,
-                });
-                continue;
-            };
-            if servers_only && !matches!(spec.long, "server" | "rev-server") {
-                self.errors.push(ConfigError::NotAllowedInServersFile {
-                    origin: here,
-                    option: parsed.key,
-                });
-                continue;
-            }
-            match Directive::checked(spec, spec.arg, parsed.value, here) {
-                Ok(d) if matches!(d.name(), "conf-file" | "conf-dir" | "servers-file") => {
+            match line_directive(line, here, servers_only) {
+                None => {}
+                Some(Ok(d)) if matches!(d.name(), "conf-file" | "conf-dir" | "servers-file") => {
                     self.include(&d, depth + 1)
                 }
-                Ok(d) => self.directives.push(d),
-                Err(e) => self.errors.push(e),
+                Some(Ok(d)) => self.directives.push(d),
+                Some(Err(e)) => self.errors.push(e),
             }
         }
     }

@@ -4,8 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use ringmasq_proto::dhcp::fuzzing::check_request;
+use ringmasq_proto::dhcp::option_fuzzing::check_options;
+use ringmasq_proto::dhcp::store_fuzzing::{check_journal, check_lease_file};
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
-use ringmasq_proto::dns::fuzzing::{check_query, check_response, check_validation};
+use ringmasq_proto::dns::fuzzing::{
+    check_hosts, check_name, check_query, check_response, check_validation,
+};
 use ringmasq_proto::ra::fuzzing::check_router_message;
 use ringmasq_proto::tftp::fuzzing::check_packet;
 
@@ -37,6 +41,11 @@ fn replay_fuzz_corpus() {
             check_request(&data);
             check_tool_packets(&data);
             check_router_message(&data);
+            check_name(&data);
+            check_hosts(&data);
+            check_options(&data);
+            check_lease_file(&data);
+            check_journal(&data);
         });
         assert!(r.is_ok(), "corpus file {} failed", f.display());
     }

@@ -66,8 +66,15 @@ fn parse_hex(s: &str, sep: char) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Field separators: C's `isspace` (dnsmasq reads the file with `scanf`), which unlike
+/// `char::is_ascii_whitespace` includes vertical tab. The writer uses the same set, so a name
+/// that reads as one field writes as one field.
+fn is_separator(c: char) -> bool {
+    c.is_ascii_whitespace() || c == '\x0b'
+}
+
 fn parse_line(line: &str) -> Result<Option<Lease>, LineErrorKind> {
-    let f: Vec<&str> = line.split_ascii_whitespace().collect();
+    let f: Vec<&str> = line.split(is_separator).filter(|s| !s.is_empty()).collect();
     if f.len() < 5 {
         return Err(LineErrorKind::Fields);
     }
@@ -149,7 +156,7 @@ pub fn emit_line(l: &Lease, out: &mut String) {
     match l
         .hostname
         .as_deref()
-        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+        .filter(|h| !h.is_empty() && !h.contains(is_separator))
     {
         Some(h) => out.push_str(h),
         None => out.push('*'),
@@ -177,6 +184,23 @@ pub fn emit(leases: &[Lease], v6_lines: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn vertical_tab_separates_fields_both_ways() {
+        // Found by the lease_file fuzz target: a host name of vertical tabs was read as a name
+        // but written as `*`.
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/corpus/lease_file/crash-vertical-tab"
+        ))
+        .unwrap();
+        crate::dhcp::store_fuzzing::check_lease_file(&data);
+        let f = super::parse("0 52:54:00:00:00:01 10.0.0.9\x0bhost *\n");
+        assert_eq!(f.leases[0].hostname.as_deref(), Some("host"));
+        let named = super::parse("0 52:54:00:00:00:01 10.0.0.9 h\u{a0}st *\n");
+        let out = super::emit(&named.leases, &[]);
+        assert_eq!(super::parse(&out).leases, named.leases);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -106,3 +106,42 @@ pub fn check_validation(data: &[u8]) {
     }
     panic!("validation did not end within the sub-query limit");
 }
+
+/// The `dns_name` target: names read at the first offsets of `data` (as the question and
+/// records are read) stay within RFC 1035's limits, `skip_name` agrees on where they end, and
+/// a name whose text form has no escapes converts back to the same wire bytes. Panics on a
+/// broken invariant.
+pub fn check_name(data: &[u8]) {
+    use super::local::wire_name;
+    use super::name::{MAX_NAME_LEN, name_to_string, read_name, skip_name};
+    let mut out = [0u8; MAX_NAME_LEN];
+    for offset in 0..data.len().min(32) {
+        let Ok((len, end)) = read_name(data, offset, &mut out) else {
+            continue;
+        };
+        assert!(len <= MAX_NAME_LEN && end <= data.len() && end > offset);
+        assert_eq!(skip_name(data, offset).ok(), Some(end));
+        let wire = &out[..len];
+        assert_eq!(wire.last(), Some(&0));
+        assert!(wire.iter().all(|b| !b.is_ascii_uppercase()));
+        let text = name_to_string(wire);
+        if !text.contains('\\') {
+            assert_eq!(wire_name(&text).ok().as_deref(), Some(wire), "{text}");
+        }
+    }
+}
+
+/// The `hosts_file` target: an arbitrary hosts file loads (bad lines reported, never a panic),
+/// and every name field of it can be looked up. Panics on a broken invariant.
+pub fn check_hosts(data: &[u8]) {
+    use super::hosts::HostsTable;
+    let mut t = HostsTable::new();
+    let errors = t.load_bytes(data, "fuzz");
+    assert!(errors.len() <= data.len());
+    for token in String::from_utf8_lossy(data)
+        .split_ascii_whitespace()
+        .take(64)
+    {
+        let _ = t.lookup(token);
+    }
+}
