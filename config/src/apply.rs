@@ -398,6 +398,10 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "enable-ra" => c.ipv6.enable_ra = true,
         "quiet-ra" => c.ipv6.quiet_ra = true,
+        "dhcp-duid" => {
+            let v = req()?;
+            c.ipv6.duid = Some(crate::ipv6::parse_duid(v).map_err(|e| invalid(v, e))?);
+        }
         "dhcp-option" if value.is_some_and(crate::ipv6::is_option6) => {
             let v = req()?;
             let o = crate::ipv6::Dhcp6Option::parse(v).map_err(|e| invalid(v, e))?;

@@ -84,6 +84,8 @@ pub struct DhcpHost {
     pub match_tags: Vec<String>,
     /// Fixed address.
     pub addr: Option<Ipv4Addr>,
+    /// Fixed IPv6 address for DHCPv6 (`[ADDR]`).
+    pub addr6: Option<std::net::Ipv6Addr>,
     /// Host name.
     pub name: Option<String>,
     /// Lease length.
@@ -403,10 +405,15 @@ impl DhcpHost {
                 } else {
                     h.set_tags.push(t);
                 }
-            } else if item.starts_with('[') {
-                return Err(ValueError::expected(
-                    "IPv4 dhcp-host entries (IPv6 addresses are not supported yet)",
-                ));
+            } else if let Some(a6) = item.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
+                let a6 = a6.parse::<std::net::Ipv6Addr>().map_err(|_| {
+                    ValueError::expected(
+                        "an IPv6 address in brackets ([::x] forms and prefixes are not supported)",
+                    )
+                })?;
+                if a6.is_unspecified() || h.addr6.replace(a6).is_some() {
+                    return Err(ValueError::expected("at most one IPv6 address"));
+                }
             } else if let Ok(a) = item.parse::<Ipv4Addr>() {
                 if h.addr.replace(a).is_some() {
                     return Err(ValueError::expected("at most one IPv4 address"));
@@ -460,6 +467,11 @@ mod tests {
         assert_eq!(r.match_tags, ["a", "b"]);
         let r = DhcpRange::parse("192.168.0.0,proxy,255.255.255.0").unwrap();
         assert_eq!(r.mode, RangeMode::Proxy);
+        let h =
+            DhcpHost::parse("id:00:01:00:01:2c:9a:5e:11:02:00:00:00:00:01,[fd00::5],h6").unwrap();
+        assert_eq!(h.addr6, Some("fd00::5".parse().unwrap()));
+        assert_eq!(h.client_ids[0].len(), 14);
+        assert!(DhcpHost::parse("id:01,[fd00::5/64]").is_err());
         let r = DhcpRange::parse("10.0.0.9,10.0.0.2,30").unwrap();
         assert_eq!((r.start, r.end), (ip("10.0.0.2"), ip("10.0.0.9")));
         assert_eq!(r.lease, LeaseLength::Secs(MIN_LEASE_SECS));
@@ -516,7 +528,9 @@ mod tests {
             "",
             "10.0.0.1",
             "a,b",
-            "[::1],x",
+            "[::1],x!",
+            "aa:bb,[::1],[::2]",
+            "aa:bb,[fd00::/64]",
             "aa:bb,tag:!x",
             "aa:bb,10.0.0.1,10.0.0.2",
             "bad name!",

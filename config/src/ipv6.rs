@@ -74,6 +74,14 @@ impl DhcpRange6 {
         self.modes.ra_stateless || (self.modes.static_only && self.end.is_none())
     }
 
+    /// Whether the DHCPv6 server answers on this range's links: it has a pool (not `ra-only`),
+    /// is `static`, or is `ra-stateless` (INFORMATION-REQUEST only).
+    pub fn serves_dhcp6(&self) -> bool {
+        !self.modes.ra_only
+            && !self.modes.ra_names
+            && (self.end.is_some() || self.modes.static_only || self.modes.ra_stateless)
+    }
+
     /// Parses the IPv6 forms of `--dhcp-range`:
     /// `[tag:T,...][set:T,]START[,END|constructor:IF][,MODE...][,PREFIXLEN][,LEASE|deprecated]`.
     pub fn parse(v: &str) -> Result<DhcpRange6, ValueError> {
@@ -310,13 +318,56 @@ impl RaParam {
     }
 }
 
-/// The DHCPv6 options ringmasq uses so far (in router advertisements: RFC 8106 RDNSS/DNSSL).
+/// A `--dhcp-option=option6:...`: sent by the DHCPv6 server; DNS servers and the search list
+/// also go into router advertisements (RFC 8106 RDNSS/DNSSL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dhcp6Option {
     /// `option6:dns-server,[ADDR],...` (option 23); `[::]` stands for the server's own address.
     DnsServer(Vec<Ipv6Addr>),
     /// `option6:domain-search,DOMAIN,...` (option 24).
     DomainSearch(Vec<String>),
+    /// Any other option, encoded: `ntp-server` (56, RFC 5908 server-address suboptions),
+    /// `sntp-server` (31), `information-refresh-time` (32), or a number with IPv6 addresses,
+    /// colon hex or text.
+    Raw {
+        /// Option code.
+        code: u16,
+        /// Encoded value.
+        value: Vec<u8>,
+    },
+}
+
+/// `[ADDR]` or `ADDR` as an IPv6 address.
+fn addr6(a: &str) -> Option<Ipv6Addr> {
+    a.strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(a)
+        .parse()
+        .ok()
+}
+
+/// The value of a numbered `option6:N,...`: IPv6 addresses, else colon hex, else text.
+fn raw_value(values: &[&str]) -> Vec<u8> {
+    if !values.is_empty() && values.iter().all(|v| addr6(v).is_some()) {
+        return values
+            .iter()
+            .filter_map(|v| addr6(v))
+            .flat_map(|a| a.octets())
+            .collect();
+    }
+    let joined = values.join(",");
+    let hex: Option<Vec<u8>> = joined
+        .split(':')
+        .map(|p| {
+            (p.len() == 2)
+                .then(|| u8::from_str_radix(p, 16).ok())
+                .flatten()
+        })
+        .collect();
+    match hex {
+        Some(h) if joined.contains(':') => h,
+        _ => joined.into_bytes(),
+    }
 }
 
 /// Whether a `--dhcp-option` value is a DHCPv6 one (`option6:` before the value).
@@ -368,8 +419,40 @@ impl Dhcp6Option {
                         .collect(),
                 ))
             }
+            "ntp-server" | "56"
+                if !values.is_empty() && values.iter().all(|v| addr6(v).is_some()) =>
+            {
+                // RFC 5908 4.1: one NTP_SUBOPTION_SRV_ADDR (1) per server.
+                let mut value = Vec::new();
+                for a in values.iter().filter_map(|v| addr6(v)) {
+                    value.extend_from_slice(&[0, 1, 0, 16]);
+                    value.extend_from_slice(&a.octets());
+                }
+                Ok(Dhcp6Option::Raw { code: 56, value })
+            }
+            "sntp-server" | "31"
+                if !values.is_empty() && values.iter().all(|v| addr6(v).is_some()) =>
+            {
+                Ok(Dhcp6Option::Raw {
+                    code: 31,
+                    value: raw_value(values),
+                })
+            }
+            "information-refresh-time" | "32" => {
+                let [t] = values else {
+                    return Err(ValueError::expected("one number of seconds"));
+                };
+                Ok(Dhcp6Option::Raw {
+                    code: 32,
+                    value: parse_u32(t)?.to_be_bytes().to_vec(),
+                })
+            }
+            n if n.parse::<u16>().is_ok_and(|c| c > 0) => Ok(Dhcp6Option::Raw {
+                code: n.parse().unwrap_or(0),
+                value: raw_value(values),
+            }),
             _ => Err(ValueError::expected(
-                "option6:dns-server or option6:domain-search (other DHCPv6 options are not supported yet)",
+                "option6: dns-server, domain-search, ntp-server, sntp-server, information-refresh-time or an option number",
             )),
         }
     }
@@ -388,6 +471,27 @@ pub struct Ipv6Settings {
     pub enable_ra: bool,
     /// `--ra-param`, in order.
     pub ra_params: Vec<RaParam>,
+    /// `--dhcp-duid=ENTERPRISE,UID`: the server's DUID-EN.
+    pub duid: Option<(u32, Vec<u8>)>,
+}
+
+/// Parses `--dhcp-duid=ENTERPRISE-NUMBER,UID-HEX`.
+pub fn parse_duid(v: &str) -> Result<(u32, Vec<u8>), ValueError> {
+    let usage = || ValueError::expected("ENTERPRISE-NUMBER,UID as colon-separated hex");
+    let (e, id) = v.split_once(',').ok_or_else(usage)?;
+    let e = parse_u32(e.trim())?;
+    let id: Vec<u8> = id
+        .trim()
+        .split(':')
+        .map(|p| {
+            u8::from_str_radix(p, 16)
+                .ok()
+                .filter(|_| (1..=2).contains(&p.len()))
+        })
+        .collect::<Option<Vec<u8>>>()
+        .filter(|b| !b.is_empty() && b.len() <= 122)
+        .ok_or_else(usage)?;
+    Ok((e, id))
 }
 
 impl Ipv6Settings {
@@ -397,6 +501,11 @@ impl Ipv6Settings {
             || self.ranges.iter().any(|r| {
                 r.modes.ra_only || r.modes.slaac || r.modes.ra_names || r.modes.ra_stateless
             })
+    }
+
+    /// Whether a range needs the DHCPv6 server: a pool, `static`, or `ra-stateless`.
+    pub fn dhcp6_enabled(&self) -> bool {
+        self.ranges.iter().any(DhcpRange6::serves_dhcp6)
     }
 
     /// The `--ra-param` for `iface` (the first whose name, or `*`-prefix, matches).
@@ -478,7 +587,28 @@ mod tests {
         );
         assert!(is_option6("option6:23,[::1]") && !is_option6("option:router,10.0.0.1"));
         assert!(Dhcp6Option::parse("option6:dns-server,10.0.0.1").is_err());
-        assert!(Dhcp6Option::parse("option6:ntp-server,[::1]").is_err());
+        assert_eq!(
+            Dhcp6Option::parse("option6:ntp-server,[fd00::123]").unwrap(),
+            Dhcp6Option::Raw {
+                code: 56,
+                value: [
+                    &[0u8, 1, 0, 16][..],
+                    &"fd00::123".parse::<Ipv6Addr>().unwrap().octets()
+                ]
+                .concat()
+            }
+        );
+        assert!(Dhcp6Option::parse("option6:ntp-server,ntp.example").is_err());
+        assert_eq!(
+            Dhcp6Option::parse("option6:information-refresh-time,600").unwrap(),
+            Dhcp6Option::Raw {
+                code: 32,
+                value: vec![0, 0, 2, 88]
+            }
+        );
+        assert!(Dhcp6Option::parse("option6:no-such-option,1").is_err());
+        assert_eq!(parse_duid("1234,01:02:0a").unwrap(), (1234, vec![1, 2, 10]));
+        assert!(parse_duid("1234").is_err() && parse_duid("x,01").is_err());
         assert!(Dhcp6Option::parse("tag:x,option6:dns-server,[::1]").is_err());
     }
 

@@ -277,12 +277,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::None,
         Status::Implemented,
     ),
-    spec(
-        "dhcp-duid",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("dhcp-duid", None, ArgKind::Required, Status::Implemented),
     spec("dhcp-fqdn", None, ArgKind::None, Status::Implemented),
     spec(
         "dhcp-generate-names",

@@ -51,24 +51,18 @@ fn serve() -> ExitCode {
                 .to_string(),
         );
     }
-    // DHCPv6 itself is not implemented yet: only ranges that need router advertisements alone
-    // (ra-only, or slaac without a pool) are served.
-    let dhcp6: Vec<String> = cfg
+    // ra-names (SLAAC addresses of dual-stack hosts named in DNS) is not implemented yet.
+    let ra_names: Vec<String> = cfg
         .ipv6
         .ranges
         .iter()
-        .filter(|r| {
-            r.end.is_some()
-                || r.stateless_dhcp()
-                || r.modes.ra_names
-                || !(r.modes.ra_only || r.modes.slaac)
-        })
+        .filter(|r| r.modes.ra_names)
         .map(|r| format!("{}", r.start))
         .collect();
-    if !dhcp6.is_empty() {
+    if !ra_names.is_empty() {
         problems.push(format!(
-            "DHCPv6 (IPv6 dhcp-range with an address pool, static, ra-names or ra-stateless) is not implemented yet; only ra-only and slaac ranges without an end address work: dhcp-range starting {}",
-            dhcp6.join(", ")
+            "dhcp-range mode ra-names is not implemented yet (use slaac, ra-stateless or a DHCPv6 pool): dhcp-range starting {}",
+            ra_names.join(", ")
         ));
     }
     let identity = Identity::resolve(cfg.user.as_deref(), cfg.group.as_deref())

@@ -103,6 +103,7 @@ pub fn ra_config(cfg: &Config) -> RaConfig {
         match o {
             Dhcp6Option::DnsServer(a) => dns_servers.extend(a.iter().copied()),
             Dhcp6Option::DomainSearch(d) => domains.extend(d.iter().cloned()),
+            Dhcp6Option::Raw { .. } => {}
         }
     }
     if domains.is_empty() {

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod dhcp;
+pub mod dhcp6;
 pub mod dns;
 pub mod iface;
 pub mod ra;

@@ -7,6 +7,7 @@ use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dhcp::option_fuzzing::check_options;
 use ringmasq_proto::dhcp::store_fuzzing::{check_journal, check_lease_file};
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
+use ringmasq_proto::dhcp6::fuzzing::check_request6;
 use ringmasq_proto::dns::fuzzing::{
     check_hosts, check_name, check_query, check_response, check_validation,
 };
@@ -41,6 +42,7 @@ fn replay_fuzz_corpus() {
             check_request(&data);
             check_tool_packets(&data);
             check_router_message(&data);
+            check_request6(&data);
             check_name(&data);
             check_hosts(&data);
             check_options(&data);

@@ -142,6 +142,20 @@ impl Lab6 {
         self.wait_log("started:", Duration::from_secs(10));
     }
 
+    /// Stops the ringmasq started last with SIGTERM (a clean stop: the lease file is
+    /// rewritten) and waits up to 10 s for it to exit.
+    pub fn stop_ringmasq(&mut self) {
+        let Some(mut child) = self.children.pop() else {
+            return;
+        };
+        child.signal(libc::SIGTERM).expect("SIGTERM ringmasq");
+        let end = Instant::now() + Duration::from_secs(10);
+        while child.check_running().is_ok() {
+            assert!(Instant::now() < end, "ringmasq did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path("server.log")).unwrap_or_default()
@@ -237,6 +251,75 @@ impl Lab6 {
         }
     }
 
+    /// `dhclient -6 -v -1` on the client's link with configuration `conf` and `extra`
+    /// arguments, its lease and PID files in the lab (the daemon it leaves is killed on drop);
+    /// returns its output.
+    pub fn dhclient6(&self, conf: &str, extra: &[&str]) -> String {
+        self.wait_link_local();
+        let cf = self.path("dhclient6.conf");
+        std::fs::write(&cf, conf).expect("write dhclient6.conf");
+        let (cf, lf, pf) = (
+            cf.display().to_string(),
+            self.dhclient6_leases().display().to_string(),
+            self.path("dhclient6.pid").display().to_string(),
+        );
+        let mut args = vec!["dhclient", "-6", "-v", "-1"];
+        args.extend_from_slice(extra);
+        args.extend([
+            "-cf",
+            &cf,
+            "-lf",
+            &lf,
+            "-pf",
+            &pf,
+            "-sf",
+            "/bin/true",
+            CLIENT_IF,
+        ]);
+        let out = self.in_client(&args);
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+    }
+
+    /// Polls (up to 10 s) until both ends of the link have a link-local address that is no
+    /// longer tentative (duplicate address detection over), which DHCPv6 needs.
+    pub fn wait_link_local(&self) {
+        let end = Instant::now() + Duration::from_secs(10);
+        let ready = |ns: &str, dev: &str| {
+            let out = self.exec(
+                ns,
+                &[
+                    "ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link",
+                ],
+            );
+            let t = String::from_utf8_lossy(&out.stdout).into_owned();
+            t.contains("fe80") && !t.contains("tentative")
+        };
+        while !(ready(&self.client, CLIENT_IF) && ready(&self.server, SERVER_IF)) {
+            assert!(
+                Instant::now() < end,
+                "no usable link-local addresses on the lab link"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// dhclient -6's lease file.
+    pub fn dhclient6_leases(&self) -> PathBuf {
+        self.path("dhclient6.leases")
+    }
+
+    /// Stops the dhclient -6 daemon left by [`Lab6::dhclient6`], by its PID file.
+    pub fn kill_dhclient6(&self) {
+        if let Ok(pid) = std::fs::read_to_string(self.path("dhclient6.pid"))
+            && let Ok(pid) = pid.trim().parse::<i32>()
+            && pid > 0
+        {
+            // SAFETY: kills the dhclient this lab started, by the PID file it wrote.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = std::fs::remove_file(self.path("dhclient6.pid"));
+        }
+    }
+
     /// `rdisc6 -1` on the client's link (one solicitation, the first answer). Retried for up
     /// to 10 s while the client's link-local address is still tentative (rdisc6 cannot send
     /// before duplicate address detection ends).
@@ -256,6 +339,7 @@ impl Lab6 {
 impl Drop for Lab6 {
     fn drop(&mut self) {
         // Processes first (killed by PID in their guards), then the namespaces.
+        self.kill_dhclient6();
         self.children.clear();
         for ns in [&self.server, &self.client] {
             let _ = run_ok(&["ip", "netns", "del", ns]);

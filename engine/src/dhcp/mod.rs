@@ -13,6 +13,7 @@ pub mod service;
 pub mod settings;
 pub mod socket;
 pub mod store;
+pub mod v6;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +57,7 @@ impl Drop for DhcpHandle {
 /// them to `uid`:`gid`, so the DHCP thread can open them after the switch. The directory is left
 /// alone; if the new user cannot write it, compaction rewrites the file in place (journaled).
 pub fn prepare_lease_files(cfg: &Config, uid: u32, gid: u32) -> std::io::Result<()> {
-    if !cfg.dhcp.enabled() || cfg.dhcp.lease_file_ro {
+    if !enabled(cfg) || cfg.dhcp.lease_file_ro {
         return Ok(());
     }
     let file = &cfg.dhcp.lease_file;
@@ -70,10 +71,15 @@ pub fn prepare_lease_files(cfg: &Config, uid: u32, gid: u32) -> std::io::Result<
     Ok(())
 }
 
+/// Whether the DHCP thread runs: an IPv4 `--dhcp-range`, or an IPv6 one DHCPv6 serves.
+pub fn enabled(cfg: &Config) -> bool {
+    cfg.dhcp.enabled() || cfg.ipv6.dhcp6_enabled()
+}
+
 /// Starts DHCP when at least one `--dhcp-range` is configured; `None` otherwise. The names of
 /// live leases are published into `names` for the DNS workers.
 pub fn start(cfg: &Config, names: Arc<ArcSwapOption<DhcpNames>>) -> Result<Option<DhcpHandle>> {
-    if !cfg.dhcp.enabled() {
+    if !enabled(cfg) {
         return Ok(None);
     }
     let stop = Arc::new(AtomicBool::new(false));

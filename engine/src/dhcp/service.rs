@@ -10,7 +10,7 @@
 //! drop counters logged when they changed.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
@@ -26,6 +26,7 @@ use super::log::{log_reply_options, log_request, reply_kind};
 use super::script::{ScriptRunner, ScriptUser};
 use super::socket::{CLIENT_PORT, DhcpSocket, SERVER_PORT};
 use super::store::LeaseStore;
+use super::v6::V6;
 use crate::access::interface_addrs;
 
 /// Interface index → (name, IPv4 addresses).
@@ -78,14 +79,17 @@ struct Script {
 /// The running DHCP service: its server, socket and store.
 pub struct DhcpService {
     server: Server,
-    socket: DhcpSocket,
+    /// The DHCPv4 socket, when an IPv4 range is configured.
+    socket: Option<DhcpSocket>,
+    /// DHCPv6, when an IPv6 range needs it.
+    v6: Option<V6>,
     store: Option<LeaseStore>,
     ifaces: Interfaces,
     stop: Arc<AtomicBool>,
     /// Where lease names are published for DNS.
     names: Arc<ArcSwapOption<DhcpNames>>,
     /// `(address, name)` of every named lease as last published.
-    published: Vec<(Ipv4Addr, String)>,
+    published: Vec<(IpAddr, String)>,
     /// Leases changed since the names were last published.
     names_dirty: bool,
     /// When the names were last published.
@@ -115,11 +119,15 @@ struct Delayed {
 const NAMES_INTERVAL: Duration = Duration::from_millis(100);
 
 /// `(address, name)` of every lease that has a name, by address.
-fn named(leases: &[Lease]) -> Vec<(Ipv4Addr, String)> {
-    leases
+fn named(leases: &[Lease], v6: Option<&V6>) -> Vec<(IpAddr, String)> {
+    let mut v: Vec<(IpAddr, String)> = leases
         .iter()
-        .filter_map(|l| l.hostname.as_ref().map(|h| (l.addr, h.clone())))
-        .collect()
+        .filter_map(|l| l.hostname.as_ref().map(|h| (IpAddr::V4(l.addr), h.clone())))
+        .collect();
+    if let Some(v6) = v6 {
+        v.extend(v6.names().into_iter().map(|(a, n)| (IpAddr::V6(a), n)));
+    }
+    v
 }
 
 /// `--dhcp-scriptuser` resolved (root by default, as dnsmasq).
@@ -182,6 +190,19 @@ impl DhcpService {
             }
         }
         let mut store = store;
+        let v6 = if cfg.ipv6.dhcp6_enabled() {
+            let stored6 = store
+                .as_ref()
+                .map(|s| s.v6_lines().to_vec())
+                .unwrap_or_default();
+            let v6 = V6::new(cfg, V6::PORT, &stored6, wall)?;
+            if let Some(store) = &mut store {
+                store.set_v6_lines(v6.lines());
+            }
+            Some(v6)
+        } else {
+            None
+        };
         if let Some(store) = &mut store {
             let path = &cfg.dhcp.lease_file;
             tracing::info!("DHCP: {restored} lease(s) loaded from {}", path.display());
@@ -209,14 +230,21 @@ impl DhcpService {
             }
             None => None,
         };
-        let socket = DhcpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
-            .with_context(|| format!("cannot bind DHCP socket 0.0.0.0:{port}"))?;
+        let socket = if cfg.dhcp.enabled() {
+            Some(
+                DhcpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+                    .with_context(|| format!("cannot bind DHCP socket 0.0.0.0:{port}"))?,
+            )
+        } else {
+            None
+        };
         for r in &cfg.dhcp.ranges {
             tracing::info!("DHCP, IP range {} -- {}", r.start, r.end);
         }
         let mut service = DhcpService {
             server,
             socket,
+            v6,
             store,
             ifaces: interfaces(),
             stop,
@@ -247,11 +275,18 @@ impl DhcpService {
         let mut last_tick = StdInstant::now();
         let mut logged_drops = 0;
         while !self.stop.load(Ordering::Relaxed) {
-            let mut pfd = libc::pollfd {
-                fd: self.socket.fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
+            let mut pfds: Vec<libc::pollfd> = self
+                .socket
+                .as_ref()
+                .map(DhcpSocket::fd)
+                .into_iter()
+                .chain(self.v6.as_ref().map(V6::fd))
+                .map(|fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
             let script_waits = self.script.as_ref().is_some_and(|s| s.runner.has_pending());
             let mut wait = if self.names_dirty || script_waits {
                 20
@@ -262,12 +297,18 @@ impl DhcpService {
                 let left = d.due.saturating_duration_since(StdInstant::now());
                 wait = wait.min(left.as_millis() as i32);
             }
-            // SAFETY: polls one pollfd we own.
-            unsafe { libc::poll(&mut pfd, 1, wait) };
+            // SAFETY: polls the pollfds of this Vec, which we own, with its length.
+            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
             loop {
                 let mut got = 0;
+                if let Some(v6) = &mut self.v6 {
+                    let (n, changed) = v6.receive(&mut buf, BATCH, wall_secs(), &mut self.journal);
+                    got += n;
+                    self.names_dirty |= changed;
+                }
                 while got < BATCH {
-                    match self.socket.recv(&mut buf) {
+                    let Some(socket) = &self.socket else { break };
+                    match socket.recv(&mut buf) {
                         Ok(Some(rx)) => {
                             got += 1;
                             self.handle(&mut scratch, &buf[..rx.len], rx.src, rx.ifindex);
@@ -300,11 +341,20 @@ impl DhcpService {
             }
         }
         // Fold the journal into the lease file on a clean stop, so dnsmasq can read it.
-        if let Some(store) = &mut self.store
-            && let Err(e) = store.compact(&self.server.allocator().snapshot(wall_secs()))
-        {
+        if let Err(e) = self.compact(wall_secs()) {
             tracing::error!("DHCP lease file write at exit failed: {e}");
         }
+    }
+
+    /// Rewrites the lease file from the live DHCPv4 and DHCPv6 leases; empties the journal.
+    fn compact(&mut self, wall: u64) -> std::io::Result<()> {
+        let Some(store) = &mut self.store else {
+            return Ok(());
+        };
+        if let Some(v6) = &self.v6 {
+            store.set_v6_lines(v6.lines());
+        }
+        store.compact(&self.server.allocator().snapshot(wall))
     }
 
     /// Publishes the names of the live leases for DNS when they changed (RFC 2131 leases
@@ -312,7 +362,10 @@ impl DhcpService {
     fn publish_names(&mut self) {
         self.names_dirty = false;
         self.names_at = StdInstant::now();
-        let now = named(&self.server.allocator().snapshot(wall_secs()));
+        let now = named(
+            &self.server.allocator().snapshot(wall_secs()),
+            self.v6.as_ref(),
+        );
         if now == self.published {
             return;
         }
@@ -361,13 +414,22 @@ impl DhcpService {
             s.runner.submit(&events, wall);
         }
         self.ifaces = interfaces();
-        if let Some(store) = &mut self.store
-            && store.wants_compaction()
-            && let Err(e) = store.compact(&self.server.allocator().snapshot(wall))
+        if let Some(v6) = &mut self.v6 {
+            if v6.expire(wall) {
+                self.names_dirty = true;
+            }
+            // New interfaces and prefixes (constructor: ranges) are served from here on.
+            v6.refresh();
+        }
+        if self
+            .store
+            .as_ref()
+            .is_some_and(LeaseStore::wants_compaction)
+            && let Err(e) = self.compact(wall)
         {
             tracing::error!("DHCP lease file compaction failed: {e}");
         }
-        let drops = self.server.stats.total_drops();
+        let drops = self.server.stats.total_drops() + self.v6.as_ref().map_or(0, V6::drops);
         if drops != logged_drops {
             tracing::info!("DHCP: {drops} malformed or unusable packet(s) dropped so far");
         }
@@ -482,6 +544,9 @@ impl DhcpService {
         }
         self.outgoing = outgoing;
         self.outgoing.clear();
+        if let Some(v6) = &mut self.v6 {
+            v6.send_pending(synced);
+        }
         self.replies.clear();
         if let Some(s) = &mut self.script
             && !s.events.is_empty()
@@ -497,26 +562,23 @@ impl DhcpService {
 
     /// Sends `reply` where the core said (RFC 2131 §4.1) out of `ifindex`, and logs it.
     fn send_bytes(&self, to: ReplyTo, reply: &[u8], ifindex: u32) {
+        let Some(socket) = &self.socket else {
+            return;
+        };
         let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
         let kind = reply_kind(reply);
         let sent = match to {
-            ReplyTo::Broadcast => self.socket.send(
+            ReplyTo::Broadcast => socket.send(
                 reply,
                 SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
                 Some(ifindex),
             ),
             ReplyTo::UnicastToClientHw { ip, mac } => {
-                match self
-                    .socket
-                    .set_neighbour(name, ip, mac.htype, mac.as_bytes())
-                {
-                    Ok(()) => {
-                        self.socket
-                            .send(reply, SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex))
-                    }
+                match socket.set_neighbour(name, ip, mac.htype, mac.as_bytes()) {
+                    Ok(()) => socket.send(reply, SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex)),
                     Err(e) => {
                         tracing::debug!("DHCP: cannot set neighbour entry ({e}); broadcasting");
-                        self.socket.send(
+                        socket.send(
                             reply,
                             SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
                             Some(ifindex),
@@ -524,14 +586,9 @@ impl DhcpService {
                     }
                 }
             }
-            ReplyTo::Unicast(ip) => {
-                self.socket
-                    .send(reply, SocketAddrV4::new(ip, CLIENT_PORT), None)
-            }
-            ReplyTo::Relay(ip) => self
-                .socket
-                .send(reply, SocketAddrV4::new(ip, SERVER_PORT), None),
-            ReplyTo::Sender(to) => self.socket.send(reply, to, None),
+            ReplyTo::Unicast(ip) => socket.send(reply, SocketAddrV4::new(ip, CLIENT_PORT), None),
+            ReplyTo::Relay(ip) => socket.send(reply, SocketAddrV4::new(ip, SERVER_PORT), None),
+            ReplyTo::Sender(to) => socket.send(reply, to, None),
         };
         let yiaddr = reply.get(16..20).map_or(Ipv4Addr::UNSPECIFIED, |b| {
             Ipv4Addr::new(b[0], b[1], b[2], b[3])

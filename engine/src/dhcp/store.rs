@@ -80,6 +80,8 @@ impl LeaseStore {
             );
         }
         journal::apply(&mut leases, &replay.records);
+        let mut v6_lines = parsed.v6_lines;
+        journal::apply_v6(&mut v6_lines, &replay.records);
         let journal = OpenOptions::new()
             .create(true)
             .append(true)
@@ -93,9 +95,19 @@ impl LeaseStore {
             journal,
             journal_len: replay.valid_len as u64,
             file_len: text.len() as u64,
-            v6_lines: parsed.v6_lines,
+            v6_lines,
         };
         Ok((store, leases))
+    }
+
+    /// The IPv6 lines (the `duid` line and DHCPv6 leases) as read at open.
+    pub fn v6_lines(&self) -> &[String] {
+        &self.v6_lines
+    }
+
+    /// Sets the IPv6 lines the next compaction writes (the DHCPv6 server's leases).
+    pub fn set_v6_lines(&mut self, lines: Vec<String>) {
+        self.v6_lines = lines;
     }
 
     /// The journal beside the lease file `path`.
@@ -159,6 +171,9 @@ impl LeaseStore {
         journal::encode_reset(&mut rec);
         for l in leases {
             journal::encode_upsert(&l.as_ref(), &mut rec);
+        }
+        for l in &self.v6_lines {
+            journal::encode_line6(l, &mut rec);
         }
         self.append(&rec)?;
         let mut f = OpenOptions::new()

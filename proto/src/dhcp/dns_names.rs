@@ -6,7 +6,6 @@
 //! authoritative with TTL `--dhcp-ttl` (default `--local-ttl`).
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 
 use crate::dns::hosts::HostsTable;
 
@@ -20,11 +19,11 @@ pub struct DhcpNames {
 }
 
 impl DhcpNames {
-    /// Builds the table from `(address, host name)` pairs. A name is used up to its first dot
+    /// Builds the table from `(address, host name)` pairs (IPv4 or IPv6 addresses). A name is used up to its first dot
     /// and only when it is a valid label (RFC 1123 §2.1); others are skipped. With `domain`,
     /// each name also answers as `NAME.DOMAIN`, which is the PTR target (RFC 1035 §3.5).
-    pub fn build<'a>(
-        leases: impl IntoIterator<Item = (Ipv4Addr, &'a str)>,
+    pub fn build<'a, A: std::fmt::Display>(
+        leases: impl IntoIterator<Item = (A, &'a str)>,
         domain: Option<&str>,
         ttl: u32,
     ) -> DhcpNames {
@@ -33,8 +32,8 @@ impl DhcpNames {
 
     /// [`DhcpNames::build`], or with `qualified_only` (`--dhcp-fqdn`) each name answers only
     /// as `NAME.DOMAIN` (and names are left out when there is no domain).
-    pub fn build_with<'a>(
-        leases: impl IntoIterator<Item = (Ipv4Addr, &'a str)>,
+    pub fn build_with<'a, A: std::fmt::Display>(
+        leases: impl IntoIterator<Item = (A, &'a str)>,
         domain: Option<&str>,
         ttl: u32,
         qualified_only: bool,
@@ -86,7 +85,7 @@ fn valid_label(l: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn names_answer_bare_and_under_the_domain() {
@@ -106,7 +105,11 @@ mod tests {
         assert!(a("bad_name").is_empty());
         assert_eq!(n.ttl, 600);
         assert!(!n.is_empty());
-        assert!(DhcpNames::build([], None, 0).is_empty());
+        assert!(DhcpNames::build::<Ipv4Addr>([], None, 0).is_empty());
+        // DHCPv6 lease names answer AAAA.
+        let v6: Ipv6Addr = "fd00:6::9".parse().unwrap();
+        let n = DhcpNames::build([(v6, "fixed")], Some("lan"), 60);
+        assert_eq!(n.table.lookup("fixed.lan"), [IpAddr::V6(v6)]);
     }
 
     #[test]

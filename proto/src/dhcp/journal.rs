@@ -8,6 +8,8 @@
 //!                  | name len u8 | name
 //! kind 2 (remove): addr [4]
 //! kind 3 (reset):  empty; the lease file is being rewritten in place and every lease follows
+//! kind 4 (line6):  an IPv6 lease-file line (a DHCPv6 lease, or the `duid` line), as text
+//! kind 5 (remove6): addr [16]
 //! ```
 //!
 //! Crash-safe store (the engine does the I/O; this module and [`super::lease_file`] give the bytes):
@@ -31,7 +33,7 @@
 //! Writes cost O(change): one record per ACK/RELEASE/DECLINE; the full file is only rewritten at
 //! compaction.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::lease::{Lease, LeaseRef};
 
@@ -39,6 +41,8 @@ const MAGIC: u8 = 0xD4;
 const UPSERT: u8 = 1;
 const REMOVE: u8 = 2;
 const RESET: u8 = 3;
+const LINE6: u8 = 4;
+const REMOVE6: u8 = 5;
 
 /// Why replay stopped before the end of the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +66,10 @@ pub enum Record {
     /// follow are the whole set. Written before the lease file is rewritten in place, so a
     /// crash that tears the file loses nothing.
     Reset,
+    /// An IPv6 lease-file line granted or renewed (or the `duid` line).
+    Line6(String),
+    /// A DHCPv6 lease released or declined (by address).
+    Remove6(Ipv6Addr),
 }
 
 /// Result of [`replay`].
@@ -135,6 +143,23 @@ pub fn encode_reset(out: &mut Vec<u8>) {
     finish(out, start);
 }
 
+/// Append a DHCPv6 lease line (or the `duid` line) record to `out`; lines longer than the
+/// record limit are cut (no real line comes near it).
+pub fn encode_line6(line: &str, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[MAGIC, LINE6, 0, 0]);
+    out.extend_from_slice(&line.as_bytes()[..line.len().min(60_000)]);
+    finish(out, start);
+}
+
+/// Append a DHCPv6 remove record for `addr` to `out`.
+pub fn encode_remove6(addr: Ipv6Addr, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[MAGIC, REMOVE6, 0, 0]);
+    out.extend_from_slice(&addr.octets());
+    finish(out, start);
+}
+
 /// Append a remove record for `addr` to `out`.
 pub fn encode_remove(addr: Ipv4Addr, out: &mut Vec<u8>) {
     let start = out.len();
@@ -174,6 +199,14 @@ fn decode_payload(kind: u8, mut p: &[u8]) -> Option<Record> {
         }
         REMOVE => Record::Remove(Ipv4Addr::from(<[u8; 4]>::try_from(take(&mut p, 4)?).ok()?)),
         RESET => Record::Reset,
+        LINE6 => {
+            let t = std::str::from_utf8(p).ok()?.to_owned();
+            p = &[];
+            Record::Line6(t)
+        }
+        REMOVE6 => Record::Remove6(Ipv6Addr::from(
+            <[u8; 16]>::try_from(take(&mut p, 16)?).ok()?,
+        )),
         _ => return None,
     };
     p.is_empty().then_some(r)
@@ -242,6 +275,35 @@ pub fn apply(leases: &mut Vec<Lease>, records: &[Record]) {
             }
             Record::Remove(a) => leases.retain(|o| o.addr != *a),
             Record::Reset => leases.clear(),
+            Record::Line6(_) | Record::Remove6(_) => {}
+        }
+    }
+}
+
+/// The address field of an IPv6 lease line.
+fn line6_addr(line: &str) -> Option<Ipv6Addr> {
+    line.split_ascii_whitespace().nth(2)?.parse().ok()
+}
+
+/// Apply the IPv6 records to the IPv6 lines of the lease file (the `duid` line and DHCPv6
+/// lease lines).
+pub fn apply_v6(lines: &mut Vec<String>, records: &[Record]) {
+    for r in records {
+        match r {
+            Record::Line6(l) if l.starts_with("duid ") => {
+                lines.retain(|o| !o.starts_with("duid "));
+                lines.insert(0, l.clone());
+            }
+            Record::Line6(l) => {
+                let a = line6_addr(l);
+                lines.retain(|o| o.starts_with("duid ") || line6_addr(o) != a);
+                lines.push(l.clone());
+            }
+            Record::Remove6(a) => {
+                lines.retain(|o| o.starts_with("duid ") || line6_addr(o) != Some(*a))
+            }
+            Record::Reset => lines.clear(),
+            Record::Upsert(_) | Record::Remove(_) => {}
         }
     }
 }
@@ -310,7 +372,42 @@ mod tests {
         assert_eq!(leases, [lease(2)]);
     }
 
+    #[test]
+    fn v6_lines_replayed() {
+        let mut j = Vec::new();
+        encode_line6("duid 00:03:00:01:02:00:00:00:00:01", &mut j);
+        encode_line6("100 5 fd00::5 a 00:01", &mut j);
+        encode_line6("100 6 fd00::6 b 00:02", &mut j);
+        encode_line6("200 5 fd00::5 a 00:01", &mut j);
+        encode_remove6("fd00::6".parse().unwrap(), &mut j);
+        encode_upsert(&lease(1).as_ref(), &mut j);
+        let r = replay(&j);
+        assert_eq!(r.stopped, None);
+        let mut lines = vec!["duid 00:01".to_string(), "50 9 fd00::9 * *".to_string()];
+        apply_v6(&mut lines, &r.records);
+        assert_eq!(
+            lines,
+            [
+                "duid 00:03:00:01:02:00:00:00:00:01",
+                "50 9 fd00::9 * *",
+                "200 5 fd00::5 a 00:01"
+            ]
+        );
+        let mut v4 = Vec::new();
+        apply(&mut v4, &r.records);
+        assert_eq!(v4, [lease(1)]);
+    }
+
     proptest! {
+        #[test]
+        fn line6_round_trip(line in "[ -~]{0,300}", a in any::<u128>()) {
+            let mut j = Vec::new();
+            encode_line6(&line, &mut j);
+            encode_remove6(Ipv6Addr::from(a), &mut j);
+            let r = replay(&j);
+            prop_assert_eq!(r.records, vec![Record::Line6(line), Record::Remove6(Ipv6Addr::from(a))]);
+        }
+
         #[test]
         fn round_trip(
             expires in any::<u64>(), addr in any::<u32>(), htype in any::<u8>(),

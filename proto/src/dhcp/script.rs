@@ -198,7 +198,7 @@ impl LeaseEvents {
                     }
                 }
                 // Only written by compaction, never by a request.
-                Record::Reset => {}
+                Record::Reset | Record::Line6(_) | Record::Remove6(_) => {}
             }
         }
     }

@@ -32,6 +32,8 @@ pub fn check_journal(data: &[u8]) {
             Record::Upsert(l) => journal::encode_upsert(&l.as_ref(), &mut out),
             Record::Remove(a) => journal::encode_remove(*a, &mut out),
             Record::Reset => journal::encode_reset(&mut out),
+            Record::Line6(l) => journal::encode_line6(l, &mut out),
+            Record::Remove6(a) => journal::encode_remove6(*a, &mut out),
         }
     }
     let again = journal::replay(&out);
@@ -40,4 +42,6 @@ pub fn check_journal(data: &[u8]) {
     assert_eq!(again.records, r.records);
     let mut leases = Vec::new();
     journal::apply(&mut leases, &r.records);
+    let mut lines = Vec::new();
+    journal::apply_v6(&mut lines, &r.records);
 }
