@@ -148,7 +148,7 @@ pub fn encode_reset(out: &mut Vec<u8>) {
 pub fn encode_line6(line: &str, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[MAGIC, LINE6, 0, 0]);
-    out.extend_from_slice(&line.as_bytes()[..line.len().min(60_000)]);
+    out.extend_from_slice(&line.as_bytes()[..line.len().min(usize::from(u16::MAX))]);
     finish(out, start);
 }
 
