@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
-# benches/dhcp/run.sh — DHCPv4 DORA rate, drops and ACK latency of ringmasq, dnsmasq 2.90 and
-# Kea 2.2 (memfile, 2 threads) with perfdhcp, in ONE run on the same namespaces; then the
-# fdatasync count per lease of ringmasq (strace -c). Needs root, perfdhcp (kea-admin/kea-common),
-# kea-dhcp4-server, dnsmasq, strace. Traffic stays inside two namespaces joined by a veth pair.
+# benches/dhcp/run.sh — DHCPv4 speed of ringmasq, dnsmasq 2.90 and Kea 2.2 (memfile, 2 threads)
+# in ONE run on the same namespaces, with the same range (10.99.1.0-10.99.200.255, /16, 1h),
+# every lease file on tmpfs, dnsmasq with --no-ping. Needs root, perfdhcp (kea-admin/kea-common),
+# kea-dhcp4-server, dnsmasq, strace and target/release/ringmasq-load. Traffic stays inside two
+# namespaces joined by a veth pair (server bv0 10.99.0.1/16, clients bv1 10.99.0.2/16).
 #
-#   benches/dhcp/run.sh [RATES...]        (default rates: 400 2000 8000 12000 per second)
+#   benches/dhcp/run.sh [RATES...]     (perfdhcp rates, default: 400 2000 8000 12000 per second)
 #
-# Each (server, rate) row: a fresh server with an empty lease file, perfdhcp -r RATE for
-# DURATION seconds (default 5) with 60000 distinct client MACs, relayed form (giaddr = the client
-# namespace's address), then the REQUEST-ACK statistics. Output: one table row per run.
+# For each server, each a fresh process with an empty lease file:
+#  - perfdhcp -r RATE for DURATION s (default 5) with 60000 client MACs, relayed form
+#    (giaddr = 10.99.0.2), REQUEST-ACK statistics;
+#  - ringmasq-load dhcp open loop at LOAD_RATES (default 2000 8000 20000 clients/s, DURATION s
+#    worth of clients, DORA + renewal, broadcast on the link);
+#  - ringmasq-load dhcp burst: BURST (default 10000) clients booting at once (DORA + renewal +
+#    release, retransmits 1 s doubling, 4 tries, like real clients).
+# Then ringmasq's fdatasync count per ACK (strace -c).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RINGMASQ="${BENCH_RINGMASQ_BIN:-$ROOT/target/release/ringmasq}"
+LOAD="${BENCH_LOAD_BIN:-$ROOT/target/release/ringmasq-load}"
 DURATION="${DURATION:-5}"
+BURST="${BURST:-10000}"
+SERVERS="${SERVERS:-ringmasq dnsmasq kea}"
+read -r -a LOAD_RATES <<<"${LOAD_RATES:-2000 8000 20000}"
 RATES=("$@")
 (( ${#RATES[@]} )) || RATES=(400 2000 8000 12000)
 S=rmqdb-s$$ C=rmqdb-c$$
-WORK="$(mktemp -d /tmp/ringmasq-dhcp-bench.XXXXXX)"
+# tmpfs: no server pays a disk flush per lease (ringmasq fdatasyncs its journal, Kea and
+# dnsmasq write their files); the comparison is of the servers, not of the disk.
+WORK="$(mktemp -d /dev/shm/ringmasq-dhcp-bench.XXXXXX)"
 SPID=""
 cleanup() {
     [[ -n "$SPID" ]] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null || true
@@ -42,20 +54,25 @@ cat > "$WORK/kea.json" <<JSON
 } }
 JSON
 
+RANGE=--dhcp-range=10.99.1.0,10.99.200.255,255.255.0.0,1h
 start() {
     rm -f "$WORK"/leases* "$WORK"/kea-leases4.csv*
     case "$1" in
-    ringmasq) ip netns exec "$S" "$RINGMASQ" -d --port=0 --conf-file=/dev/null \
-        --dhcp-range=10.99.1.0,10.99.200.255,255.255.0.0,1h --dhcp-lease-max=100000 \
-        --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
+    ringmasq*) ip netns exec "$S" "$RINGMASQ" -d --port=0 --conf-file=/dev/null "$RANGE" \
+        --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
     dnsmasq) ip netns exec "$S" dnsmasq -d --port=0 --conf-file=/dev/null --user=root \
-        --log-facility=- --pid-file="$WORK/dnsmasq.pid" \
-        --dhcp-range=10.99.1.0,10.99.200.255,255.255.0.0,1h --dhcp-lease-max=100000 \
-        --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
-    kea) KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" ip netns exec "$S" kea-dhcp4 -c "$WORK/kea.json" >"$WORK/server.log" 2>&1 & ;;
+        --log-facility=- --pid-file="$WORK/dnsmasq.pid" --no-ping "$RANGE" \
+        --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
+    kea) KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" ip netns exec "$S" kea-dhcp4 \
+        -c "$WORK/kea.json" >"$WORK/server.log" 2>&1 & ;;
     esac
     SPID=$!
-    sleep 1.5
+    # Ready once something listens on UDP port 67 in the server namespace.
+    for _ in $(seq 100); do
+        ip netns exec "$S" ss -H -lun 'sport = :67' | grep -q . && break
+        sleep 0.05
+    done
+    sleep 0.2
 }
 stop() {
     if [[ -n "${KEEP_LOG:-}" ]]; then cp "$WORK/server.log" "$KEEP_LOG.$1" || true; fi
@@ -76,16 +93,63 @@ perf() {
         END { printf "%s %s %s %s %s %s\n", s, r, dd, d, a, m }'
 }
 
+# ringmasq-load dhcp with ARGS; prints its JSON (one line).
+load() {
+    timeout 200 ip netns exec "$C" "$LOAD" dhcp --server 10.99.0.1 --interface bv1 --json \
+        --duration 120s "$@" || true
+}
+# JSON fields as a row: leased renewed exch/s retries gave-up ack-p50 ack-p99 lease-p99 all-s
+row() {
+    python3 -c 'import json,sys
+j = json.loads(sys.stdin.read() or "{}")
+g = lambda k, d=0: j.get(k, d)
+a = j.get("ack_latency", {}); l = j.get("lease_latency", {})
+t = g("time_to_all_leased_s")
+print(g("clients"), g("leased"), g("renewed"), round(g("exchanges_per_s")),
+      round(g("leases_per_s")), g("discover_retries") + g("request_retries"),
+      g("lease_timeouts") + g("renew_timeouts"), a.get("p50_ms"), a.get("p99_ms"),
+      l.get("p99_ms"), "-" if t is None else t)'
+}
+
+echo "== perfdhcp (relayed form), $DURATION s per row; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-9s %6s %8s %8s %9s %9s %9s %9s %9s\n" server rate req-sent acks acks/s \
     offer-drop% ack-drop% ack-avg-ms ack-max-ms
 for rate in "${RATES[@]}"; do
-    for server in ringmasq dnsmasq kea; do
+    for server in $SERVERS; do
         start "$server"
         read -r s r dd d a m < <(perf "$rate")
         stop "$server"
         printf "%-9s %6s %8s %8s %9.0f %9s %9s %9s %9s\n" "$server" "$rate" "$s" "$r" \
             "$(echo "${r:-0} / $DURATION" | bc -l)" "$dd" "$d" "$a" "$m"
     done
+done
+
+echo "== ringmasq-load dhcp (broadcast on the link, DORA + renewal); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-9s %7s %7s %7s %7s %7s %7s %7s %7s %9s %9s %9s %7s\n" server rate clients \
+    leased renewed exch/s DORA/s retries gaveup ack-p50ms ack-p99ms lease-p99 all-s
+seed=10
+for rate in "${LOAD_RATES[@]}"; do
+    n=$(( rate * DURATION ))
+    for server in $SERVERS; do
+        start "$server"
+        seed=$((seed + 1))
+        out=$(load --clients "$n" --rate "$rate" --no-release --seed "$seed" | row)
+        stop "$server"
+        read -r cl le rn ex dr rt gu p50 p99 lp99 all <<<"$out"
+        printf "%-9s %7s %7s %7s %7s %7s %7s %7s %7s %9s %9s %9s %7s\n" "$server" "$rate" \
+            "$cl" "$le" "$rn" "$ex" "$dr" "$rt" "$gu" "$p50" "$p99" "$lp99" "$all"
+    done
+done
+
+echo "== $BURST clients booting at once (DORA + renewal + release); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for server in $SERVERS; do
+    start "$server"
+    seed=$((seed + 1))
+    out=$(load --clients "$BURST" --seed "$seed" | row)
+    stop "$server"
+    read -r cl le rn ex dr rt gu p50 p99 lp99 all <<<"$out"
+    printf "%-9s %7s %7s %7s %7s %7s %7s %7s %7s %9s %9s %9s %7s\n" "$server" burst \
+        "$cl" "$le" "$rn" "$ex" "$dr" "$rt" "$gu" "$p50" "$p99" "$lp99" "$all"
 done
 
 # fdatasync calls per acknowledged lease (ringmasq, group commit): strace -c over one run.
@@ -98,4 +162,3 @@ kill -INT "$TPID"; wait "$TPID" 2>/dev/null || true
 stop ringmasq-strace
 syncs=$(awk '$NF=="fdatasync" {print $4}' "$WORK/strace")
 echo "ringmasq at 2000/s: ${r:-0} ACKs, ${syncs:-0} fdatasync calls ($(echo "${syncs:-0} / ${r:-1}" | bc -l | cut -c1-5) per ACK)"
-cat "$WORK/strace"

@@ -14,12 +14,12 @@ use std::time::Duration;
 /// Hard cap on a run's length when neither `--duration` nor `--count` bounds it.
 pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(60);
 
-/// `ringmasq-load`: DNS load generator.
+/// `ringmasq-load`: DNS and DHCPv4 load generator.
 #[derive(Debug, Parser)]
 #[command(
     name = "ringmasq-load",
     version,
-    about = "DNS load generator (io_uring, multi-thread)"
+    about = "DNS and DHCPv4 load generator"
 )]
 pub struct Cli {
     /// What to load.
@@ -28,10 +28,14 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send DNS queries and measure answers, latency and loss.
     Dns(DnsArgs),
+    /// Simulate DHCPv4 clients (DORA, renew, release) and measure rate, drops and latency.
+    Dhcp(crate::dhcp::cli::DhcpArgs),
 }
 
 /// Socket backend selection.
@@ -286,7 +290,9 @@ mod tests {
             "--json",
         ])
         .unwrap();
-        let Command::Dns(a) = cli.command;
+        let Command::Dns(a) = cli.command else {
+            panic!("dns subcommand")
+        };
         let rc = a.run_config().unwrap();
         assert_eq!(rc.duration, Duration::from_secs(5));
         assert_eq!(rc.max_outstanding, Some(256));
@@ -304,7 +310,9 @@ mod tests {
             "x.test",
         ])
         .unwrap();
-        let Command::Dns(a) = cli.command;
+        let Command::Dns(a) = cli.command else {
+            panic!("dns subcommand")
+        };
         assert_eq!(a.run_config().unwrap().duration, DEFAULT_MAX_DURATION);
     }
 }

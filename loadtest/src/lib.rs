@@ -1,4 +1,5 @@
-//! `ringmasq-load`: a DNS load generator built to outrun the server it measures.
+//! `ringmasq-load`: a DNS (and DHCPv4, see [`dhcp`]) load generator built to outrun the
+//! server it measures.
 //!
 //! Each generator thread owns its sockets, its io_uring (multishot receive into a
 //! provided buffer ring, batched sends) or the recvmmsg/sendmmsg fallback, and a
@@ -8,6 +9,7 @@
 
 pub mod affinity;
 pub mod cli;
+pub mod dhcp;
 pub mod driver;
 pub mod echo;
 pub mod flight;

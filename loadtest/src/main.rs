@@ -6,9 +6,10 @@ use ringmasq_load::run::{run, sweep};
 use serde_json::json;
 
 fn main() -> anyhow::Result<()> {
-    let Cli {
-        command: Command::Dns(args),
-    } = Cli::parse();
+    let args = match Cli::parse().command {
+        Command::Dns(args) => args,
+        Command::Dhcp(args) => return ringmasq_load::dhcp::cli::main(&args),
+    };
     let cfg = args.run_config()?;
     if args.sweep {
         let sw = args.sweep_config()?;

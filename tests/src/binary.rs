@@ -24,6 +24,17 @@ pub fn ringmasq_bin() -> Result<PathBuf> {
         .ok_or(HarnessError::BinaryNotFound { looked: candidates })
 }
 
+/// Finds another workspace binary (e.g. `ringmasq-load`) next to the server binary.
+pub fn workspace_bin(name: &str) -> Result<PathBuf> {
+    let server = ringmasq_bin()?;
+    let p = server.with_file_name(name);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(HarnessError::BinaryNotFound { looked: vec![p] })
+    }
+}
+
 /// Candidate paths for a test executable at `<target>/<profile>/deps/<test>`.
 fn candidates_for(exe: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -61,6 +61,29 @@ fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Resul
     .map(|_| ())
 }
 
+/// Receive buffer of the DHCP socket: room for a rack of clients booting at once (10,000
+/// requests of ~1-2 KiB kernel truesize each) while the loop drains them.
+const RCVBUF: libc::c_int = 24 << 20;
+
+/// SO_RCVBUFFORCE (CAP_NET_ADMIN, not bound by rmem_max), else SO_RCVBUF; best effort.
+fn set_rcvbuf(fd: RawFd, bytes: libc::c_int) {
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: passes a pointer to a c_int we own with its size.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&bytes as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            return;
+        }
+    }
+}
+
 /// Space for one IP_PKTINFO control message.
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 64]);
@@ -82,6 +105,7 @@ impl DhcpSocket {
         setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
         setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_BROADCAST)?;
         setsockopt_int(raw, libc::IPPROTO_IP, libc::IP_PKTINFO)?;
+        set_rcvbuf(raw, RCVBUF);
         let sa = sockaddr(addr);
         // SAFETY: binds to a sockaddr_in we own, with its size.
         check(unsafe {
@@ -178,7 +202,9 @@ impl DhcpSocket {
                     .cast::<libc::in_pktinfo>()
                     .write_unaligned(info);
             }
-            check(libc::sendmsg(self.fd.as_raw_fd(), &msg, 0) as libc::c_int)?;
+            // Never block the DHCP loop: a unicast reply waiting for neighbour resolution
+            // holds send-buffer space, and a full buffer must fail this reply, not stall all.
+            check(libc::sendmsg(self.fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT) as libc::c_int)?;
         }
         Ok(())
     }
