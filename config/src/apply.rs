@@ -476,7 +476,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.dhcp.ttl = Some(u32_of(req()?)?);
         }
         "dhcp-match" | "dhcp-vendorclass" | "dhcp-userclass" | "dhcp-circuitid"
-        | "dhcp-remoteid" | "dhcp-subscrid" | "dhcp-mac" => {
+        | "dhcp-remoteid" | "dhcp-subscrid" | "dhcp-mac" | "dhcp-name-match" => {
             let v = req()?;
             let m = crate::dhcp_match::DhcpMatch::parse(d.name(), v).map_err(|e| invalid(v, e))?;
             c.dhcp.matches.push(m);

@@ -51,6 +51,9 @@ pub enum MatchKind {
     },
     /// `--dhcp-mac=set:T,MAC`.
     Mac(MacPattern),
+    /// `--dhcp-name-match=set:T,NAME[*]`: the name the client supplies (option 12), with one
+    /// trailing `*` wildcard.
+    Name(String),
 }
 
 /// One tag-setting match.
@@ -213,6 +216,14 @@ impl DhcpMatch {
                 },
                 value: bytes_of(rest)?,
             },
+            "dhcp-name-match" => {
+                let n = rest.trim();
+                let stem = n.strip_suffix('*').unwrap_or(n);
+                if n.is_empty() || stem.contains('*') || n.contains(',') {
+                    return Err(expected("a name with at most one trailing *"));
+                }
+                MatchKind::Name(n.to_ascii_lowercase())
+            }
             "dhcp-mac" => MatchKind::Mac(
                 parse_mac(rest).ok_or_else(|| expected("a MAC address (with * wildcards)"))?,
             ),
@@ -325,6 +336,14 @@ mod tests {
             panic!("not a MAC");
         };
         assert_eq!(p.bytes[3], None);
+        assert_eq!(
+            m("dhcp-name-match", "set:wpad-ignore,WPAD"),
+            MatchKind::Name("wpad".into())
+        );
+        assert_eq!(
+            m("dhcp-name-match", "set:lab,lab-*"),
+            MatchKind::Name("lab-*".into())
+        );
     }
 
     #[test]
@@ -335,6 +354,8 @@ mod tests {
             ("dhcp-vendorclass", "set:x,enterprise:311,MSFT"),
             ("dhcp-userclass", "set:x"),
             ("dhcp-mac", "set:x,zz:zz"),
+            ("dhcp-name-match", "set:x,a*b"),
+            ("dhcp-name-match", "set:x,"),
             ("dhcp-circuitid", "set:,abc"),
         ] {
             assert!(DhcpMatch::parse(o, v).is_err(), "{o}={v}");

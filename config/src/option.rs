@@ -346,7 +346,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-name-match",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-no-override",

@@ -94,6 +94,7 @@ fn matcher(m: &DhcpMatch) -> MatchRule {
                 value: value.clone(),
             },
             MatchKind::Mac(p) => Matcher::Mac(mac(p)),
+            MatchKind::Name(n) => Matcher::Name(n.clone()),
         },
     }
 }

@@ -81,6 +81,9 @@ pub enum Matcher {
     },
     /// `--dhcp-mac=set:T,MAC`: the client's hardware address matches (with `*` wildcards).
     Mac(HwAddrPattern),
+    /// `--dhcp-name-match=set:T,NAME[*]`: the client's host name (option 12, RFC 2132 §3.14)
+    /// equals NAME, ignoring case, or starts with it when NAME ends in `*`. Lower case.
+    Name(String),
 }
 
 /// A tag set when a [`Matcher`] holds.
@@ -220,6 +223,19 @@ fn matches(m: &Matcher, req: &Request<'_>, opts: &OptionTable) -> bool {
             .and_then(|a| sub_option(a, *sub))
             .is_some_and(|v| v == value.as_slice()),
         Matcher::Mac(p) => p.matches(req.htype, req.chaddr),
+        Matcher::Name(n) => opts.get(code::HOSTNAME).is_some_and(|v| name_matches(n, v)),
+    }
+}
+
+/// `pattern` (lower case, optional trailing `*`) against a client-supplied name; a trailing
+/// NUL some clients send is ignored.
+fn name_matches(pattern: &str, name: &[u8]) -> bool {
+    let name = name.strip_suffix(&[0]).unwrap_or(name);
+    match pattern.strip_suffix('*') {
+        Some(stem) => {
+            name.len() >= stem.len() && name[..stem.len()].eq_ignore_ascii_case(stem.as_bytes())
+        }
+        None => name.eq_ignore_ascii_case(pattern.as_bytes()),
     }
 }
 
@@ -239,6 +255,16 @@ mod tests {
         assert!(!e.holds(&[7, 0, 6]));
         assert!(!e.holds(&[6, 0]));
         assert!(MatchValue::Substring(b"PXE".to_vec()).holds(b"PXEClient:Arch"));
+    }
+
+    #[test]
+    fn names() {
+        assert!(name_matches("wpad", b"WPAD"));
+        assert!(name_matches("wpad", b"wpad\0"));
+        assert!(!name_matches("wpad", b"wpad2"));
+        assert!(name_matches("lab-*", b"Lab-7"));
+        assert!(name_matches("lab-*", b"lab-"));
+        assert!(!name_matches("lab-*", b"lab"));
     }
 
     #[test]
