@@ -153,6 +153,11 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                             else {
                                 continue;
                             };
+                            if h.msg_flags & libc::MSG_TRUNC != 0 {
+                                // Larger than the buffer: dropped, and counted.
+                                core.truncated_datagram(false);
+                                continue;
+                            }
                             let (local, ifindex) =
                                 parse_pktinfo(&rb.controls[k][..h.msg_controllen]);
                             core.client_datagram(
@@ -184,6 +189,10 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                             else {
                                 continue;
                             };
+                            if h.msg_flags & libc::MSG_TRUNC != 0 {
+                                core.truncated_datagram(true);
+                                continue;
+                            }
                             core.upstream_datagram(
                                 now,
                                 slot,

@@ -11,6 +11,7 @@ use crate::access::AccessPolicy;
 use crate::epoll::{Epoll, Token};
 use ringmasq_proto::dns::forward::Forwarder;
 use ringmasq_proto::dns::outbox::{ClientEndpoint, Outbox};
+use ringmasq_proto::dns::stats::DropReason;
 use ringmasq_proto::time::Instant;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{ErrorKind, Read, Write};
@@ -227,7 +228,8 @@ impl TcpManager {
             }
             let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
             if len < 12 {
-                // A message shorter than a DNS header cannot be a query: close.
+                // A message shorter than a DNS header cannot be a query: close, and count it.
+                fwd.count_drop(DropReason::MalformedQuery);
                 bad = true;
                 break;
             }

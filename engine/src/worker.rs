@@ -234,6 +234,16 @@ impl WorkerCore {
             .handle_upstream(now, slot, from, data, &mut self.outbox);
     }
 
+    /// Counts a datagram that did not fit the receive buffer (dropped unread): a client query
+    /// or, when `upstream`, an upstream answer.
+    pub fn truncated_datagram(&self, upstream: bool) {
+        self.counters.drop_packet(if upstream {
+            DropReason::MalformedAnswer
+        } else {
+            DropReason::MalformedQuery
+        });
+    }
+
     /// Handles an epoll event that is not a UDP socket's.
     pub fn epoll_event(&mut self, token: Token, now: Instant) {
         match token {

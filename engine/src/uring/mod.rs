@@ -279,8 +279,11 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                         continue;
                     };
                     if let Ok(msg) = RecvMsgOut::parse(data, &r.recv_hdr)
-                        && !msg.is_payload_truncated()
+                        && msg.is_payload_truncated()
                     {
+                        // Larger than a buffer: dropped, and counted.
+                        core.truncated_datagram(matches!(recv[idx].kind, SocketKind::Upstream(_)));
+                    } else if let Ok(msg) = RecvMsgOut::parse(data, &r.recv_hdr) {
                         let name = msg.name_data();
                         // SAFETY: all-zero sockaddr_storage is valid; we copy at most its size.
                         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };

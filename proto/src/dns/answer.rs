@@ -27,12 +27,15 @@ use super::packet::{
     set_id, walk_record, write_opt,
 };
 
+const CLASS_IN: u16 = 1;
+const TYPE_A: u16 = 1;
 const TYPE_NS: u16 = 2;
 const TYPE_CNAME: u16 = 5;
 const TYPE_SOA: u16 = 6;
 const TYPE_PTR: u16 = 12;
 const TYPE_MX: u16 = 15;
 const TYPE_SRV: u16 = 33;
+const TYPE_AAAA: u16 = 28;
 const TYPE_DNAME: u16 = 39;
 const TYPE_DS: u16 = 43;
 const TYPE_RRSIG: u16 = 46;
@@ -160,8 +163,19 @@ fn read_owned_name(msg: &[u8], at: usize) -> Result<(Vec<u8>, usize), PacketErro
 fn decode_rdata(
     msg: &[u8],
     rtype: u16,
+    class: u16,
     rd: core::ops::Range<usize>,
 ) -> Result<Vec<Part>, PacketError> {
+    // RFC 1035 §3.4.1: an Internet A RDATA is 4 octets; RFC 3596 §2.2: AAAA is 16. Any other
+    // length would be cached and handed to clients as an address.
+    let fixed = match (rtype, class) {
+        (TYPE_A, CLASS_IN) => Some(4),
+        (TYPE_AAAA, CLASS_IN) => Some(16),
+        _ => None,
+    };
+    if fixed.is_some_and(|n| rd.len() != n) {
+        return Err(PacketError::BadRdata);
+    }
     let name_at = |at: usize, compress: bool| -> Result<(Part, usize), PacketError> {
         let (n, end) = read_owned_name(msg, at)?;
         if end > rd.end {
@@ -272,7 +286,7 @@ pub fn normalize_response(
             let parts = if section == 2 {
                 Vec::new()
             } else {
-                decode_rdata(reply, r.rtype, r.rdata.clone())?
+                decode_rdata(reply, r.rtype, r.class, r.rdata.clone())?
             };
             Ok((r, owner, parts))
         });

@@ -338,6 +338,11 @@ impl Forwarder {
         &self.table
     }
 
+    /// Counts a drop the I/O layer decided on (e.g. a TCP frame too short to be a query).
+    pub fn count_drop(&self, reason: DropReason) {
+        self.counters.drop_packet(reason);
+    }
+
     /// Number of questions in flight upstream.
     pub fn in_flight(&self) -> usize {
         self.by_question.len()

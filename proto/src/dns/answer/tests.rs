@@ -89,6 +89,27 @@ fn captured_positive_answer_replays() {
 }
 
 #[test]
+fn address_rdata_of_the_wrong_length_is_malformed() {
+    // RFC 1035 §3.4.1 / RFC 3596 §2.2: the captured answer with its first A record's RDLENGTH
+    // (offset 43) made 5 (one byte inserted) or 3 (one byte removed) is refused, not cached.
+    let q = hex(WWW_A_Q);
+    let r = hex(WWW_A_R);
+    assert_eq!(&r[43..45], &[0, 4]);
+    let mut long = r.clone();
+    long[44] = 5;
+    long.insert(49, 9);
+    let mut short = r.clone();
+    short[44] = 3;
+    short.remove(48);
+    for bad in [long, short] {
+        assert_eq!(
+            normalize_response(&bad, &key_of(&q), &NormalizeOptions::default()).unwrap_err(),
+            PacketError::BadRdata
+        );
+    }
+}
+
+#[test]
 fn captured_cname_chain_keeps_query_case() {
     let (a, rep) = norm(&hex(ALIAS_A_R), &hex(ALIAS_A_Q));
     assert_eq!(a.kind(), AnswerKind::Positive);
