@@ -388,6 +388,7 @@ mod tests {
         o[5] = 1; // extended RCODE 1 -> BADVERS (16)
         m.extend_from_slice(&o);
         assert_eq!(reply_rcode(&m), Some(BADVERS));
-        assert_eq!(reply_rcode(&m[..12]), Some(0));
+        assert_eq!(reply_rcode(&m[..12]), None, "counts promise records");
+        assert_eq!(reply_rcode(&header(1, 0x8184, [0, 0, 0, 0])), Some(4));
     }
 }
