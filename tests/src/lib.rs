@@ -17,6 +17,7 @@ pub mod dnsmasq;
 pub mod drops;
 pub mod error;
 pub mod forger;
+pub mod holding;
 pub mod hostile_answers;
 pub mod hostile_dns;
 pub mod knot;

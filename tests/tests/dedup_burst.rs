@@ -1,0 +1,94 @@
+//! 100 identical client questions from 100 clients within 10 ms produce one upstream query per
+//! worker (the rest wait on it: CVE-2020-25686 was duplicate in-flight queries each opening
+//! another guessable slot). One upstream query carries at most 64 clients: later identical
+//! questions are dropped and counted in `in-flight-full` (clients retry); the rest get the
+//! answer. Merging is per worker: with
+//! `--threads=1` exactly one query goes upstream; with two workers (clients spread over them
+//! by the kernel's SO_REUSEPORT hash) at most two — the number of slots an attacker can race
+//! is bounded by the worker count, never by the number of clients.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use anyhow::ensure;
+use ringmasq_tests::drops::{delta, stats};
+use ringmasq_tests::holding::HoldingUpstream;
+use ringmasq_tests::hostile_dns::header;
+use ringmasq_tests::{Backend, Ringmasq, backend_tests};
+
+const CLIENTS: usize = 100;
+
+fn dedup_burst(backend: Backend) -> anyhow::Result<()> {
+    burst(backend, 1)?;
+    burst(backend, 2)
+}
+
+fn burst(backend: Backend, threads: u32) -> anyhow::Result<()> {
+    let up = HoldingUpstream::start()?;
+    let rm = Ringmasq::builder(backend)
+        .server(up.server_spec())
+        .threads(threads)
+        .spawn()?;
+    let mut q = header(0x4242, 0x0100, [1, 0, 0, 0]);
+    q.extend_from_slice(b"\x04same\x05burst\x04test\x00\x00\x01\x00\x01");
+    let clients: Vec<UdpSocket> = (0..CLIENTS)
+        .map(|_| UdpSocket::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    let before = stats(&rm)?;
+    let t = Instant::now();
+    for c in &clients {
+        c.send_to(&q, rm.addr())?;
+    }
+    let spread = t.elapsed();
+    ensure!(
+        spread < Duration::from_millis(10),
+        "sending took {spread:?}"
+    );
+    // Anything more would have reached the upstream by now.
+    std::thread::sleep(Duration::from_millis(300));
+    let held = up.held();
+    ensure!(
+        !held.is_empty() && held.len() <= threads as usize,
+        "{threads} worker(s): {CLIENTS} identical questions gave {} upstream queries: {:?}",
+        held.len(),
+        held.iter().map(|h| h.from).collect::<Vec<_>>()
+    );
+    for h in &held {
+        let mut a = header(h.id, 0x8180, [1, 1, 0, 0]);
+        a.extend_from_slice(&h.question);
+        a.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 42]);
+        up.send(&a, h.from)?;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut buf = [0u8; 512];
+    let mut answered = 0u64;
+    for (i, c) in clients.iter().enumerate() {
+        c.set_read_timeout(Some(Duration::from_millis(20)))?;
+        if let Ok((n, _)) = c.recv_from(&mut buf) {
+            ensure!(
+                buf[..2] == [0x42, 0x42] && buf[n - 4..n] == [192, 0, 2, 42],
+                "client {i}: {:02x?}",
+                &buf[..n]
+            );
+            answered += 1;
+        }
+    }
+    let after = stats(&rm)?;
+    let merged = delta(&before, &after, "merged");
+    let full = delta(&before, &after, "in-flight-full");
+    // Every client is either answered (the first one per worker plus those merged) or, past
+    // the 64 clients one query carries, dropped and counted.
+    ensure!(
+        answered == held.len() as u64 + merged && answered + full == CLIENTS as u64,
+        "{answered} answered, {merged} merged, {full} in-flight-full, {} upstream",
+        held.len()
+    );
+    ensure!(answered >= 64, "only {answered} clients answered");
+    eprintln!(
+        "{threads} worker(s): {} upstream queries, {answered} answered, {merged} merged, {full} dropped (in-flight-full)",
+        held.len()
+    );
+    Ok(())
+}
+
+backend_tests!(dedup_burst);
