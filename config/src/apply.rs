@@ -80,6 +80,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "help" => c.show_help = true,
         "version" => c.show_version = true,
         "bind-interfaces" => c.bind_interfaces = true,
+        "bind-dynamic" => c.bind_dynamic = true,
         "no-resolv" => c.no_resolv = true,
         "no-poll" => c.no_poll = true,
         "clear-on-reload" => c.clear_on_reload = true,

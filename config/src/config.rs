@@ -89,6 +89,9 @@ pub struct Config {
     pub except_interfaces: Vec<String>,
     /// `-z/--bind-interfaces`.
     pub bind_interfaces: bool,
+    /// `--bind-dynamic`: bind each address, opening and closing listeners as addresses come
+    /// and go.
+    pub bind_dynamic: bool,
     /// `--local-service[=net|host]`.
     pub local_service: Option<LocalService>,
     /// `-S/--server`, `--local`, `--rev-server` and servers-file rules, files
@@ -241,6 +244,7 @@ impl Default for Config {
             interfaces: Vec::new(),
             except_interfaces: Vec::new(),
             bind_interfaces: false,
+            bind_dynamic: false,
             local_service: None,
             servers: Vec::new(),
             servers_files: Vec::new(),

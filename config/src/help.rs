@@ -160,6 +160,7 @@ fn describe(long: &str) -> &'static str {
         "interface" => "Listen on these interfaces (plus loopback).",
         "except-interface" => "Never listen on these interfaces.",
         "bind-interfaces" => "Bind each listening address rather than the wildcard.",
+        "bind-dynamic" => "Bind each address, following addresses as they come and go.",
         "local-service" => {
             "Only answer hosts on directly connected networks (or, =host, this host)."
         }

@@ -164,12 +164,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::NotYetImplemented,
     ),
-    spec(
-        "bind-dynamic",
-        None,
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("bind-dynamic", None, ArgKind::None, Status::Implemented),
     spec(
         "bind-interfaces",
         Some('z'),

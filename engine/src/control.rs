@@ -39,6 +39,8 @@ pub struct ControlState {
     pub listen: Vec<SocketAddr>,
     /// Source bindings the workers opened sockets for at start.
     pub bindings: Vec<crate::upstreams::SourceBinding>,
+    /// Listeners that follow the interfaces (`--bind-dynamic`), if they do.
+    pub dynamic: Option<crate::listeners::DynamicListeners>,
     /// The subnets `--domain=NAME,INTERFACE` stood for when the hosts data was last built.
     pub domain_subnets: Vec<(String, std::net::IpAddr, std::net::IpAddr)>,
 }
@@ -50,6 +52,16 @@ impl ControlState {
             tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
         }
         self.servers.store(Arc::new(table));
+    }
+
+    /// Opens and closes listeners as addresses come and go (`--bind-dynamic`).
+    fn follow_addresses(&mut self) {
+        if let Some(d) = &self.dynamic
+            && d.update(&self.cfg, &mut self.listen)
+        {
+            // Our own addresses are never used as upstreams.
+            self.publish_servers();
+        }
     }
 
     fn poll_resolv(&mut self) {
@@ -193,9 +205,31 @@ pub fn run(mut state: ControlState) -> Result<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut hostsdir = crate::hostsdir::HostsDirWatch::new(&state.cfg.hostsdir);
         let ra = crate::ra::start(&state.cfg).await?;
+        let mut links = match &state.dynamic {
+            Some(_) => match crate::netlink::start().await {
+                Ok(t) => Some(t.changed),
+                Err(e) => {
+                    tracing::warn!(
+                        "interface tracking unavailable, checking addresses every second: {e:#}"
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
         loop {
             tokio::select! {
                 _ = hup.recv() => state.reload(),
+                _ = async {
+                    match links.as_mut() {
+                        Some(rx) => {
+                            if rx.changed().await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => state.follow_addresses(),
                 _ = crate::hostsdir::next_change(&mut hostsdir) => state.reload_hosts(),
                 _ = usr1.recv() => {
                     state.log_stats();
@@ -215,6 +249,7 @@ pub fn run(mut state: ControlState) -> Result<()> {
                     break;
                 }
                 _ = tick.tick() => {
+                    state.follow_addresses();
                     if crate::dnssec::poll_timestamp() {
                         state.clear_cache();
                     }

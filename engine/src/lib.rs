@@ -13,6 +13,7 @@ pub mod guards;
 pub mod hosts;
 pub mod hostsdir;
 pub mod icmp6;
+pub mod listeners;
 pub mod logging;
 pub mod mmsg;
 pub mod netlink;

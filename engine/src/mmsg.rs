@@ -7,7 +7,7 @@
 use crate::clock;
 use crate::epoll::{Epoll, Token};
 use crate::socket::{CMSG_SPACE, from_sockaddr, parse_pktinfo, to_sockaddr, write_pktinfo};
-use crate::worker::{WorkerCore, WorkerSockets};
+use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
 use std::mem::zeroed;
 use std::os::fd::AsRawFd;
@@ -97,7 +97,9 @@ impl SendBatch {
 pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<()> {
     let ep: &Epoll = &core.epoll;
     for (i, s) in sockets.udp.iter().enumerate() {
-        ep.add(s.as_raw_fd(), Token::Udp(i as u32), false)?;
+        if let Some(s) = s {
+            ep.add(s.as_raw_fd(), Token::Udp(i as u32), false)?;
+        }
     }
     for (i, s) in sockets.upstream_v4.iter().enumerate() {
         ep.add(
@@ -142,7 +144,10 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         for ev in &events[..n] {
             match Epoll::token(ev) {
                 Token::Udp(i) => {
-                    let fd = sockets.udp[i as usize].as_raw_fd();
+                    let Some(Some(sock)) = sockets.udp.get(i as usize) else {
+                        continue;
+                    };
+                    let fd = sock.as_raw_fd();
                     // Bounded so one busy socket cannot starve the others.
                     for _ in 0..8 {
                         let got = rb.recv(fd);
@@ -211,6 +216,27 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         core.timers(now);
         flush(&mut core, &sockets, &mut sb, &mut sent);
         renew_ports(&mut core, &mut sockets)?;
+        apply_udp_changes(&mut core, &mut sockets)?;
+    }
+    Ok(())
+}
+
+/// Adds and removes client UDP listeners as the control thread asked.
+fn apply_udp_changes(core: &mut WorkerCore, sockets: &mut WorkerSockets) -> anyhow::Result<()> {
+    for change in std::mem::take(&mut core.udp_changes) {
+        match change {
+            UdpChange::Add(s) => {
+                let fd = s.as_raw_fd();
+                if let Some(i) = sockets.add_udp(s, usize::from(u16::MAX)) {
+                    core.epoll.add(fd, Token::Udp(i as u32), false)?;
+                }
+            }
+            UdpChange::Remove(addr) => {
+                if let Some((_, s)) = sockets.remove_udp(addr) {
+                    core.epoll.delete(s.as_raw_fd())?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -261,7 +287,7 @@ fn flush(
             };
             match t.to {
                 Destination::Client(ep) => {
-                    let Some(s) = sockets.udp.get(ep.socket as usize) else {
+                    let Some(Some(s)) = sockets.udp.get(ep.socket as usize) else {
                         core.outbox.recycle(t.buf);
                         continue;
                     };

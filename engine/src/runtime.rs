@@ -37,8 +37,10 @@ pub struct Bound {
     pub bindings: Vec<SourceBinding>,
 }
 
-/// The addresses to listen on, from `-a`, `-i`, `-I`, `-z` and `-p` (dnsmasq's rules).
-pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
+/// The addresses to listen on, from `-a`, `-i`, `-I`, `-z`, `--bind-dynamic` and `-p`
+/// (dnsmasq's rules). With `strict`, an `--interface` that has no address is an error; with
+/// `--bind-dynamic` it is not (it may come later).
+pub fn listen_addresses(cfg: &Config, strict: bool) -> Result<Vec<SocketAddr>> {
     if cfg.port == 0 {
         return Ok(Vec::new());
     }
@@ -56,7 +58,7 @@ pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
                 .filter(|a| wildcard_match(want, &a.name) && !excluded(&a.name))
                 .map(|a| a.addr)
                 .collect();
-            if found.is_empty() {
+            if found.is_empty() && strict && !cfg.bind_dynamic {
                 bail!("unknown interface {want}");
             }
             addrs.extend(found);
@@ -69,7 +71,7 @@ pub fn listen_addresses(cfg: &Config) -> Result<Vec<SocketAddr>> {
                 .map(|a| a.addr),
         );
     } else if cfg.listen_addresses.is_empty()
-        && (cfg.bind_interfaces || !cfg.except_interfaces.is_empty())
+        && (cfg.bind_interfaces || cfg.bind_dynamic || !cfg.except_interfaces.is_empty())
     {
         addrs.extend(ifaces.iter().filter(|a| !excluded(&a.name)).map(|a| a.addr));
     }
@@ -105,6 +107,14 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     }
 }
 
+/// Whether `e` is EADDRNOTAVAIL (an address not, or not yet, on this host).
+fn address_not_available(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(libc::EADDRNOTAVAIL))
+    })
+}
+
 fn ipv6_available() -> bool {
     std::net::UdpSocket::bind("[::1]:0").is_ok()
 }
@@ -119,7 +129,7 @@ pub fn worker_count(cfg: &Config) -> usize {
 
 /// Binds every socket for every worker.
 pub fn bind(cfg: &Config) -> Result<Bound> {
-    let listen = listen_addresses(cfg)?;
+    let listen = listen_addresses(cfg, true)?;
     let n = worker_count(cfg);
     // dnsmasq draws source ports from 1024-65535 unless --min-port/--max-port narrow it.
     let range = cfg
@@ -128,9 +138,21 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
         .then(|| (cfg.min_port.unwrap_or(1024), cfg.max_port.unwrap_or(65535)));
     let v6_ok = ipv6_available();
     let bindings = source_bindings(cfg);
-    for a in &listen {
-        ensure_udp_free(*a)?;
+    let mut listen = listen;
+    let dynamic = crate::listeners::follow_interfaces(cfg);
+    let mut usable = Vec::with_capacity(listen.len());
+    for a in listen.drain(..) {
+        match ensure_udp_free(a) {
+            Ok(()) => usable.push(a),
+            // Following the interfaces, an address not ready yet (a tentative IPv6 address
+            // during DAD) is left to the control thread, which adds it once it can be bound.
+            Err(e) if dynamic && address_not_available(&e) => {
+                tracing::debug!("not listening on {a} yet: {e:#}");
+            }
+            Err(e) => return Err(e),
+        }
     }
+    let listen = usable;
     let mut workers = Vec::with_capacity(n);
     for _ in 0..n {
         let mut w = WorkerSockets {
@@ -142,7 +164,7 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             port_range: range,
         };
         for a in &listen {
-            w.udp.push(udp_listener(*a)?);
+            w.udp.push(Some(udp_listener(*a)?));
             w.tcp.push(tcp_listener(*a)?);
         }
         // With --query-port every query leaves from that one port.
@@ -351,6 +373,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             scratch: Vec::with_capacity(1024),
             renewals: Vec::with_capacity(usize::from(slots)),
             renew_failures: 0,
+            udp_changes: Vec::new(),
         };
         let sockets = WorkerSockets {
             udp,
@@ -387,7 +410,13 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             .join(", ")
     );
     let domain_subnets = crate::hosts::interface_domain_ranges(&cfg);
+    let dynamic = crate::listeners::follow_interfaces(&cfg).then(|| {
+        crate::listeners::DynamicListeners::new(
+            doorbells.iter().map(|(tx, fd)| (tx.clone(), *fd)).collect(),
+        )
+    });
     let state = ControlState {
+        dynamic,
         cfg,
         cache,
         registry,

@@ -47,7 +47,7 @@ struct UpstreamConn {
 
 /// Every TCP socket of one worker.
 pub struct TcpManager {
-    listeners: Vec<Socket>,
+    listeners: Vec<Option<Socket>>,
     clients: Vec<Option<ClientConn>>,
     client_free: Vec<usize>,
     generations: Vec<u32>,
@@ -74,7 +74,7 @@ impl TcpManager {
             ep.add(l.as_raw_fd(), Token::TcpListener(i as u32), false)?;
         }
         Ok(Self {
-            listeners,
+            listeners: listeners.into_iter().map(Some).collect(),
             clients: Vec::new(),
             client_free: Vec::new(),
             generations: Vec::new(),
@@ -105,8 +105,36 @@ impl TcpManager {
         }
     }
 
+    /// Adds a listener (an address that appeared, `--bind-dynamic`); returns its index.
+    pub fn add_listener(&mut self, l: Socket, ep: &Epoll) -> std::io::Result<usize> {
+        let i = match self.listeners.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.listeners.push(None);
+                self.listeners.len() - 1
+            }
+        };
+        ep.add(l.as_raw_fd(), Token::TcpListener(i as u32), false)?;
+        self.listeners[i] = Some(l);
+        Ok(i)
+    }
+
+    /// Closes the listener on `addr` (an address that went away); its connections stay.
+    pub fn remove_listener(&mut self, addr: std::net::SocketAddr, ep: &Epoll) {
+        for slot in self.listeners.iter_mut() {
+            let bound_here = slot
+                .as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .and_then(|a| a.as_socket())
+                .is_some_and(|a| a == addr);
+            if bound_here && let Some(l) = slot.take() {
+                let _ = ep.delete(l.as_raw_fd());
+            }
+        }
+    }
+
     fn accept(&mut self, i: usize, ep: &Epoll, now: Instant) {
-        let Some(l) = self.listeners.get(i) else {
+        let Some(Some(l)) = self.listeners.get(i) else {
             return;
         };
         for _ in 0..64 {

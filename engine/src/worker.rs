@@ -29,12 +29,32 @@ use std::sync::Arc;
 pub enum Control {
     /// Stop the worker.
     Shutdown,
+    /// Listen on an address that appeared (`--bind-dynamic`, `--interface`): this worker's
+    /// SO_REUSEPORT sockets for it.
+    AddListener {
+        /// The UDP listener.
+        udp: Socket,
+        /// The TCP listener.
+        tcp: Socket,
+    },
+    /// Stop listening on an address that went away.
+    RemoveListener(SocketAddr),
+}
+
+/// A client UDP listener to add or remove; applied by the backend between loop turns.
+#[derive(Debug)]
+pub enum UdpChange {
+    /// Start receiving on this socket.
+    Add(Socket),
+    /// Stop receiving on the socket bound to this address and close it.
+    Remove(SocketAddr),
 }
 
 /// The sockets a worker owns.
 pub struct WorkerSockets {
-    /// Client UDP listeners (index = [`ClientEndpoint::socket`]).
-    pub udp: Vec<Socket>,
+    /// Client UDP listeners (index = [`ClientEndpoint::socket`]); None where a listener was
+    /// closed (its address went away).
+    pub udp: Vec<Option<Socket>>,
     /// Client TCP listeners.
     pub tcp: Vec<Socket>,
     /// Upstream IPv4 sockets, by slot.
@@ -87,6 +107,36 @@ impl WorkerSockets {
         Ok(RetiredSockets {
             v4: v4.map(|v4| std::mem::replace(&mut self.upstream_v4[s], v4)),
             v6: v6.map(|v6| std::mem::replace(&mut self.upstream_v6[s], v6)),
+        })
+    }
+
+    /// Puts a new client UDP listener in the first free index below `max`; None when full.
+    pub fn add_udp(&mut self, s: Socket, max: usize) -> Option<usize> {
+        let i = match self.udp.iter().position(Option::is_none) {
+            Some(i) => i,
+            None if self.udp.len() < max => {
+                self.udp.push(None);
+                self.udp.len() - 1
+            }
+            None => return None,
+        };
+        self.udp[i] = Some(s);
+        Some(i)
+    }
+
+    /// Takes out the client UDP listener bound to `addr`, with its index.
+    pub fn remove_udp(&mut self, addr: SocketAddr) -> Option<(usize, Socket)> {
+        self.udp.iter_mut().enumerate().find_map(|(i, slot)| {
+            let here = slot
+                .as_ref()
+                .and_then(|s| s.local_addr().ok())
+                .and_then(|a| a.as_socket())
+                .is_some_and(|a| a == addr);
+            if here {
+                slot.take().map(|s| (i, s))
+            } else {
+                None
+            }
         })
     }
 
@@ -146,6 +196,8 @@ pub struct WorkerCore {
     pub renewals: Vec<PortRenewal>,
     /// Pool socket renewals that failed (the old socket was kept).
     pub renew_failures: u64,
+    /// Client UDP listeners to add or remove, from the control thread.
+    pub udp_changes: Vec<UdpChange>,
 }
 
 impl WorkerCore {
@@ -256,6 +308,16 @@ impl WorkerCore {
                 while let Ok(msg) = self.control.try_recv() {
                     match msg {
                         Control::Shutdown => self.stopping = true,
+                        Control::AddListener { udp, tcp } => {
+                            if let Err(e) = self.tcp.add_listener(tcp, &self.epoll) {
+                                tracing::warn!("worker {}: TCP listener not added: {e}", self.id);
+                            }
+                            self.udp_changes.push(UdpChange::Add(udp));
+                        }
+                        Control::RemoveListener(addr) => {
+                            self.tcp.remove_listener(addr, &self.epoll);
+                            self.udp_changes.push(UdpChange::Remove(addr));
+                        }
                     }
                 }
             }

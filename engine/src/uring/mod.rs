@@ -11,7 +11,7 @@ mod buf_ring;
 use crate::clock;
 use crate::epoll::Epoll;
 use crate::socket::{CMSG_SPACE, from_sockaddr, parse_pktinfo, to_sockaddr, write_pktinfo};
-use crate::worker::{WorkerCore, WorkerSockets};
+use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use buf_ring::BufRing;
 use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode};
@@ -26,6 +26,8 @@ const BUFFERS: u16 = 512;
 const BUF_SIZE: usize = 4096;
 /// Sends in flight per worker.
 const SEND_SLOTS: usize = 512;
+/// Fixed-file slots kept free for client listeners added while running (`--bind-dynamic`).
+const SPARE_LISTENERS: usize = 64;
 
 const KIND_SHIFT: u64 = 56;
 const KIND_RECV: u64 = 1;
@@ -74,6 +76,8 @@ struct RecvSocket {
     fixed: u32,
     kind: SocketKind,
     armed: bool,
+    /// A socket is behind `fixed` (false for a listener slot kept free or closed).
+    active: bool,
     /// Bumped when the socket behind `fixed` is replaced: completions of the old socket's
     /// receive carry the old generation and are discarded.
     generation: u64,
@@ -136,14 +140,22 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     // Registered files: client sockets, then upstream v4, then upstream v6.
     let mut fds = Vec::new();
     let mut recv: Vec<RecvSocket> = Vec::new();
-    for (i, s) in sockets.udp.iter().enumerate() {
+    // Client listeners, then free slots for listeners added later (sparse entries, -1).
+    let client_slots = sockets.udp.len() + SPARE_LISTENERS;
+    for i in 0..client_slots {
+        let fd = sockets
+            .udp
+            .get(i)
+            .and_then(|s| s.as_ref())
+            .map(|s| s.as_raw_fd());
         recv.push(RecvSocket {
             fixed: fds.len() as u32,
             kind: SocketKind::Client(i as u16),
             armed: false,
+            active: fd.is_some(),
             generation: 0,
         });
-        fds.push(s.as_raw_fd());
+        fds.push(fd.unwrap_or(-1));
     }
     let up_v4_base = fds.len() as u32;
     for (i, s) in sockets.upstream_v4.iter().enumerate() {
@@ -151,6 +163,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             fixed: fds.len() as u32,
             kind: SocketKind::Upstream(i as u16),
             armed: false,
+            active: true,
             generation: 0,
         });
         fds.push(s.as_raw_fd());
@@ -161,6 +174,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             fixed: fds.len() as u32,
             kind: SocketKind::Upstream(i as u16),
             armed: false,
+            active: true,
             generation: 0,
         });
         fds.push(s.as_raw_fd());
@@ -177,6 +191,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             fixed: fds.len() as u32,
             kind: SocketKind::Upstream(pool + k as u16),
             armed: false,
+            active: true,
             generation: 0,
         });
         fds.push(s.as_raw_fd());
@@ -209,7 +224,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     while !core.stopping {
         // (Re-)arm multishot receives and the epoll watch.
         for (i, s) in recv.iter_mut().enumerate() {
-            if !s.armed {
+            if !s.armed && s.active {
                 let e = opcode::RecvMsgMulti::new(Fixed(s.fixed), &*r.recv_hdr, r.bufs.bgid())
                     .build()
                     .user_data(s.user_data(i));
@@ -359,6 +374,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             up_v4_base,
             up_v6_base,
         )?;
+        apply_udp_changes(&mut core, &mut r, &mut sockets, &mut recv, client_slots)?;
     }
     // Let in-flight sends finish before their buffers are freed with the ring.
     let _ = r.ring.submitter().submit();
@@ -431,6 +447,54 @@ fn renew_ports(
         core.fwd.port_renewed(slot);
     }
     core.renewals = renewals;
+    Ok(())
+}
+
+/// Adds and removes client UDP listeners as the control thread asked: a new socket takes a
+/// free fixed-file slot and gets a receive; a removed one has its receive cancelled and its
+/// slot emptied.
+fn apply_udp_changes(
+    core: &mut WorkerCore,
+    r: &mut Ring,
+    sockets: &mut WorkerSockets,
+    recv: &mut [RecvSocket],
+    client_slots: usize,
+) -> anyhow::Result<()> {
+    for change in std::mem::take(&mut core.udp_changes) {
+        match change {
+            UdpChange::Add(s) => {
+                let fd = s.as_raw_fd();
+                let Some(i) = sockets.add_udp(s, client_slots) else {
+                    tracing::warn!(
+                        "worker {}: no free listener slot ({client_slots} in use)",
+                        core.id
+                    );
+                    continue;
+                };
+                r.ring.submitter().register_files_update(i as u32, &[fd])?;
+                let slot = &mut recv[i];
+                slot.generation += 1;
+                slot.active = true;
+                slot.armed = false;
+            }
+            UdpChange::Remove(addr) => {
+                let Some((i, old)) = sockets.remove_udp(addr) else {
+                    continue;
+                };
+                let slot = &mut recv[i];
+                let e = opcode::AsyncCancel::new(slot.user_data(i))
+                    .build()
+                    .user_data(KIND_CANCEL << KIND_SHIFT);
+                push(&mut r.ring, &e);
+                r.ring.submitter().register_files_update(i as u32, &[-1])?;
+                slot.generation += 1;
+                slot.active = false;
+                slot.armed = false;
+                // The file stays open in the kernel until the cancelled receive ends.
+                drop(old);
+            }
+        }
+    }
     Ok(())
 }
 
