@@ -16,6 +16,7 @@ pub mod dig;
 pub mod dnsmasq;
 pub mod drops;
 pub mod error;
+pub mod flood;
 pub mod forger;
 pub mod holding;
 pub mod hostile_answers;

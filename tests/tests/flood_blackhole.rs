@@ -1,0 +1,94 @@
+//! A black-holed upstream under a flood of 10,000 distinct names: at most `--dns-forward-max`
+//! (100) of them reach it, the rest are refused and counted (`forward-limit`); memory stays
+//! bounded; local (`--address`) and cached answers keep coming throughout; and once one query
+//! timeout (`--fast-dns-retry=200,1500`: 1.5 s) has passed, the upstream is used again.
+
+use std::time::Duration;
+
+use anyhow::ensure;
+use hickory_proto::rr::RecordType;
+use ringmasq_tests::drops::{delta, stats};
+use ringmasq_tests::flood::{flood, percentile, probe, rss_kib};
+use ringmasq_tests::wait::poll_until;
+use ringmasq_tests::{Backend, BlackHole, Knot, Ringmasq, backend_tests};
+
+const NAMES: usize = 10_000;
+const FORWARD_MAX: usize = 100;
+
+fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
+    let knot = Knot::start_lab()?;
+    let hole = BlackHole::new()?;
+    let rm = Ringmasq::builder(backend)
+        .server(hole.server_spec())
+        .server(format!("/lab.test/{}", knot.server_spec()))
+        .arg(format!("--dns-forward-max={FORWARD_MAX}"))
+        .arg("--fast-dns-retry=200,1500")
+        .arg("--address=/local.test/192.0.2.1")
+        .spawn()?;
+    rm.client().query_retry("www.lab.test.", RecordType::A, 3)?;
+    let rss0 = rss_kib(rm.pid());
+    let before = stats(&rm)?;
+    let server = rm.addr();
+    let prober = std::thread::spawn(move || {
+        probe(
+            server,
+            &["www.lab.test", "x.local.test"],
+            400,
+            Duration::from_millis(2),
+        )
+    });
+    flood(server, 4, NAMES, |i| format!("n{i}.flood.test"))?;
+    let (lat, lost) = prober
+        .join()
+        .map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
+    let rss1 = rss_kib(rm.pid());
+    let after = stats(&rm)?;
+    let seen = hole.names().len();
+    let refused = delta(&before, &after, "forward-limit");
+    eprintln!(
+        "{NAMES} names: {seen} reached the black hole, {refused} refused (forward-limit); \
+         good clients: {} answered, {lost} lost, p50 {:?}, p99 {:?}, max {:?}; RSS {rss0} -> \
+         {rss1} KiB",
+        lat.len(),
+        percentile(&lat, 50),
+        percentile(&lat, 99),
+        percentile(&lat, 100)
+    );
+    ensure!(
+        seen <= FORWARD_MAX,
+        "{seen} distinct names in flight upstream"
+    );
+    ensure!(
+        refused as usize >= NAMES * 9 / 10 - seen,
+        "only {refused} refused"
+    );
+    ensure!(
+        lost == 0,
+        "{lost} local/cached queries unanswered during the flood"
+    );
+    ensure!(
+        rss1 < rss0 + 64 * 1024,
+        "RSS grew from {rss0} to {rss1} KiB"
+    );
+    // Within one timeout (1.5 s) plus slack, the in-flight queries are over and a new name
+    // goes upstream again.
+    let back = poll_until(
+        Duration::from_secs(4),
+        Duration::from_millis(100),
+        40,
+        || {
+            let _ = rm
+                .client()
+                .timeout(Duration::from_millis(100))
+                .query("recovered.flood.test.", RecordType::A);
+            hole.names().contains("recovered.flood.test.").then_some(())
+        },
+    );
+    ensure!(
+        back.is_some(),
+        "the upstream was not used again after the flood"
+    );
+    Ok(())
+}
+
+backend_tests!(flood_blackhole);
