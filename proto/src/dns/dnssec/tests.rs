@@ -256,3 +256,30 @@ fn no_anchor_for_the_chain_is_bogus() {
     );
     assert!(matches!(s, Security::Bogus(_)));
 }
+
+#[test]
+fn keys_are_kept_with_their_status_until_the_ttl_or_the_signature_expiry() {
+    let sec = Name::from_ascii("sec.test.").unwrap();
+    // Far from the expiry (2040-01-01): kept for the DNSKEY/DS TTL (300 s), status secure.
+    let mut store = KeyStore::new();
+    let (s, _) = run_with(&config(), &mut store, "www.sec.test.", RecordType::A, NOW);
+    assert_eq!(s, Security::Secure);
+    assert!(matches!(
+        store.zone(&sec, NOW + 250),
+        Some(keys::ZoneStatus::Secure(_))
+    ));
+    assert!(store.zone(&sec, NOW + 400).is_none());
+    // 100 s before the signatures expire: kept only until then (RFC 4035 §5.3.3).
+    let expiry = 2_208_988_800u32;
+    let mut store = KeyStore::new();
+    let (s, _) = run_with(
+        &config(),
+        &mut store,
+        "www.sec.test.",
+        RecordType::A,
+        expiry - 100,
+    );
+    assert_eq!(s, Security::Secure);
+    assert!(store.zone(&sec, expiry - 50).is_some());
+    assert!(store.zone(&sec, expiry + 50).is_none());
+}

@@ -347,13 +347,25 @@ impl Run<'_> {
             return Err(Bogus::new(ede_code::DNSKEY_MISSING, "no DNSKEY matches the DS").into());
         }
         verify(set, zone, &entry, self.time(), &mut self.budget)?;
-        let ttl = set
+        let mut ttl = set
             .records
             .iter()
             .map(|r| r.ttl)
             .min()
             .unwrap_or(0)
             .min(ds_ttl);
+        // RFC 4035 §5.3.3: validated keys are not kept past their signatures' expiration.
+        if let Some(now) = self.time() {
+            let left = set
+                .sigs
+                .iter()
+                .map(|s| s.input().sig_expiration.get().wrapping_sub(now))
+                .filter(|l| (*l as i32) >= 0)
+                .min();
+            if let Some(left) = left {
+                ttl = ttl.min(left);
+            }
+        }
         let zone_keys: Vec<_> = keys.into_iter().filter(|k| !k.revoke()).collect();
         Ok((Keys::Secure(Arc::new(zone_keys)), ttl))
     }
