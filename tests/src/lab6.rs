@@ -142,7 +142,30 @@ impl Lab6 {
         self.wait_log("started:", Duration::from_secs(10));
     }
 
-    /// Stops the ringmasq started last with SIGTERM (a clean stop: the lease file is
+    /// Starts dnsmasq in the server namespace (`-d --port=0 --conf-file=/dev/null
+    /// --user=root --log-facility=-` then `args`), logging to `dnsmasq.log`; returns once that
+    /// log contains `ready`.
+    pub fn start_dnsmasq(&mut self, args: &[&str], ready: &str) {
+        let pid = self.path("dnsmasq.pid");
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.server, "dnsmasq", "-d", "--port=0"])
+            .args(["--conf-file=/dev/null", "--user=root", "--log-facility=-"])
+            .arg(format!("--pid-file={}", pid.display()))
+            .args(args);
+        let log = self.path("dnsmasq.log");
+        self.children
+            .push(ChildGuard::spawn("dnsmasq", cmd, &log).expect("spawn dnsmasq"));
+        let end = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(ready)
+        {
+            assert!(Instant::now() < end, "dnsmasq did not log {ready:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server (ringmasq or dnsmasq) started last with SIGTERM (a clean stop: the lease file is
     /// rewritten) and waits up to 10 s for it to exit.
     pub fn stop_ringmasq(&mut self) {
         let Some(mut child) = self.children.pop() else {
@@ -252,7 +275,7 @@ impl Lab6 {
     }
 
     /// `dhclient -6 -v -1` on the client's link with configuration `conf` and `extra`
-    /// arguments, its lease and PID files in the lab (the daemon it leaves is killed on drop);
+    /// arguments (script /bin/true unless `extra` has `-sf`), its lease and PID files in the lab (the daemon it leaves is killed on drop);
     /// returns its output.
     pub fn dhclient6(&self, conf: &str, extra: &[&str]) -> String {
         self.wait_link_local();
@@ -264,18 +287,10 @@ impl Lab6 {
             self.path("dhclient6.pid").display().to_string(),
         );
         let mut args = vec!["dhclient", "-6", "-v", "-1"];
+        args.extend(["-cf", &cf, "-lf", &lf, "-pf", &pf, "-sf", "/bin/true"]);
+        // Later options win: `extra` may name another script with -sf.
         args.extend_from_slice(extra);
-        args.extend([
-            "-cf",
-            &cf,
-            "-lf",
-            &lf,
-            "-pf",
-            &pf,
-            "-sf",
-            "/bin/true",
-            CLIENT_IF,
-        ]);
+        args.push(CLIENT_IF);
         let out = self.in_client(&args);
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
     }
