@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 /// Upstream sockets per address family per worker (the random source-port pool, RFC 5452 §9.2).
-pub const UPSTREAM_SLOTS: u16 = 32;
+pub const UPSTREAM_SLOTS: u16 = 64;
 
 /// Queries one pool socket carries before it is replaced by one on a fresh random port.
 pub const PORT_REUSE: u32 = 8;
@@ -107,6 +107,23 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     }
 }
 
+/// Raises the soft limit on open files to the hard limit: each worker holds two sockets per
+/// pool slot (IPv4 and IPv6), its listeners and TCP connections, which on a many-core host
+/// exceed the usual soft limit of 1,024.
+fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// Whether `e` is EADDRNOTAVAIL (an address not, or not yet, on this host).
 fn address_not_available(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -129,6 +146,7 @@ pub fn worker_count(cfg: &Config) -> usize {
 
 /// Binds every socket for every worker.
 pub fn bind(cfg: &Config) -> Result<Bound> {
+    raise_open_file_limit();
     let listen = listen_addresses(cfg, true)?;
     let n = worker_count(cfg);
     // dnsmasq draws source ports from 1024-65535 unless --min-port/--max-port narrow it.

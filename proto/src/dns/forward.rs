@@ -53,8 +53,11 @@ const FLAG_CD: u16 = 0x0010;
 const OPCODE_MASK: u16 = 0x7800;
 /// Most attempts (server, socket, ID) one query keeps listening for.
 const MAX_ATTEMPTS: usize = 8;
-/// Most clients merged onto one upstream query.
-const MAX_WAITERS: usize = 64;
+/// Most clients merged onto one upstream query: dnsmasq's default forward table size, so a
+/// burst of identical questions as large as dnsmasq would merge is answered from one upstream
+/// query. Memory stays bounded: queries in flight per server are capped by
+/// `--dns-forward-max`, and a waiter is ~350 octets.
+const MAX_WAITERS: usize = 150;
 /// Longest header + question kept per waiting client (12 + 255 + 4).
 const HEAD_MAX: usize = 12 + 255 + 4;
 /// Most slots of each worker's front for the shared cache.
