@@ -443,6 +443,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "dhcp-scriptuser" => c.dhcp.script_user = Some(req()?.to_owned()),
         "script-on-renewal" => c.dhcp.script_on_renewal = true,
+        "script-arp" => c.dhcp.script_arp = true,
         "dhcp-authoritative" => c.dhcp.authoritative = true,
         "dhcp-rapid-commit" => c.dhcp.rapid_commit = true,
         "dhcp-sequential-ip" => c.dhcp.sequential_ip = true,

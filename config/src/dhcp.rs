@@ -138,6 +138,8 @@ pub struct DhcpSettings {
     pub script_user: Option<String>,
     /// `--script-on-renewal`: also call the script when only the expiry changes.
     pub script_on_renewal: bool,
+    /// `--script-arp`: also call the script with `arp-add`/`arp-del` for neighbour entries.
+    pub script_arp: bool,
     /// `--dhcp-match`, `-U`, `-j`, `--dhcp-circuitid`/`remoteid`/`subscrid`, `--dhcp-mac`.
     pub matches: Vec<DhcpMatch>,
     /// `--tag-if`, in order.
@@ -181,6 +183,7 @@ impl Default for DhcpSettings {
             script: None,
             script_user: None,
             script_on_renewal: false,
+            script_arp: false,
             matches: Vec::new(),
             tag_ifs: Vec::new(),
             ignore: Vec::new(),

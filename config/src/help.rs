@@ -114,6 +114,7 @@ fn describe(long: &str) -> &'static str {
         "dhcp-script" => "Run this program on DHCP lease changes (add, old, del, init).",
         "dhcp-scriptuser" => "Run the lease-change script as this user (default root).",
         "script-on-renewal" => "Also run the lease-change script when a lease is renewed.",
+        "script-arp" => "Also run the lease-change script for arp-add/arp-del neighbour events.",
         "dhcp-authoritative" => "NAK requests for leases this server does not know.",
         "dhcp-rapid-commit" => "Answer DISCOVER with rapid commit straight with an ACK (RFC 4039).",
         "dhcp-lease-max" => "Most DHCP leases held at once (default 1000).",

@@ -765,7 +765,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         Status::Implemented,
     ),
     spec("rev-server", None, ArgKind::Required, Status::Implemented),
-    spec("script-arp", None, ArgKind::None, Status::NotYetImplemented),
+    spec("script-arp", None, ArgKind::None, Status::Implemented),
     spec(
         "script-on-renewal",
         None,

@@ -154,6 +154,16 @@ impl ScriptRunner {
         self.flush();
     }
 
+    /// Queues `ACTION MAC IP` (`arp-add`/`arp-del` of `--script-arp`), as dnsmasq calls it.
+    pub fn submit_arp(&mut self, action: &str, mac: &str, addr: Ipv4Addr) {
+        self.pending.push_back(Job {
+            addr,
+            args: vec![action.to_string(), mac.to_string(), addr.to_string()],
+            env: Vec::new(),
+        });
+        self.flush();
+    }
+
     /// Keeps only the latest queued event of each lease.
     fn coalesce(&mut self) {
         let before = self.pending.len();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwapOption;
+use ringmasq_proto::dhcp::neighbours::{self, Neighbour};
 use ringmasq_proto::dhcp::script::{LeaseEvents, OldOn, RequestInfo, ScriptEvent};
 use ringmasq_proto::dhcp::{
     Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server, lease_file,
@@ -74,6 +75,32 @@ struct Script {
     leases: LeaseEvents,
     /// Events of the current turn, submitted after its sync.
     events: Vec<ScriptEvent>,
+    /// `--script-arp`: the neighbour table as last read (`None` when off).
+    neighbours: Option<std::collections::BTreeSet<Neighbour>>,
+}
+
+/// The IPv4 neighbour table of this namespace (empty when unreadable).
+fn read_neighbours() -> std::collections::BTreeSet<Neighbour> {
+    std::fs::read_to_string("/proc/net/arp")
+        .map(|t| neighbours::parse_proc_arp(&t))
+        .unwrap_or_default()
+}
+
+impl Script {
+    /// `--script-arp`: `arp-add`/`arp-del` for what changed in the neighbour table since the
+    /// last reading (read once a second, as dnsmasq polls it rather than following events).
+    fn poll_neighbours(&mut self) {
+        let Some(old) = &self.neighbours else { return };
+        let new = read_neighbours();
+        let (added, removed) = neighbours::changes(old, &new);
+        for (ip, mac) in added {
+            self.runner.submit_arp("arp-add", mac, *ip);
+        }
+        for (ip, mac) in removed {
+            self.runner.submit_arp("arp-del", mac, *ip);
+        }
+        self.neighbours = Some(new);
+    }
 }
 
 /// The running DHCP service: its server, socket and store.
@@ -226,6 +253,7 @@ impl DhcpService {
                     runner,
                     leases,
                     events: Vec::new(),
+                    neighbours: cfg.dhcp.script_arp.then(read_neighbours),
                 })
             }
             None => None,
@@ -412,6 +440,7 @@ impl DhcpService {
             let mut events = Vec::new();
             s.leases.expire(wall, &mut events);
             s.runner.submit(&events, wall);
+            s.poll_neighbours();
         }
         self.ifaces = interfaces();
         if let Some(v6) = &mut self.v6 {

@@ -16,6 +16,7 @@ pub mod lease_file;
 pub mod lease_time;
 pub mod matching;
 mod names;
+pub mod neighbours;
 pub mod option_fuzzing;
 pub mod packet;
 pub mod release;
