@@ -139,7 +139,15 @@ fn hostile_tftp_packets_are_refused_or_dropped_and_counted() {
                 "{name}: unexpected reply {r:?}"
             );
         }
-        let after = handled(&s);
+        // The counters are bumped by the TFTP thread, read by the control thread: poll briefly.
+        let mut after = handled(&s);
+        for _ in 0..10 {
+            if after > before {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            after = handled(&s);
+        }
         assert!(
             after > before,
             "{name}: not counted ({before} -> {after}), reply {reply:?}"
