@@ -511,6 +511,27 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
                 c.dhcp.no_dhcp_interfaces.push(name);
             }
         }
+        "dhcp-boot" => {
+            let v = req()?;
+            let b = crate::pxe::DhcpBoot::parse(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.boot.push(b);
+        }
+        "pxe-service" => {
+            let v = req()?;
+            let s = crate::pxe::PxeService::parse(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.pxe_services.push(s);
+        }
+        "pxe-prompt" => {
+            let v = req()?;
+            let p = crate::pxe::PxePrompt::parse(v).map_err(|e| invalid(v, e))?;
+            c.dhcp.pxe_prompts.push(p);
+        }
+        "dhcp-pxe-vendor" => {
+            let v = req()?;
+            for item in split_list(v).filter(|i| !i.is_empty()) {
+                c.dhcp.pxe_vendors.push(item.to_string());
+            }
+        }
         "dhcp-hostsfile" => c.dhcp.hosts_files.push(non_empty(req()?)?),
         "dhcp-optsfile" => c.dhcp.opts_files.push(non_empty(req()?)?),
         other => {

@@ -158,6 +158,15 @@ pub struct DhcpSettings {
     pub client_update: bool,
     /// `-2/--no-dhcp-interface` and `--no-dhcpv4-interface`.
     pub no_dhcp_interfaces: Vec<String>,
+    /// `-M/--dhcp-boot`, in order.
+    pub boot: Vec<crate::pxe::DhcpBoot>,
+    /// `--pxe-service`, in order.
+    pub pxe_services: Vec<crate::pxe::PxeService>,
+    /// `--pxe-prompt`, in order.
+    pub pxe_prompts: Vec<crate::pxe::PxePrompt>,
+    /// `--dhcp-pxe-vendor`: vendor classes (option 60 prefixes) taken as PXE clients;
+    /// empty means `PXEClient`.
+    pub pxe_vendors: Vec<String>,
 }
 
 impl Default for DhcpSettings {
@@ -193,6 +202,10 @@ impl Default for DhcpSettings {
             fqdn: false,
             client_update: false,
             no_dhcp_interfaces: Vec::new(),
+            boot: Vec::new(),
+            pxe_services: Vec::new(),
+            pxe_prompts: Vec::new(),
+            pxe_vendors: Vec::new(),
         }
     }
 }

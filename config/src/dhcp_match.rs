@@ -97,7 +97,7 @@ fn leading_set(v: &str) -> Result<(String, &str), ValueError> {
 }
 
 /// One condition item: `tag:T`, `tag:!T` (or `net:`).
-fn condition(item: &str) -> Result<TagCondition, ValueError> {
+pub(crate) fn condition(item: &str) -> Result<TagCondition, ValueError> {
     let t = item
         .strip_prefix("tag:")
         .or_else(|| item.strip_prefix("net:"))

@@ -83,6 +83,10 @@ pub fn metavar(long: &str) -> &'static str {
         "tag-if" => "set:T[,set:T...][,tag:[!]T...]",
         "dhcp-ignore" | "dhcp-ignore-names" | "dhcp-generate-names" => "tag:[!]T[,tag:[!]T...]",
         "dhcp-reply-delay" => "[tag:T,]SECONDS",
+        "dhcp-boot" => "[tag:T,]file[,servername[,server address]]",
+        "pxe-service" => "[tag:T,]CSA,menu text[,basename|type][,server address]",
+        "pxe-prompt" => "[tag:T,]prompt[,timeout]",
+        "dhcp-pxe-vendor" => "vendor class[,vendor class...]",
         "no-dhcp-interface" | "no-dhcpv4-interface" => "interface names",
         _ => "a value",
     }
@@ -142,6 +146,10 @@ fn describe(long: &str) -> &'static str {
         "dhcp-ignore-names" => "Do not use the names DHCP clients send (when the tags match).",
         "dhcp-generate-names" => "Name DHCP clients without a name after their MAC address.",
         "dhcp-reply-delay" => "Hold back DHCPOFFERs for this many seconds.",
+        "dhcp-boot" => "Boot file, server name and next-server address for DHCP clients.",
+        "pxe-service" => "A PXE boot menu item for one client system type.",
+        "pxe-prompt" => "The PXE boot menu prompt and its timeout.",
+        "dhcp-pxe-vendor" => "Vendor classes taken as PXE clients besides PXEClient.",
         "dhcp-fqdn" => "Put only qualified DHCP names (NAME.DOMAIN) in the DNS.",
         "dhcp-client-update" => "Let DHCP clients update DNS themselves (option 81 flags).",
         "no-dhcp-interface" | "no-dhcpv4-interface" => {

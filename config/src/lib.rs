@@ -29,6 +29,7 @@ mod load;
 mod local_record;
 pub mod option;
 mod origin;
+pub mod pxe;
 mod resolv_conf;
 mod rev_server;
 mod server;

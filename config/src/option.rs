@@ -252,7 +252,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-boot",
         Some('M'),
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-broadcast",
@@ -383,7 +383,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-pxe-vendor",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-range",
@@ -712,18 +712,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     spec("proxy-dnssec", None, ArgKind::None, Status::Implemented),
     spec("ptr-record", None, ArgKind::Required, Status::Implemented),
-    spec(
-        "pxe-prompt",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
-    spec(
-        "pxe-service",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("pxe-prompt", None, ArgKind::Required, Status::Implemented),
+    spec("pxe-service", None, ArgKind::Required, Status::Implemented),
     spec(
         "query-port",
         Some('Q'),

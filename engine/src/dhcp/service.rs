@@ -25,7 +25,7 @@ use ringmasq_proto::dhcp::{
 
 use super::log::{log_reply_options, log_request, reply_kind};
 use super::script::{ScriptRunner, ScriptUser};
-use super::socket::{CLIENT_PORT, DhcpSocket, SERVER_PORT};
+use super::socket::{CLIENT_PORT, DhcpSocket, PXE_PORT, SERVER_PORT};
 use super::store::LeaseStore;
 use super::v6::V6;
 use crate::access::interface_addrs;
@@ -55,6 +55,13 @@ fn wall_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The boot file name of a reply (its `file` header field, up to the first NUL).
+fn boot_file(reply: &[u8]) -> String {
+    let f = reply.get(108..236).unwrap_or(&[]);
+    let end = f.iter().position(|b| *b == 0).unwrap_or(f.len());
+    String::from_utf8_lossy(&f[..end]).into_owned()
+}
+
 /// At most this many datagrams are handled per loop turn (one `fdatasync` covers them all).
 pub const BATCH: usize = 128;
 
@@ -67,6 +74,8 @@ struct Outgoing {
     end: usize,
     /// Whether it depends on the turn's journal (an ACK): withheld if the sync fails.
     durable: bool,
+    /// An answer of the PXE boot server port, sent from that port.
+    pxe: bool,
 }
 
 /// The lease-change script: its thread and what it has been told.
@@ -108,6 +117,8 @@ pub struct DhcpService {
     server: Server,
     /// The DHCPv4 socket, when an IPv4 range is configured.
     socket: Option<DhcpSocket>,
+    /// The PXE boot server socket (port 4011), when PXE services or a proxy range exist.
+    pxe_socket: Option<DhcpSocket>,
     /// DHCPv6, when an IPv6 range needs it.
     v6: Option<V6>,
     store: Option<LeaseStore>,
@@ -140,6 +151,7 @@ struct Delayed {
     to: ReplyTo,
     bytes: Vec<u8>,
     ifindex: u32,
+    pxe: bool,
 }
 
 /// At most this often are lease names republished during a burst of lease changes.
@@ -266,12 +278,23 @@ impl DhcpService {
         } else {
             None
         };
+        let pxe_socket = if socket.is_some() && server.serves_boot_server() && port == SERVER_PORT {
+            let a = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PXE_PORT);
+            Some(DhcpSocket::bind(a).with_context(|| format!("cannot bind PXE socket {a}"))?)
+        } else {
+            None
+        };
         for r in &cfg.dhcp.ranges {
-            tracing::info!("DHCP, IP range {} -- {}", r.start, r.end);
+            if r.mode == ringmasq_config::dhcp::RangeMode::Proxy {
+                tracing::info!("DHCP, proxy on subnet {}", r.start);
+            } else {
+                tracing::info!("DHCP, IP range {} -- {}", r.start, r.end);
+            }
         }
         let mut service = DhcpService {
             server,
             socket,
+            pxe_socket,
             v6,
             store,
             ifaces: interfaces(),
@@ -308,6 +331,7 @@ impl DhcpService {
                 .as_ref()
                 .map(DhcpSocket::fd)
                 .into_iter()
+                .chain(self.pxe_socket.as_ref().map(DhcpSocket::fd))
                 .chain(self.v6.as_ref().map(V6::fd))
                 .map(|fd| libc::pollfd {
                     fd,
@@ -334,17 +358,21 @@ impl DhcpService {
                     got += n;
                     self.names_dirty |= changed;
                 }
-                while got < BATCH {
-                    let Some(socket) = &self.socket else { break };
-                    match socket.recv(&mut buf) {
-                        Ok(Some(rx)) => {
-                            got += 1;
-                            self.handle(&mut scratch, &buf[..rx.len], rx.src, rx.ifindex);
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            tracing::warn!("DHCP receive: {e}");
-                            break;
+                for pxe in [false, true] {
+                    while got < BATCH {
+                        let sock = if pxe { &self.pxe_socket } else { &self.socket };
+                        let Some(socket) = sock else { break };
+                        match socket.recv(&mut buf) {
+                            Ok(Some(rx)) => {
+                                got += 1;
+                                let bytes = &buf[..rx.len];
+                                self.handle(&mut scratch, bytes, rx.src, rx.ifindex, pxe);
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                tracing::warn!("DHCP receive: {e}");
+                                break;
+                            }
                         }
                     }
                 }
@@ -466,7 +494,14 @@ impl DhcpService {
     }
 
     /// Handles one datagram: the reply and journal records join the turn's batch.
-    fn handle(&mut self, scratch: &mut Scratch, bytes: &[u8], src: SocketAddrV4, ifindex: u32) {
+    fn handle(
+        &mut self,
+        scratch: &mut Scratch,
+        bytes: &[u8],
+        src: SocketAddrV4,
+        ifindex: u32,
+        pxe: bool,
+    ) {
         if !self.ifaces.contains_key(&ifindex) {
             self.ifaces = interfaces();
         }
@@ -481,7 +516,13 @@ impl DhcpService {
         if self.cfg.log_dhcp {
             log_request(bytes, name);
         }
-        let action = self.server.handle(
+        let handle = if pxe {
+            Server::handle_boot_server
+        } else {
+            Server::handle
+        };
+        let action = handle(
+            &self.server,
             scratch,
             crate::clock::now(),
             wall_secs(),
@@ -527,6 +568,7 @@ impl DhcpService {
                         to,
                         bytes,
                         ifindex,
+                        pxe,
                     },
                 );
                 return;
@@ -539,6 +581,7 @@ impl DhcpService {
                 start,
                 end: self.replies.len(),
                 durable,
+                pxe,
             });
         }
     }
@@ -548,7 +591,7 @@ impl DhcpService {
         let now = StdInstant::now();
         while self.delayed.front().is_some_and(|d| d.due <= now) {
             if let Some(d) = self.delayed.pop_front() {
-                self.send_bytes(d.to, &d.bytes, d.ifindex);
+                self.send_bytes(d.to, &d.bytes, d.ifindex, d.pxe);
             }
         }
     }
@@ -586,17 +629,21 @@ impl DhcpService {
     }
 
     fn send(&self, o: &Outgoing) {
-        self.send_bytes(o.to, &self.replies[o.start..o.end], o.ifindex);
+        self.send_bytes(o.to, &self.replies[o.start..o.end], o.ifindex, o.pxe);
     }
 
     /// Sends `reply` where the core said (RFC 2131 §4.1) out of `ifindex`, and logs it.
-    fn send_bytes(&self, to: ReplyTo, reply: &[u8], ifindex: u32) {
+    fn send_bytes(&self, to: ReplyTo, reply: &[u8], ifindex: u32, pxe: bool) {
         let Some(socket) = &self.socket else {
             return;
         };
         let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
         let kind = reply_kind(reply);
         let sent = match to {
+            ReplyTo::Sender(to) if pxe => match &self.pxe_socket {
+                Some(s) => s.send(reply, to, None),
+                None => socket.send(reply, to, None),
+            },
             ReplyTo::Broadcast => socket.send(
                 reply,
                 SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
@@ -622,7 +669,11 @@ impl DhcpService {
         let yiaddr = reply.get(16..20).map_or(Ipv4Addr::UNSPECIFIED, |b| {
             Ipv4Addr::new(b[0], b[1], b[2], b[3])
         });
+        let file = boot_file(reply);
         match sent {
+            Ok(()) if pxe || yiaddr.is_unspecified() && !file.is_empty() => {
+                tracing::info!("PXE({name}) {yiaddr} {file}")
+            }
             Ok(()) => tracing::info!("{kind}({name}) {yiaddr}"),
             Err(e) => tracing::warn!("{kind}({name}) {yiaddr}: send failed: {e}"),
         }

@@ -6,11 +6,13 @@ use ringmasq_config::dhcp::{DhcpHost, DhcpRange, LeaseLength, MacPattern, RangeM
 use ringmasq_config::dhcp_file;
 use ringmasq_config::dhcp_match::{DhcpMatch, MatchKind, MatchValue as CfgValue};
 use ringmasq_config::dhcp_option::{DhcpOption, TagCondition};
+use ringmasq_config::pxe::PxeBoot as CfgBoot;
 use ringmasq_proto::dhcp::config::{
     DhcpConfig, Host, HwAddrPattern, InterfaceFilter, LeaseTime, OptionSpec, Range, RangeMode,
     TagCond,
 };
 use ringmasq_proto::dhcp::matching::{MatchRule, MatchValue, Matcher, TagIf};
+use ringmasq_proto::dhcp::pxe::{BootSpec, PxeBoot, PxePrompt, PxeService};
 
 fn lease(l: LeaseLength) -> LeaseTime {
     match l {
@@ -110,6 +112,19 @@ fn option(o: &DhcpOption) -> OptionSpec {
     }
 }
 
+fn pxe_service(s: &ringmasq_config::pxe::PxeService) -> PxeService {
+    PxeService {
+        tags: conds(&s.tags),
+        csa: s.csa,
+        menu: s.menu.clone(),
+        boot: match &s.boot {
+            CfgBoot::Basename(b) => PxeBoot::Basename(b.clone()),
+            CfgBoot::Type(t) => PxeBoot::Type(*t),
+        },
+        server: s.server,
+    }
+}
+
 /// The protocol core's configuration for `cfg` (`--domain` becomes option 15's default).
 pub fn dhcp_config(cfg: &Config) -> DhcpConfig {
     dhcp_config_with(cfg, &[], &[])
@@ -172,6 +187,27 @@ pub fn dhcp_config_with(
             except: cfg.except_interfaces.clone(),
             no_dhcp: d.no_dhcp_interfaces.clone(),
         },
+        boot: d
+            .boot
+            .iter()
+            .map(|b| BootSpec {
+                tags: conds(&b.tags),
+                file: b.file.clone(),
+                server_name: b.server_name.clone(),
+                server_addr: b.server_addr,
+            })
+            .collect(),
+        pxe_services: d.pxe_services.iter().map(pxe_service).collect(),
+        pxe_prompts: d
+            .pxe_prompts
+            .iter()
+            .map(|p| PxePrompt {
+                tags: conds(&p.tags),
+                text: p.text.clone(),
+                timeout: p.timeout,
+            })
+            .collect(),
+        pxe_vendors: d.pxe_vendors.clone(),
         ..DhcpConfig::default()
     }
 }

@@ -9,6 +9,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Server port (RFC 2131 §4.1).
 pub const SERVER_PORT: u16 = 67;
+/// PXE boot server port (PXE 2.1 §2.2.5).
+pub const PXE_PORT: u16 = 4011;
 /// Client port (RFC 2131 §4.1).
 pub const CLIENT_PORT: u16 = 68;
 

@@ -265,6 +265,14 @@ pub struct DhcpConfig {
     pub decline_quarantine_secs: u32,
     /// How long an offered address is held for the client (seconds).
     pub offer_hold_secs: u32,
+    /// `--dhcp-boot` lines, in order.
+    pub boot: Vec<super::pxe::BootSpec>,
+    /// `--pxe-service` lines, in order.
+    pub pxe_services: Vec<super::pxe::PxeService>,
+    /// `--pxe-prompt` lines, in order.
+    pub pxe_prompts: Vec<super::pxe::PxePrompt>,
+    /// `--dhcp-pxe-vendor` classes; empty means `PXEClient`.
+    pub pxe_vendors: Vec<String>,
 }
 
 impl Default for DhcpConfig {
@@ -293,6 +301,10 @@ impl Default for DhcpConfig {
             interfaces: InterfaceFilter::default(),
             decline_quarantine_secs: 600,
             offer_hold_secs: 60,
+            boot: Vec::new(),
+            pxe_services: Vec::new(),
+            pxe_prompts: Vec::new(),
+            pxe_vendors: Vec::new(),
         }
     }
 }

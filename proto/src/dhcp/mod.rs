@@ -19,6 +19,8 @@ mod names;
 pub mod neighbours;
 pub mod option_fuzzing;
 pub mod packet;
+mod proxy;
+pub mod pxe;
 pub mod release;
 mod reply;
 pub mod routes;
@@ -43,5 +45,6 @@ pub use config::{
 pub use dns_names::DhcpNames;
 pub use lease::Lease;
 pub use matching::{MatchRule, MatchValue, Matcher, TagIf};
+pub use pxe::{BootSpec, PxeBoot, PxePrompt, PxeService};
 pub use server::{Action, ConfigError, HwAddr, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server};
 pub use stats::{DhcpStats, DropReason};

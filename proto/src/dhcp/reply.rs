@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::config::LeaseTime;
 use super::packet::{OptionTable, code, msg};
+use super::pxe::{CLIENT_UUID, PXE_CLIENT, Pxe};
 use super::server::{COpt, Ctx, HwAddr, Net, Out, ReplyTo, Server};
 use super::stats::DropReason;
 use super::tags::TagSet;
@@ -53,6 +54,7 @@ impl Server {
             usize::from(u16::from_be_bytes([v[0], v[1]])).saturating_sub(28)
         });
         let nak = kind == msg::NAK;
+        let boot = if nak { None } else { self.pxe.boot(&ctx.tags) };
         let h = ReplyHeader {
             htype: req.htype,
             chaddr: req.chaddr,
@@ -65,14 +67,21 @@ impl Server {
                 Ipv4Addr::UNSPECIFIED
             },
             yiaddr,
-            siaddr: if nak {
-                Ipv4Addr::UNSPECIFIED
-            } else {
-                net.server_id
+            siaddr: match boot {
+                _ if nak => Ipv4Addr::UNSPECIFIED,
+                Some(b) => b.addr.unwrap_or(net.server_id),
+                None => net.server_id,
             },
             giaddr: req.giaddr,
         };
         let mut w = ReplyWriter::new(out.reply, max, &h).ok_or(DropReason::ReplyTooBig)?;
+        if let Some(b) = boot {
+            // --dhcp-boot: the BOOTP header fields, kept out of option overload.
+            w.boot_file(&b.file);
+            if let Some(n) = &b.sname {
+                w.server_name(n);
+            }
+        }
         let agent = opts.get(code::RELAY_AGENT);
         if let Some(a) = agent {
             w.reserve(ReplyWriter::encoded_len(a.len()));
@@ -159,7 +168,12 @@ impl Server {
         // Requested options in the client's order (RFC 2131 §4.3.1 leaves the order to the
         // server; clients with short buffers get what they asked for first).
         let vendor = opts.get(code::VENDOR_CLASS);
+        // A PXE menu for a PXE client: options 60, 97 and 43 are written last, below.
+        let pxe_menu = self.pxe.has_menu() && self.pxe.is_client(opts);
         let emit = |c: u8, w: &mut ReplyWriter<'_>, sub: &mut Vec<u8>| {
+            if pxe_menu && matches!(c, code::VENDOR | code::VENDOR_CLASS | CLIENT_UUID) {
+                return;
+            }
             if matches!(
                 c,
                 code::SUBNET_MASK
@@ -213,6 +227,45 @@ impl Server {
                     emit(code::VENDOR, w, sub);
                 }
             }
+        }
+        if pxe_menu {
+            self.write_pxe_menu(ctx, net, opts, sub, w, requested(code::VENDOR));
+        }
+    }
+
+    /// Options 60 (`PXEClient`), 97 (the client's UUID, RFC 4578 §2.3) and 43 (the PXE menu
+    /// sub-options, then any `vendor:` sub-options, then END) for a PXE client.
+    fn write_pxe_menu(
+        &self,
+        ctx: &Ctx<'_>,
+        net: &Net<'_>,
+        opts: &OptionTable,
+        sub: &mut Vec<u8>,
+        w: &mut ReplyWriter<'_>,
+        want_43: bool,
+    ) {
+        w.option(code::VENDOR_CLASS, PXE_CLIENT);
+        if let Some(u) = opts.get(CLIENT_UUID) {
+            w.option(CLIENT_UUID, u);
+        }
+        if !want_43 {
+            return;
+        }
+        let mut v = [0u8; 255];
+        let csa = Pxe::client_arch(opts);
+        self.pxe
+            .menu_options(&ctx.tags, csa, net.server_id, false, sub);
+        let mut n = sub.len().min(254);
+        v[..n].copy_from_slice(&sub[..n]);
+        if self.encapsulated(code::VENDOR, &ctx.tags, opts.get(code::VENDOR_CLASS), sub)
+            && n + sub.len() < 255
+        {
+            v[n..n + sub.len()].copy_from_slice(sub);
+            n += sub.len();
+        }
+        if n > 0 {
+            v[n] = code::END;
+            w.option(code::VENDOR, &v[..=n]);
         }
     }
 

@@ -262,6 +262,7 @@ pub struct Server {
     pub(super) rules: TagRules,
     pub(super) bcast: Vec<Cond>,
     pub(super) bootp_dynamic: TagSet,
+    pub(super) pxe: super::pxe::Pxe,
     /// Send the server's own address as DNS server (option 6) when none is configured
     /// (dnsmasq does so when its DNS port is not 0).
     pub dns_self: bool,
@@ -361,6 +362,13 @@ impl Server {
         let rules = TagRules::compile(&mut tags, &cfg.matches, &cfg.tag_ifs)?;
         let bcast = conds(&mut tags, &cfg.broadcast)?;
         let bootp_dynamic = tags.set_of(cfg.bootp_dynamic_tags.iter())?;
+        let pxe = super::pxe::Pxe::compile(
+            &mut tags,
+            &cfg.boot,
+            &cfg.pxe_services,
+            &cfg.pxe_prompts,
+            &cfg.pxe_vendors,
+        )?;
         Ok(Server {
             cfg,
             tags,
@@ -376,6 +384,7 @@ impl Server {
             rules,
             bcast,
             bootp_dynamic,
+            pxe,
             dns_self: true,
             alloc,
             stats: DhcpStats::default(),
@@ -409,6 +418,41 @@ impl Server {
         src: SocketAddrV4,
         bytes: &[u8],
     ) -> Action<'s> {
+        self.handle_on(scratch, now, wall_secs, iface, src, bytes, false)
+    }
+
+    /// Handle one datagram received on the PXE boot server port (4011, PXE 2.1 §2.2.5): a
+    /// DHCPREQUEST naming a boot item is answered with a DHCPACK carrying its boot file, sent
+    /// back to `src`.
+    pub fn handle_boot_server<'s>(
+        &self,
+        scratch: &'s mut Scratch,
+        now: Instant,
+        wall_secs: u64,
+        iface: &InterfaceInfo<'_>,
+        src: SocketAddrV4,
+        bytes: &[u8],
+    ) -> Action<'s> {
+        self.handle_on(scratch, now, wall_secs, iface, src, bytes, true)
+    }
+
+    /// Whether the PXE boot server port (4011) must be served: a `--pxe-service` or a
+    /// proxy-DHCP range is configured.
+    pub fn serves_boot_server(&self) -> bool {
+        self.pxe.has_menu() || self.ranges.iter().any(|r| r.mode == RangeMode::Proxy)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_on<'s>(
+        &self,
+        scratch: &'s mut Scratch,
+        now: Instant,
+        wall_secs: u64,
+        iface: &InterfaceInfo<'_>,
+        src: SocketAddrV4,
+        bytes: &[u8],
+        boot_server: bool,
+    ) -> Action<'s> {
         let _ = now;
         let Scratch {
             opts,
@@ -423,7 +467,7 @@ impl Server {
         journal.clear();
         *delay = 0;
         *last = 0;
-        if let Some(addr) = super::lease_time::local_query(src, bytes) {
+        if !boot_server && let Some(addr) = super::lease_time::local_query(src, bytes) {
             let expires = self.alloc.expiry_of(addr, wall_secs);
             let len = super::lease_time::answer(bytes, expires, wall_secs, reply);
             *last = len;
@@ -433,8 +477,9 @@ impl Server {
                 journal,
             };
         }
+        let port = boot_server.then_some(src);
         let out = self.dispatch(
-            opts, reply, journal, sub, delay, tags, wall_secs, iface, bytes,
+            opts, reply, journal, sub, delay, tags, wall_secs, iface, bytes, port,
         );
         match out {
             Ok(Some((to, len))) => {
@@ -567,6 +612,7 @@ impl Server {
         wall: u64,
         iface: &InterfaceInfo<'_>,
         bytes: &[u8],
+        boot_server: Option<SocketAddrV4>,
     ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
         let req = packet::parse(bytes, opts)?;
         let clid = opts.get(code::CLIENT_ID).filter(|_| !self.cfg.ignore_clid);
@@ -590,9 +636,6 @@ impl Server {
         {
             *delay = *secs;
         }
-        if net.range.mode == RangeMode::Proxy {
-            return Err(DropReason::ProxyRange);
-        }
         *last_tags = tags;
         let ctx = Ctx {
             req,
@@ -607,6 +650,13 @@ impl Server {
             sub,
             wall,
         };
+        if let Some(src) = boot_server {
+            return self.boot_server_ack(&ctx, &net, &mut out, src);
+        }
+        if net.range.mode == RangeMode::Proxy {
+            // Proxy-DHCP: only the boot part of a PXE DISCOVER; addresses are another server's.
+            return self.proxy_offer(&ctx, &net, &mut out);
+        }
         match req.msg_type {
             None => self.bootp(&ctx, &net, &mut out),
             Some(msg::DISCOVER) => self.discover(&ctx, &net, &mut out),

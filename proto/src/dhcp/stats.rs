@@ -60,8 +60,9 @@ pub enum DropReason {
     /// BOOTP client without a static address and no `--bootp-dynamic`.
     #[error("BOOTP client without a static address")]
     BootpNoAddress,
-    /// A proxy-only range (PXE proxy-DHCP is not served by this core).
-    #[error("proxy-DHCP range")]
+    /// A request on a proxy-DHCP range that is not a PXE DISCOVER this server can answer
+    /// (addresses are another server's business).
+    #[error("proxy-DHCP range: not a PXE request")]
     ProxyRange,
     /// The reply would not fit in the caller's buffer.
     #[error("reply buffer too small")]
@@ -70,11 +71,17 @@ pub enum DropReason {
     /// `--no-dhcp-interface`).
     #[error("interface not served")]
     InterfaceNotServed,
+    /// A request to the PXE boot server port (4011) from a client that is not a PXE client.
+    #[error("not a PXE client")]
+    NotPxeClient,
+    /// A PXE boot server request for a boot item no `--pxe-service` serves with a file.
+    #[error("no PXE boot service of that type")]
+    NoBootService,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = DropReason::InterfaceNotServed as usize + 1;
+    pub const COUNT: usize = DropReason::NoBootService as usize + 1;
 }
 
 /// Counters shared by all workers: replies by type and drops by reason (relaxed atomics).

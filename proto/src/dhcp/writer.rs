@@ -121,6 +121,22 @@ impl<'b> ReplyWriter<'b> {
         self.areas[1].allowed &= !sname;
     }
 
+    /// Write a boot file name into the `file` header field (RFC 2131 §2: NUL-terminated, so at
+    /// most 127 bytes are kept) and keep the field out of option overload.
+    pub fn boot_file(&mut self, name: &[u8]) {
+        let n = name.len().min(FILE.len() - 1);
+        self.buf[FILE.start..FILE.start + n].copy_from_slice(&name[..n]);
+        self.keep_header_fields(true, false);
+    }
+
+    /// Write a server host name into the `sname` header field (at most 63 bytes) and keep the
+    /// field out of option overload.
+    pub fn server_name(&mut self, name: &[u8]) {
+        let n = name.len().min(SNAME.len() - 1);
+        self.buf[SNAME.start..SNAME.start + n].copy_from_slice(&name[..n]);
+        self.keep_header_fields(false, true);
+    }
+
     /// The header field (`file` or `sname`) that can take `need` more bytes of options,
     /// starting overload (option 52 in the options field) if it has not started yet.
     fn overload_area(&mut self, need: usize) -> Option<usize> {
