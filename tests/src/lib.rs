@@ -26,6 +26,8 @@ pub mod lab6;
 pub mod netns;
 pub mod port;
 pub mod process;
+pub mod pxe_client;
+pub mod pxe_lab;
 pub mod recorder;
 pub mod ringmasq;
 pub mod scripted;

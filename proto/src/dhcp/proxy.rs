@@ -46,13 +46,22 @@ impl Server {
         let csa = Pxe::client_arch(out.opts);
         self.pxe
             .menu_options(&ctx.tags, csa, net.server_id, boot.is_some(), &mut sub);
+        let mut item_file = Vec::new();
         let (siaddr, file, sname) = match boot {
             Some(b) => (
                 b.addr.unwrap_or(net.server_id),
                 b.file.as_slice(),
                 b.sname.as_deref(),
             ),
-            None => (Ipv4Addr::UNSPECIFIED, &[][..], None),
+            None => match self.pxe.single_efi_item(&ctx.tags, csa) {
+                // An EFI client with one item gets no menu: the offer names its file (PXE 2.1
+                // discovery control bit 3, set by `menu_options`).
+                Some(s) => {
+                    s.file(0, &mut item_file);
+                    (s.server.unwrap_or(net.server_id), &item_file[..], None)
+                }
+                None => (Ipv4Addr::UNSPECIFIED, &[][..], None),
+            },
         };
         let to = if ctx.req.giaddr != Ipv4Addr::UNSPECIFIED {
             ReplyTo::Relay(ctx.req.giaddr)

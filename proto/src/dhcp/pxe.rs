@@ -251,6 +251,16 @@ impl Pxe {
             }
             return;
         }
+        if count == 1 && csa != 0 {
+            // One item for an EFI client: no menu, boot at once (dnsmasq 2.90 sends discovery
+            // control 8 and the prompt alone; the client asks the boot server as usual).
+            out.extend_from_slice(&[sub::DISCOVERY_CONTROL, 1, USE_OFFERED_FILE]);
+            match prompt {
+                Some(p) => push_prompt(out, p.timeout, &p.text),
+                None => push_prompt(out, 0, b"PXE"),
+            }
+            return;
+        }
         out.extend_from_slice(&[sub::DISCOVERY_CONTROL, 1, DISCOVER_LISTED_ONLY]);
         if prompt.is_none() {
             push_prompt(out, if count == 1 { 0 } else { 255 }, b"PXE");
@@ -323,6 +333,17 @@ impl Pxe {
             }
         }
         None
+    }
+
+    /// The only item for a non-x86PC client, when it has exactly one and it is a file: such
+    /// a client gets no menu (see [`Pxe::menu_options`]), so a proxy offer names the file.
+    pub(super) fn single_efi_item(&self, tags: &TagSet, csa: u16) -> Option<&CService> {
+        let mut items = self
+            .services
+            .iter()
+            .filter(|s| s.csa == csa && s.cond.holds(tags));
+        let first = items.next()?;
+        (csa != 0 && items.next().is_none() && first.basename.is_some()).then_some(first)
     }
 
     /// The service with a boot file of boot server type `typ` whose tags hold.
@@ -413,6 +434,19 @@ mod tests {
         // An EFI client gets no item: only the prompt.
         p.menu_options(&TagSet::default(), 7, SID, false, &mut out);
         assert_eq!(out, hex("0a09055072657373204638"));
+        // One EFI item (dnsmasq 2.90 with `--pxe-service=BC_EFI,"Boot EFI",efi/grubx64.efi`
+        // and no prompt): discovery control 8 and the default prompt, no menu.
+        let efi = compile(
+            &[svc(
+                7,
+                "Boot EFI",
+                PxeBoot::Basename("efi/x.efi".into()),
+                None,
+            )],
+            &[],
+        );
+        efi.menu_options(&TagSet::default(), 7, SID, false, &mut out);
+        assert_eq!(out, hex("0601080a0400505845"));
     }
 
     /// dnsmasq 2.90 with `--pxe-service=BC_EFI,...` then two x86PC items (one on another
