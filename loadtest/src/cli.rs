@@ -36,6 +36,8 @@ pub enum Command {
     Dns(DnsArgs),
     /// Simulate DHCPv4 clients (DORA, renew, release) and measure rate, drops and latency.
     Dhcp(crate::dhcp::cli::DhcpArgs),
+    /// Boot simulated PXE machines: DORA with options 60/93, then TFTP of boot file and image.
+    Pxe(crate::pxe::PxeArgs),
 }
 
 /// Socket backend selection.

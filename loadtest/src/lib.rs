@@ -15,6 +15,7 @@ pub mod echo;
 pub mod flight;
 pub mod mmsg;
 pub mod name;
+pub mod pxe;
 pub mod qtype;
 pub mod querylist;
 pub mod run;

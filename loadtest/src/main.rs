@@ -9,6 +9,7 @@ fn main() -> anyhow::Result<()> {
     let args = match Cli::parse().command {
         Command::Dns(args) => args,
         Command::Dhcp(args) => return ringmasq_load::dhcp::cli::main(&args),
+        Command::Pxe(args) => return ringmasq_load::pxe::run(&args),
     };
     let cfg = args.run_config()?;
     if args.sweep {
