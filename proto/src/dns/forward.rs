@@ -15,7 +15,8 @@ use super::hosts::HostsTable;
 use super::local::{LocalData, write_address_reply};
 use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
-    Edns, Query, QuestionKey, parse_query, parse_response_head, set_rcode, write_error_reply,
+    Edns, PacketError, Query, QuestionKey, RCODE_FORMERR, parse_query, parse_response_head,
+    set_rcode, write_error_reply, write_header_only_reply,
 };
 use super::servers::{Egress, Route, ServerTable};
 use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};
@@ -367,7 +368,7 @@ impl Forwarder {
         let udp = client.tcp.is_none();
         let q = match parse_query(bytes) {
             Ok(q) => q,
-            Err(_) => {
+            Err(e) => {
                 // RFC 1035 §4.1.1: a message with QR=1 is a response; never answer one
                 // (that is how reflection loops start).
                 let reason = if bytes.len() >= 12 && bytes[2] & 0x80 != 0 {
@@ -375,6 +376,16 @@ impl Forwarder {
                 } else {
                     DropReason::MalformedQuery
                 };
+                // RFC 6891 §6.1.1: a query with more than one OPT RR (or one out of place)
+                // MUST get FORMERR; other malformed queries are dropped and counted.
+                if matches!(e, PacketError::BadOpt) && reason == DropReason::MalformedQuery {
+                    let mut buf = out.buffer();
+                    if let Some(len) = write_header_only_reply(bytes, RCODE_FORMERR, &mut buf) {
+                        out.push(Destination::Client(client), buf, len);
+                        return;
+                    }
+                    out.recycle(buf);
+                }
                 self.counters.drop_packet(reason);
                 return;
             }
