@@ -92,9 +92,13 @@ pub fn tcp_listener(addr: SocketAddr) -> Result<Socket> {
 /// kernel, whose ephemeral range is narrower; with neither, the kernel picks.
 pub fn upstream_socket(v6: bool, fixed: Option<u16>, range: Option<(u16, u16)>) -> Result<Socket> {
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_nonblocking(true)?;
-    let _ = s.set_recv_buffer_size(2 << 20);
+    // Non-blocking from the start (no fcntl): pool sockets are renewed every few queries.
+    let s = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
+    if fixed.is_some() {
+        // One port carries every query of the worker: room for bursts of answers. A pool
+        // socket carries a handful of queries, well within the default buffer.
+        let _ = s.set_recv_buffer_size(2 << 20);
+    }
     if v6 {
         s.set_only_v6(true)?;
     }
