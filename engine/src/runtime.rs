@@ -147,6 +147,13 @@ pub fn worker_count(cfg: &Config) -> usize {
 /// Binds every socket for every worker.
 pub fn bind(cfg: &Config) -> Result<Bound> {
     raise_open_file_limit();
+    // Ports bound later by other parts of ringmasq stay out of the upstream sockets' draw.
+    let pxe = crate::dhcp::socket::PXE_PORT;
+    let mut reserved = vec![(cfg.port, cfg.port), (pxe, pxe)];
+    if let Some(r) = cfg.tftp.port_range {
+        reserved.push(r);
+    }
+    crate::socket::reserve_ports(reserved);
     let listen = listen_addresses(cfg, true)?;
     let n = worker_count(cfg);
     // dnsmasq draws source ports from 1024-65535 unless --min-port/--max-port narrow it.

@@ -119,6 +119,9 @@ pub fn upstream_socket(v6: bool, fixed: Option<u16>, range: Option<(u16, u16)>) 
     if let Some((lo, hi)) = range {
         for _ in 0..64 {
             let port = rand::random_range(lo..=hi);
+            if reserved(port) {
+                continue;
+            }
             if s.bind(&SockAddr::from(any(port))).is_ok() {
                 return Ok(s);
             }
@@ -127,6 +130,22 @@ pub fn upstream_socket(v6: bool, fixed: Option<u16>, range: Option<(u16, u16)>) 
     }
     s.bind(&SockAddr::from(any(0)))?;
     Ok(s)
+}
+
+/// Ports ringmasq binds later (the DNS port on addresses that appear, the PXE boot server's
+/// 4011, the TFTP transfer ports): the random draw for upstream sockets keeps off them, or a
+/// pool socket holding the wildcard could block them.
+static RESERVED_PORTS: std::sync::OnceLock<Vec<(u16, u16)>> = std::sync::OnceLock::new();
+
+/// Sets the port ranges the upstream sockets' random draw avoids (first call wins).
+pub fn reserve_ports(ranges: Vec<(u16, u16)>) {
+    let _ = RESERVED_PORTS.set(ranges);
+}
+
+fn reserved(port: u16) -> bool {
+    RESERVED_PORTS
+        .get()
+        .is_some_and(|r| r.iter().any(|&(lo, hi)| (lo..=hi).contains(&port)))
 }
 
 /// A UDP socket for the queries of servers with a source binding (`--server=ADDR@SRC#PORT`,
