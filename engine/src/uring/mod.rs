@@ -415,29 +415,13 @@ fn renew_ports(
         let slot = renewal.slot;
         match sockets.renew_pool_slot(renewal) {
             Ok(old) => {
-                let mut swap = |base: u32, fd: i32| -> anyhow::Result<()> {
-                    let fixed = base + u32::from(slot);
-                    r.ring.submitter().register_files_update(fixed, &[fd])?;
-                    let s = &mut recv[fixed as usize];
-                    let e = opcode::AsyncCancel::new(s.user_data(fixed as usize))
-                        .build()
-                        .user_data(KIND_CANCEL << KIND_SHIFT);
-                    push(&mut r.ring, &e);
-                    s.generation += 1;
-                    s.armed = false;
-                    Ok(())
-                };
                 if old.v4.is_some() {
-                    swap(
-                        up_v4_base,
-                        sockets.upstream_v4[usize::from(slot)].as_raw_fd(),
-                    )?;
+                    let fd = sockets.upstream_v4[usize::from(slot)].as_raw_fd();
+                    swap_file(r, recv, (up_v4_base + u32::from(slot)) as usize, fd)?;
                 }
                 if old.v6.is_some() {
-                    swap(
-                        up_v6_base,
-                        sockets.upstream_v6[usize::from(slot)].as_raw_fd(),
-                    )?;
+                    let fd = sockets.upstream_v6[usize::from(slot)].as_raw_fd();
+                    swap_file(r, recv, (up_v6_base + u32::from(slot)) as usize, fd)?;
                 }
                 // The old files stay open in the kernel until their cancelled receives end.
                 drop(old);
@@ -471,30 +455,36 @@ fn apply_udp_changes(
                     );
                     continue;
                 };
-                r.ring.submitter().register_files_update(i as u32, &[fd])?;
-                let slot = &mut recv[i];
-                slot.generation += 1;
-                slot.active = true;
-                slot.armed = false;
+                swap_file(r, recv, i, fd)?;
             }
             UdpChange::Remove(addr) => {
                 let Some((i, old)) = sockets.remove_udp(addr) else {
                     continue;
                 };
-                let slot = &mut recv[i];
-                let e = opcode::AsyncCancel::new(slot.user_data(i))
-                    .build()
-                    .user_data(KIND_CANCEL << KIND_SHIFT);
-                push(&mut r.ring, &e);
-                r.ring.submitter().register_files_update(i as u32, &[-1])?;
-                slot.generation += 1;
-                slot.active = false;
-                slot.armed = false;
+                swap_file(r, recv, i, -1)?;
                 // The file stays open in the kernel until the cancelled receive ends.
                 drop(old);
             }
         }
     }
+    Ok(())
+}
+
+/// Puts `fd` (-1: none) in fixed-file slot `i`: the receive armed on the old file, if any, is
+/// cancelled and the slot takes a new generation, so completions of the old receive are told
+/// apart and discarded; a slot with a file is re-armed on the next loop turn.
+fn swap_file(r: &mut Ring, recv: &mut [RecvSocket], i: usize, fd: i32) -> anyhow::Result<()> {
+    r.ring.submitter().register_files_update(i as u32, &[fd])?;
+    let slot = &mut recv[i];
+    if slot.armed {
+        let e = opcode::AsyncCancel::new(slot.user_data(i))
+            .build()
+            .user_data(KIND_CANCEL << KIND_SHIFT);
+        push(&mut r.ring, &e);
+    }
+    slot.generation += 1;
+    slot.active = fd >= 0;
+    slot.armed = false;
     Ok(())
 }
 
