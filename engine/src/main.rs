@@ -51,20 +51,6 @@ fn serve() -> ExitCode {
                 .to_string(),
         );
     }
-    // ra-names (SLAAC addresses of dual-stack hosts named in DNS) is not implemented yet.
-    let ra_names: Vec<String> = cfg
-        .ipv6
-        .ranges
-        .iter()
-        .filter(|r| r.modes.ra_names)
-        .map(|r| format!("{}", r.start))
-        .collect();
-    if !ra_names.is_empty() {
-        problems.push(format!(
-            "dhcp-range mode ra-names is not implemented yet (use slaac, ra-stateless or a DHCPv6 pool): dhcp-range starting {}",
-            ra_names.join(", ")
-        ));
-    }
     let identity = Identity::resolve(cfg.user.as_deref(), cfg.group.as_deref())
         .map_err(|e| problems.push(e.to_string()))
         .ok()

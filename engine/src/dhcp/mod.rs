@@ -8,6 +8,7 @@
 //! and journal to the new user beforehand (their directory may stay root's).
 
 pub mod log;
+pub mod ra_names;
 pub mod script;
 pub mod service;
 pub mod settings;

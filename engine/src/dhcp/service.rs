@@ -24,6 +24,7 @@ use ringmasq_proto::dhcp::{
 };
 
 use super::log::{log_reply_options, log_request, reply_kind};
+use super::ra_names::RaNames;
 use super::script::{ScriptRunner, ScriptUser};
 use super::socket::{CLIENT_PORT, DhcpSocket, PXE_PORT, SERVER_PORT};
 use super::store::LeaseStore;
@@ -121,6 +122,8 @@ pub struct DhcpService {
     pxe_socket: Option<DhcpSocket>,
     /// DHCPv6, when an IPv6 range needs it.
     v6: Option<V6>,
+    /// `ra-names` probes, when a range asks for them.
+    ra_names: Option<RaNames>,
     store: Option<LeaseStore>,
     ifaces: Interfaces,
     stop: Arc<AtomicBool>,
@@ -158,13 +161,16 @@ struct Delayed {
 const NAMES_INTERVAL: Duration = Duration::from_millis(100);
 
 /// `(address, name)` of every lease that has a name, by address.
-fn named(leases: &[Lease], v6: Option<&V6>) -> Vec<(IpAddr, String)> {
+fn named(leases: &[Lease], v6: Option<&V6>, ra: Option<&RaNames>) -> Vec<(IpAddr, String)> {
     let mut v: Vec<(IpAddr, String)> = leases
         .iter()
         .filter_map(|l| l.hostname.as_ref().map(|h| (IpAddr::V4(l.addr), h.clone())))
         .collect();
     if let Some(v6) = v6 {
         v.extend(v6.names().into_iter().map(|(a, n)| (IpAddr::V6(a), n)));
+    }
+    if let Some(ra) = ra {
+        v.extend(ra.names().into_iter().map(|(a, n)| (IpAddr::V6(a), n)));
     }
     v
 }
@@ -296,6 +302,7 @@ impl DhcpService {
             socket,
             pxe_socket,
             v6,
+            ra_names: RaNames::new(cfg)?,
             store,
             ifaces: interfaces(),
             stop,
@@ -333,6 +340,7 @@ impl DhcpService {
                 .into_iter()
                 .chain(self.pxe_socket.as_ref().map(DhcpSocket::fd))
                 .chain(self.v6.as_ref().map(V6::fd))
+                .chain(self.ra_names.as_ref().map(RaNames::fd))
                 .map(|fd| libc::pollfd {
                     fd,
                     events: libc::POLLIN,
@@ -348,6 +356,9 @@ impl DhcpService {
             if let Some(d) = self.delayed.front() {
                 let left = d.due.saturating_duration_since(StdInstant::now());
                 wait = wait.min(left.as_millis() as i32);
+            }
+            if let Some(ms) = self.ra_names.as_ref().and_then(RaNames::wait_ms) {
+                wait = wait.min(ms);
             }
             // SAFETY: polls the pollfds of this Vec, which we own, with its length.
             unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
@@ -385,6 +396,9 @@ impl DhcpService {
                 s.runner.flush();
             }
             self.send_due();
+            if let Some(r) = &mut self.ra_names {
+                self.names_dirty |= r.poll();
+            }
             if super::take_reload() {
                 self.reload();
             }
@@ -421,6 +435,7 @@ impl DhcpService {
         let now = named(
             &self.server.allocator().snapshot(wall_secs()),
             self.v6.as_ref(),
+            self.ra_names.as_ref(),
         );
         if now == self.published {
             return;
@@ -471,6 +486,10 @@ impl DhcpService {
             s.poll_neighbours();
         }
         self.ifaces = interfaces();
+        if let Some(r) = &mut self.ra_names {
+            // A lease, its name or the advertised prefix that went takes its AAAA with it.
+            self.names_dirty |= r.sync(&self.server.allocator().snapshot(wall));
+        }
         if let Some(v6) = &mut self.v6 {
             if v6.expire(wall) {
                 self.names_dirty = true;

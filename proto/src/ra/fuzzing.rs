@@ -4,9 +4,16 @@
 //! kind.
 
 use super::message::{Advert, Solicitation};
+use super::names::{ECHO_REPLY, decode_echo_reply, echo_request};
 
-/// Checks both decoders on `data`.
+/// Checks the decoders on `data` (the echo reply one too: `ra-names` reads replies from the
+/// same kind of raw ICMPv6 socket).
 pub fn check_router_message(data: &[u8]) {
+    if let Some((id, seq)) = decode_echo_reply(data) {
+        let mut again = echo_request(id, seq);
+        again[0] = ECHO_REPLY;
+        assert_eq!(decode_echo_reply(&again), Some((id, seq)));
+    }
     if let Ok(s) = Solicitation::decode(data) {
         let again = Solicitation::decode(&s.encode()).expect("re-encoded solicitation decodes");
         assert_eq!(again, s);

@@ -3,6 +3,7 @@
 
 pub mod fuzzing;
 pub mod message;
+pub mod names;
 pub mod plan;
 pub mod schedule;
 
