@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::backend::Backend;
 use crate::binary::ringmasq_bin;
 use crate::error::{HarnessError, Result};
 use crate::port::free_loopback_addr;
@@ -39,9 +40,13 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
 }
 
 impl TftpServer {
-    /// Starts ringmasq with `--enable-tftp --tftp-root=ROOT` plus `extra`; `setup` fills the
-    /// root (a fresh directory) before the server starts.
-    pub fn start(extra: &[&str], setup: impl FnOnce(&Path)) -> Result<TftpServer> {
+    /// Starts ringmasq on `backend` with `--enable-tftp --tftp-root=ROOT` plus `extra`; `setup`
+    /// fills the root (a fresh directory) before the server starts.
+    pub fn start(
+        backend: Backend,
+        extra: &[&str],
+        setup: impl FnOnce(&Path),
+    ) -> Result<TftpServer> {
         let dir = TempDir::new("rmq-tftp")?;
         let root = dir.join("root");
         std::fs::create_dir_all(&root).map_err(|e| HarnessError::io("mkdir root", e))?;
@@ -56,6 +61,7 @@ impl TftpServer {
             "--no-resolv".into(),
             "--no-hosts".into(),
             "--enable-tftp".into(),
+            format!("--io-backend={}", backend.as_arg()),
             "-8".into(),
             log.display().to_string(),
         ];

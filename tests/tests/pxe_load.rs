@@ -7,17 +7,26 @@ use std::process::Command;
 use ringmasq_tests::binary::workspace_bin;
 use ringmasq_tests::dhcp_lab::{self, CLIENT_IF, DhcpLab};
 use ringmasq_tests::pxe_lab::{boot_root, client_address};
+use ringmasq_tests::{Backend, backend_tests};
 
-#[test]
-fn simulated_machines_all_boot() {
+fn simulated_machines_all_boot(b: Backend) -> anyhow::Result<()> {
     if !dhcp_lab::usable() {
-        return;
+        return Ok(());
     }
-    let lab = DhcpLab::new("pl");
+    let lab = DhcpLab::new(match b {
+        Backend::Uring => "plu",
+        Backend::Epoll => "ple",
+    });
     let root = lab.dir.join("tftp");
     boot_root(&root);
     let root_arg = format!("--tftp-root={}", root.display());
-    let server = lab.ringmasq(&["--enable-tftp", &root_arg, "--dhcp-boot=pxelinux.0"]);
+    let backend = format!("--io-backend={}", b.as_arg());
+    let server = lab.ringmasq(&[
+        "--enable-tftp",
+        &root_arg,
+        "--dhcp-boot=pxelinux.0",
+        &backend,
+    ]);
     client_address(&lab, "10.77.0.200");
     let load = workspace_bin("ringmasq-load").expect("ringmasq-load binary");
     let out = Command::new("timeout")
@@ -40,4 +49,7 @@ fn simulated_machines_all_boot() {
     // Each machine fetched pxelinux.0 (42,000 bytes) and the image (150,000 bytes).
     assert_eq!(v["bytes"], 8 * (42_000 + 150_000), "{text}");
     server.stop(libc::SIGTERM);
+    Ok(())
 }
+
+backend_tests!(simulated_machines_all_boot);

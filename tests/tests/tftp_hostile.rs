@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use ringmasq_tests::tftp::{Reply, TftpServer};
+use ringmasq_tests::{Backend, backend_tests};
 
 fn rrq(name: &[u8], mode: Option<&[u8]>, opts: &[(&[u8], &[u8])]) -> Vec<u8> {
     let mut b = vec![0, 1];
@@ -120,9 +121,8 @@ fn handled(s: &TftpServer) -> u64 {
         + num(" unexpected")
 }
 
-#[test]
-fn hostile_tftp_packets_are_refused_or_dropped_and_counted() {
-    let s = TftpServer::start(&[], |root| {
+fn hostile_tftp_packets_are_refused_or_dropped_and_counted(b: Backend) -> anyhow::Result<()> {
+    let s = TftpServer::start(b, &[], |root| {
         std::fs::write(root.join("file"), b"hello").unwrap();
     })
     .unwrap();
@@ -161,4 +161,7 @@ fn hostile_tftp_packets_are_refused_or_dropped_and_counted() {
         }
         eprintln!("{name}: {reply:?}");
     }
+    Ok(())
 }
+
+backend_tests!(hostile_tftp_packets_are_refused_or_dropped_and_counted);

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use ringmasq_tests::tftp::{TftpServer, pattern};
+use ringmasq_tests::{Backend, backend_tests};
 
 const SIZE: usize = 33 * 1024 * 1024 + 77;
 
@@ -19,11 +20,10 @@ fn check(out: &Path, want: &[u8], what: &str, o: &std::process::Output) {
     assert!(got == want, "{what}: contents differ");
 }
 
-#[test]
-fn large_files_wrap_block_numbers_and_arrive_intact() {
+fn large_files_wrap_block_numbers_and_arrive_intact(b: Backend) -> anyhow::Result<()> {
     let data = pattern(SIZE, 7);
     let d2 = data.clone();
-    let s = TftpServer::start(&[], move |root| {
+    let s = TftpServer::start(b, &[], move |root| {
         std::fs::write(root.join("big.img"), &d2).unwrap()
     })
     .unwrap();
@@ -77,4 +77,7 @@ fn large_files_wrap_block_numbers_and_arrive_intact() {
         "{}",
         s.log()
     );
+    Ok(())
 }
+
+backend_tests!(large_files_wrap_block_numbers_and_arrive_intact);

@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use ringmasq_tests::tftp::{Reply, TftpServer, pattern};
+use ringmasq_tests::{Backend, backend_tests};
 
 fn file(root: &std::path::Path) {
     std::fs::write(root.join("f"), pattern(5000, 5)).unwrap();
 }
 
-#[test]
-fn no_blocksize_and_mtu_limit_negotiation() {
-    let s = TftpServer::start(&["--tftp-no-blocksize"], file).unwrap();
+fn no_blocksize_and_mtu_limit_negotiation(b: Backend) -> anyhow::Result<()> {
+    let s = TftpServer::start(b, &["--tftp-no-blocksize"], file).unwrap();
     let mut c = s.raw_client(Duration::from_secs(3)).unwrap();
     c.rrq("f", &[("blksize", 1468)]).unwrap();
     // blksize is not acknowledged, so no OACK at all: 512-byte DATA straight away.
@@ -20,7 +20,7 @@ fn no_blocksize_and_mtu_limit_negotiation() {
         other => panic!("{other:?}"),
     }
     drop(s);
-    let s = TftpServer::start(&["--tftp-mtu=1000"], file).unwrap();
+    let s = TftpServer::start(b, &["--tftp-mtu=1000"], file).unwrap();
     let mut c = s.raw_client(Duration::from_secs(3)).unwrap();
     c.rrq("f", &[("blksize", 1468), ("tsize", 0)]).unwrap();
     assert_eq!(
@@ -32,11 +32,11 @@ fn no_blocksize_and_mtu_limit_negotiation() {
         Reply::Data(1, d) => assert_eq!(d.len(), 968),
         other => panic!("{other:?}"),
     }
+    Ok(())
 }
 
-#[test]
-fn port_range_and_single_port() {
-    let s = TftpServer::start(&["--tftp-port-range=47100,47101"], file).unwrap();
+fn port_range_and_single_port(b: Backend) -> anyhow::Result<()> {
+    let s = TftpServer::start(b, &["--tftp-port-range=47100,47101"], file).unwrap();
     let mut ports = Vec::new();
     let mut clients = Vec::new();
     for _ in 0..2 {
@@ -56,7 +56,7 @@ fn port_range_and_single_port() {
     drop(clients);
     drop(s);
 
-    let s = TftpServer::start(&["--tftp-single-port"], file).unwrap();
+    let s = TftpServer::start(b, &["--tftp-single-port"], file).unwrap();
     let out = s.scratch("o").join("f");
     let o = s.curl("f", Some(1024), &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -65,34 +65,41 @@ fn port_range_and_single_port() {
     c.rrq("f", &[]).unwrap();
     let (_, from) = c.recv_from().unwrap();
     assert_eq!(from.port(), 69);
+    Ok(())
 }
 
-#[test]
-fn max_transfers_no_fail_and_interfaces() {
-    let s = TftpServer::start(&["--tftp-max=1"], file).unwrap();
+fn max_transfers_no_fail_and_interfaces(b: Backend) -> anyhow::Result<()> {
+    let s = TftpServer::start(b, &["--tftp-max=1"], file).unwrap();
     let mut a = s.raw_client(Duration::from_secs(3)).unwrap();
     a.rrq("f", &[]).unwrap();
     assert!(matches!(a.recv_from().unwrap().0, Reply::Data(1, _)));
     // The second request is not read while the first transfer runs (the client would retry).
-    let b = s.raw_client(Duration::from_millis(500)).unwrap();
-    b.rrq("f", &[]).unwrap();
-    assert!(b.recv().is_err());
+    let second = s.raw_client(Duration::from_millis(500)).unwrap();
+    second.rrq("f", &[]).unwrap();
+    assert!(second.recv().is_err());
     drop(s);
 
     // A missing root stops the start, unless --tftp-no-fail.
     let bad = "--tftp-root=/nonexistent/ringmasq-tftp-root";
-    assert!(TftpServer::start(&[bad], file).is_err());
-    let s = TftpServer::start(&[bad, "--tftp-no-fail"], file).unwrap();
+    assert!(TftpServer::start(b, &[bad], file).is_err());
+    let s = TftpServer::start(b, &[bad, "--tftp-no-fail"], file).unwrap();
     drop(s);
 
     // --enable-tftp=IF: requests arriving on another interface are ignored.
-    let s = TftpServer::start(&["--enable-tftp=ringmasq-none0"], file).unwrap();
+    let s = TftpServer::start(b, &["--enable-tftp=ringmasq-none0"], file).unwrap();
     let c = s.raw_client(Duration::from_millis(500)).unwrap();
     c.rrq("f", &[]).unwrap();
     assert!(c.recv().is_err());
     drop(s);
-    let s = TftpServer::start(&["--enable-tftp=lo"], file).unwrap();
+    let s = TftpServer::start(b, &["--enable-tftp=lo"], file).unwrap();
     let mut c = s.raw_client(Duration::from_secs(3)).unwrap();
     c.rrq("f", &[]).unwrap();
     assert!(matches!(c.recv_from().unwrap().0, Reply::Data(1, _)));
+    Ok(())
 }
+
+backend_tests!(
+    no_blocksize_and_mtu_limit_negotiation,
+    port_range_and_single_port,
+    max_transfers_no_fail_and_interfaces
+);

@@ -7,6 +7,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::time::Duration;
 
 use ringmasq_tests::tftp::{Reply, TftpServer};
+use ringmasq_tests::{Backend, backend_tests};
 
 const SECRET: &[u8] = b"outside-the-root secret\n";
 
@@ -20,9 +21,8 @@ fn first_reply(s: &TftpServer, name: &[u8]) -> Reply {
     c.recv().unwrap()
 }
 
-#[test]
-fn nothing_outside_the_root_is_served() {
-    let s = TftpServer::start(&[], |root| {
+fn nothing_outside_the_root_is_served(b: Backend) -> anyhow::Result<()> {
+    let s = TftpServer::start(b, &[], |root| {
         let parent = root.parent().unwrap();
         std::fs::write(parent.join("secret.txt"), SECRET).unwrap();
         std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -96,11 +96,12 @@ fn nothing_outside_the_root_is_served() {
         "{log}"
     );
     assert_eq!(log.matches("TFTP sent").count(), 1, "{log}");
+    Ok(())
 }
 
-#[test]
-fn write_requests_and_missing_files_get_clear_errors() {
-    let s = TftpServer::start(&[], |root| std::fs::write(root.join("a"), b"a").unwrap()).unwrap();
+fn write_requests_and_missing_files_get_clear_errors(b: Backend) -> anyhow::Result<()> {
+    let s =
+        TftpServer::start(b, &[], |root| std::fs::write(root.join("a"), b"a").unwrap()).unwrap();
     let c = s.raw_client(Duration::from_secs(3)).unwrap();
     c.request(b"\x00\x02new.img\x00octet\x00").unwrap();
     match c.recv().unwrap() {
@@ -120,11 +121,12 @@ fn write_requests_and_missing_files_get_clear_errors() {
         first_reply(&s, b"./"),
         Reply::Error(1, "file not found".into())
     );
+    Ok(())
 }
 
-#[test]
-fn secure_lowercase_and_unique_root() {
+fn secure_lowercase_and_unique_root(b: Backend) -> anyhow::Result<()> {
     let s = TftpServer::start(
+        b,
         &["--tftp-secure", "--tftp-lowercase", "--tftp-unique-root"],
         |root| {
             std::fs::create_dir_all(root.join("127.0.0.1")).unwrap();
@@ -155,9 +157,16 @@ fn secure_lowercase_and_unique_root() {
             other => panic!("{other:?}"),
         }
     }
+    Ok(())
 }
 
 fn unsafe_euid() -> u32 {
     // SAFETY: geteuid only reads this process's credentials.
     unsafe { libc::geteuid() }
 }
+
+backend_tests!(
+    nothing_outside_the_root_is_served,
+    write_requests_and_missing_files_get_clear_errors,
+    secure_lowercase_and_unique_root
+);

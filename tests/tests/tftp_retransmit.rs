@@ -5,12 +5,14 @@
 use std::time::{Duration, Instant};
 
 use ringmasq_tests::tftp::{Reply, TftpServer, pattern};
+use ringmasq_tests::{Backend, backend_tests};
 
-#[test]
-fn lost_ack_is_retransmitted_and_duplicates_never_double_the_stream() {
+fn lost_ack_is_retransmitted_and_duplicates_never_double_the_stream(
+    b: Backend,
+) -> anyhow::Result<()> {
     let data = pattern(512 * 6 + 10, 3);
     let d2 = data.clone();
-    let s = TftpServer::start(&[], move |root| {
+    let s = TftpServer::start(b, &[], move |root| {
         std::fs::write(root.join("f"), &d2).unwrap()
     })
     .unwrap();
@@ -63,13 +65,13 @@ fn lost_ack_is_retransmitted_and_duplicates_never_double_the_stream() {
         "{}",
         s.log()
     );
+    Ok(())
 }
 
-#[test]
-fn window_restarts_after_a_partial_ack() {
+fn window_restarts_after_a_partial_ack(b: Backend) -> anyhow::Result<()> {
     let data = pattern(512 * 10, 9);
     let d2 = data.clone();
-    let s = TftpServer::start(&[], move |root| {
+    let s = TftpServer::start(b, &[], move |root| {
         std::fs::write(root.join("w"), &d2).unwrap()
     })
     .unwrap();
@@ -93,4 +95,10 @@ fn window_restarts_after_a_partial_ack() {
         })
         .collect();
     assert_eq!(next, [3, 4, 5, 6]);
+    Ok(())
 }
+
+backend_tests!(
+    lost_ack_is_retransmitted_and_duplicates_never_double_the_stream,
+    window_restarts_after_a_partial_ack
+);

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use ringmasq_tests::tftp::{TftpServer, pattern};
 use ringmasq_tests::wait::poll_until;
+use ringmasq_tests::{Backend, backend_tests};
 
-#[test]
-fn completed_transfer_runs_the_script() {
+fn completed_transfer_runs_the_script(b: Backend) -> anyhow::Result<()> {
     let dir = ringmasq_tests::TempDir::new("tftp-script").unwrap();
     let script = dir.join("script.sh");
     let record = dir.join("events.txt");
@@ -19,7 +19,7 @@ fn completed_transfer_runs_the_script() {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let arg = format!("--dhcp-script={}", script.display());
-    let s = TftpServer::start(&[&arg], |root| {
+    let s = TftpServer::start(b, &[&arg], |root| {
         std::fs::write(root.join("boot.img"), pattern(3000, 1)).unwrap()
     })
     .unwrap();
@@ -47,4 +47,7 @@ fn completed_transfer_runs_the_script() {
     // A refused request runs nothing.
     let _ = s.curl("missing.img", None, &out);
     assert_eq!(std::fs::read_to_string(&record).unwrap().lines().count(), 1);
+    Ok(())
 }
+
+backend_tests!(completed_transfer_runs_the_script);

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use ringmasq_tests::tftp::{TftpServer, pattern};
+use ringmasq_tests::{Backend, backend_tests};
 
 type Fetch<'a> = Box<dyn Fn(&Path) -> std::process::Output + 'a>;
 
@@ -16,10 +17,9 @@ fn ok(o: &std::process::Output, what: &str) {
     );
 }
 
-#[test]
-fn small_files_with_every_client() {
+fn small_files_with_every_client(b: Backend) -> anyhow::Result<()> {
     let sizes = [0usize, 1, 511, 512, 513, 1468, 2936, 100_000];
-    let s = TftpServer::start(&[], |root| {
+    let s = TftpServer::start(b, &[], |root| {
         for n in sizes {
             std::fs::write(root.join(format!("f{n}")), pattern(n, n as u64 + 1)).unwrap();
         }
@@ -68,4 +68,7 @@ fn small_files_with_every_client() {
         std::fs::read(&out).unwrap(),
         b"line one\nline two\r\nbare\rcr\n"
     );
+    Ok(())
 }
+
+backend_tests!(small_files_with_every_client);

@@ -5,9 +5,16 @@
 //! Listeners: port 69 on each `--listen-address`, or the wildcard addresses when none is
 //! given. Each transfer gets its own socket (port from `--tftp-port-range`, else ephemeral)
 //! unless `--tftp-single-port`. File contents are read once and shared between transfers.
+//!
+//! The transfers ([`service`]) queue what they send ([`outbox`]); an I/O loop carries it out:
+//! an io_uring ring (`crate::uring::tftp`: multishot receives on every transfer socket, all
+//! sends of a loop turn in one submission) unless `--io-backend=epoll` or io_uring is missing,
+//! then epoll with `sendmmsg` ([`poller`]).
 
 pub mod files;
 pub mod net;
+pub mod outbox;
+pub mod poller;
 pub mod script;
 pub mod service;
 pub mod stats;
@@ -18,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use anyhow::Result;
-use ringmasq_config::Config;
+use ringmasq_config::{Config, IoBackend};
 use ringmasq_proto::tftp::PORT;
 
 pub use stats::TftpStats;
@@ -93,9 +100,20 @@ pub fn start(cfg: &Config) -> Result<Option<TftpHandle>> {
                 .join(", ")
         }
     );
+    let uring = cfg.io_backend != IoBackend::Epoll && crate::uring::probe().is_ok();
+    tracing::debug!("TFTP on {}", if uring { "io_uring" } else { "epoll" });
     let thread = std::thread::Builder::new()
         .name("ringmasq-tftp".into())
-        .spawn(move || service.run())?;
+        .spawn(move || {
+            let r = if uring {
+                crate::uring::tftp::run(service)
+            } else {
+                poller::run(service)
+            };
+            if let Err(e) = r {
+                tracing::error!("TFTP stopped: {e}");
+            }
+        })?;
     Ok(Some(TftpHandle {
         stop,
         thread: Some(thread),

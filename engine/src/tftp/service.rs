@@ -1,15 +1,17 @@
-//! The TFTP thread: listeners on port 69, one connected socket per transfer (or the listener
+//! The TFTP service: listeners on port 69, one connected socket per transfer (or the listener
 //! itself under `--tftp-single-port`), the transfers' state machines and their timers.
 //!
-//! One loop turn: wait on epoll (level-triggered) at most until the next timer scan, read one
-//! datagram from each ready socket, feed it to its transfer, and send what the transfer asks
-//! for; every 50 ms, give the transfers whose deadline passed their timeout.
+//! The service reads requests from the listeners itself (rare: one per transfer) but sends
+//! nothing: DATA, OACK and ERROR packets and the transfer sockets to watch or close are queued
+//! as [`Out`] for the I/O loop that drives it — epoll ([`super::poller`]) or io_uring
+//! (`crate::uring::tftp`). The loop hands back each datagram a transfer socket receives
+//! ([`TftpService::transfer_datagram`]) and calls [`TftpService::tick`] every [`TICK`].
 
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
@@ -28,17 +30,15 @@ use ringmasq_proto::time::Instant;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::files::{FileCache, euid, open_beneath, open_dir};
-use super::net::{MAX_BATCH, recv, send_parts};
+use super::net::recv;
+use super::outbox::{Out, Owner, Route};
 use super::stats::TftpStats;
-use crate::clock;
-use crate::epoll::{Epoll, Token};
 
 /// How often deadlines are checked.
-const TICK: Duration = Duration::from_millis(50);
-/// Token numbers at or above this are transfers; below, listeners.
-const TRANSFER_BASE: u32 = 1 << 20;
+pub const TICK: Duration = Duration::from_millis(50);
 
 struct Active {
+    serial: u32,
     /// The transfer's own socket; `None` under `--tftp-single-port`.
     sock: Option<Socket>,
     /// Index of the listener it arrived on (used under single-port).
@@ -63,7 +63,8 @@ pub struct TftpService {
     settings: TftpSettings,
     listeners: Vec<Socket>,
     roots: Vec<OpenRoot>,
-    epoll: Epoll,
+    out: Vec<Out>,
+    serial: u32,
     slots: Vec<Option<Active>>,
     free: Vec<u32>,
     by_peer: HashMap<SocketAddr, u32>,
@@ -131,12 +132,10 @@ impl TftpService {
         stop: Arc<AtomicBool>,
         stats: Arc<TftpStats>,
     ) -> Result<Self> {
-        let epoll = Epoll::new().context("epoll for TFTP")?;
         let mut listeners = Vec::new();
-        for (i, a) in addrs.iter().enumerate() {
+        for a in addrs {
             let s =
                 crate::socket::udp_listener(*a).with_context(|| format!("TFTP listener on {a}"))?;
-            epoll.add(s.as_raw_fd(), Token::Tftp(i as u32), false)?;
             listeners.push(s);
         }
         let mut roots = Vec::new();
@@ -164,7 +163,8 @@ impl TftpService {
             settings: settings.clone(),
             listeners,
             roots,
-            epoll,
+            out: Vec::with_capacity(1024),
+            serial: 0,
             slots: Vec::new(),
             free: Vec::new(),
             by_peer: HashMap::new(),
@@ -185,36 +185,67 @@ impl TftpService {
         self.script = Some(script);
     }
 
-    /// Runs until the stop flag is set.
-    pub fn run(mut self) {
-        let mut events: Vec<libc::epoll_event> = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
-        let mut next_tick = clock::now();
-        while !self.stop.load(Ordering::Relaxed) {
-            let n = match self.epoll.wait(&mut events, TICK.as_millis() as i32) {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!("TFTP epoll: {e}");
-                    return;
-                }
-            };
-            let now = clock::now();
-            for ev in &events[..n] {
-                if let Token::Tftp(i) = Epoll::token(ev) {
-                    if i >= TRANSFER_BASE {
-                        self.transfer_readable(i - TRANSFER_BASE, now);
-                    } else {
-                        self.listener_readable(i as usize, now);
-                    }
-                }
-            }
-            if now >= next_tick {
-                next_tick = now.saturating_add(TICK);
-                self.tick(now);
-            }
+    /// The listeners' sockets, in listener order.
+    pub fn listener_fds(&self) -> Vec<RawFd> {
+        self.listeners.iter().map(AsRawFd::as_raw_fd).collect()
+    }
+
+    /// True once the service has been told to stop.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &TftpStats {
+        &self.stats
+    }
+
+    /// Moves what the service asks of the I/O loop into `into` (emptied first).
+    pub fn take_out(&mut self, into: &mut Vec<Out>) {
+        into.clear();
+        std::mem::swap(&mut self.out, into);
+    }
+
+    /// True when the I/O loop has something to do.
+    pub fn has_out(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// The socket of transfer `owner`, while it runs.
+    pub fn transfer_fd(&self, owner: Owner) -> Option<RawFd> {
+        self.active(owner)?.sock.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    fn active(&self, owner: Owner) -> Option<&Active> {
+        self.slots
+            .get(owner.slot as usize)?
+            .as_ref()
+            .filter(|a| a.serial == owner.serial)
+    }
+
+    /// A datagram arrived on transfer `owner`'s socket.
+    pub fn transfer_datagram(&mut self, owner: Owner, bytes: &[u8], now: Instant) {
+        if self.active(owner).is_none() {
+            return;
+        }
+        match parse(bytes) {
+            Ok(Packet::Ack(b)) => self.ack(owner.slot, b, now),
+            Ok(Packet::Error { .. }) => self.finish(owner.slot, false, "the client sent an error"),
+            Ok(_) => self.stats.add(&self.stats.unexpected, 1),
+            Err(_) => self.stats.add(&self.stats.malformed, 1),
         }
     }
 
-    fn tick(&mut self, now: Instant) {
+    /// Receiving or sending on transfer `owner`'s socket failed (an ICMP error: the client is
+    /// gone).
+    pub fn transfer_failed(&mut self, owner: Owner) {
+        if self.active(owner).is_some() {
+            self.finish(owner.slot, false, "the client went away");
+        }
+    }
+
+    /// Gives every transfer whose deadline passed its timeout; call every [`TICK`].
+    pub fn tick(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
             let due = match &self.slots[slot] {
                 Some(a) => a.t.deadline() <= now,
@@ -235,14 +266,15 @@ impl TftpService {
             .set_cache(self.cache.reads, self.cache.bytes_read);
     }
 
-    fn listener_readable(&mut self, li: usize, now: Instant) {
-        // A few datagrams per turn, so one busy listener cannot starve the transfers.
+    /// Reads what waits on listener `li`: a few datagrams, so one busy listener cannot starve
+    /// the transfers; true when more may be waiting.
+    pub fn listener_readable(&mut self, li: usize, now: Instant) -> bool {
         for _ in 0..16 {
             let fd = self.listeners[li].as_raw_fd();
             let r = match recv(fd, &mut self.buf) {
                 Ok(Some(r)) => r,
-                Ok(None) => return,
-                Err(_) => return,
+                Ok(None) => return false,
+                Err(_) => return false,
             };
             let bytes = std::mem::take(&mut self.buf);
             match parse(&bytes[..r.len]) {
@@ -264,26 +296,7 @@ impl TftpService {
             }
             self.buf = bytes;
         }
-    }
-
-    fn transfer_readable(&mut self, slot: u32, now: Instant) {
-        let Some(Some(a)) = self.slots.get(slot as usize) else {
-            return;
-        };
-        let Some(sock) = &a.sock else { return };
-        let fd = sock.as_raw_fd();
-        let mut buf = [0u8; 516];
-        match recv(fd, &mut buf) {
-            Ok(Some(r)) => match parse(&buf[..r.len]) {
-                Ok(Packet::Ack(b)) => self.ack(slot, b, now),
-                Ok(Packet::Error { .. }) => self.finish(slot, false, "the client sent an error"),
-                Ok(_) => self.stats.add(&self.stats.unexpected, 1),
-                Err(_) => self.stats.add(&self.stats.malformed, 1),
-            },
-            Ok(None) => {}
-            // ICMP port unreachable: the client is gone.
-            Err(_) => self.finish(slot, false, "the client went away"),
-        }
+        true
     }
 
     fn ack(&mut self, slot: u32, block: u16, now: Instant) {
@@ -310,59 +323,55 @@ impl TftpService {
         let Some(Some(a)) = self.slots.get(slot as usize) else {
             return;
         };
-        let (fd, to, from) = match &a.sock {
-            Some(s) => (s.as_raw_fd(), None, None),
-            None => (
-                self.listeners[a.listener].as_raw_fd(),
-                Some(a.peer),
-                a.local,
-            ),
+        let owner = Owner {
+            slot,
+            serial: a.serial,
         };
-        let sent = match e {
-            Emit::Oack => {
-                let hdr = [a.oack[0], a.oack[1], a.oack[2], a.oack[3]];
-                send_parts(fd, &[(hdr, &a.oack[4..])], to, from).map(|_| 0)
-            }
-            Emit::Blocks { first, last } => {
-                let mut parts: [([u8; 4], &[u8]); MAX_BATCH] = [([0; 4], &[]); MAX_BATCH];
-                let mut block = first;
-                let mut total = 0;
-                let mut result = Ok(0);
-                while block <= last {
-                    let mut n = 0;
-                    while block <= last && n < MAX_BATCH {
-                        let w = Transfer::wire_block(block).to_be_bytes();
-                        parts[n] = ([0, 3, w[0], w[1]], &a.data[a.t.block_range(block)]);
-                        n += 1;
-                        block += 1;
-                    }
-                    match send_parts(fd, &parts[..n], to, from) {
-                        Ok(k) => total += k,
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-                result.map(|_: usize| total)
-            }
+        let route = match &a.sock {
+            Some(s) => Route {
+                fd: s.as_raw_fd(),
+                to: None,
+                from: None,
+            },
+            None => Route {
+                fd: self.listeners[a.listener].as_raw_fd(),
+                to: Some(a.peer),
+                from: a.local,
+            },
         };
-        match sent {
-            Ok(n) => self.stats.add(&self.stats.data_sent, n as u64),
-            // A full socket buffer loses packets like the network would; the timer resends.
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => self.finish(slot, false, "the client went away"),
-        }
+        self.out.push(match e {
+            Emit::Oack => Out::Packet {
+                owner: Some(owner),
+                route,
+                bytes: a.oack.clone(),
+                keep: None,
+            },
+            Emit::Blocks { first, last } => Out::Blocks {
+                owner,
+                route,
+                data: Arc::clone(&a.data),
+                blksize: a.t.blksize(),
+                first,
+                last,
+            },
+        });
     }
 
     fn finish(&mut self, slot: u32, ok: bool, why: &str) {
         let Some(a) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
-        if let Some(s) = &a.sock {
-            let _ = self.epoll.delete(s.as_raw_fd());
-        } else {
-            self.by_peer.remove(&a.peer);
+        match a.sock {
+            Some(sock) => self.out.push(Out::Close {
+                owner: Owner {
+                    slot,
+                    serial: a.serial,
+                },
+                sock,
+            }),
+            None => {
+                self.by_peer.remove(&a.peer);
+            }
         }
         self.free.push(slot);
         self.active -= 1;
@@ -386,24 +395,27 @@ impl TftpService {
 
     fn send_error(&mut self, li: usize, r: &super::net::Received, code: ErrorCode, msg: &str) {
         write_error(code, msg, &mut self.scratch);
-        let hdr = [
-            self.scratch[0],
-            self.scratch[1],
-            self.scratch[2],
-            self.scratch[3],
-        ];
         // From a fresh port when we can (the error is the first packet of a would-be
         // transfer, RFC 1350 §4), else from the listener.
         let fresh = self.transfer_socket(r.local, r.peer, li);
-        let _ = match &fresh {
-            Some(s) => send_parts(s.as_raw_fd(), &[(hdr, &self.scratch[4..])], None, None),
-            None => send_parts(
-                self.listeners[li].as_raw_fd(),
-                &[(hdr, &self.scratch[4..])],
-                Some(r.peer),
-                r.local,
-            ),
+        let route = match &fresh {
+            Some(s) => Route {
+                fd: s.as_raw_fd(),
+                to: None,
+                from: None,
+            },
+            None => Route {
+                fd: self.listeners[li].as_raw_fd(),
+                to: Some(r.peer),
+                from: r.local,
+            },
         };
+        self.out.push(Out::Packet {
+            owner: None,
+            route,
+            bytes: self.scratch.clone(),
+            keep: fresh,
+        });
         self.stats.add(&self.stats.errors_sent, 1);
     }
 
@@ -638,19 +650,19 @@ impl TftpService {
                 (self.slots.len() - 1) as u32
             }
         };
-        if let Some(s) = &sock {
-            if let Err(e) = self
-                .epoll
-                .add(s.as_raw_fd(), Token::Tftp(TRANSFER_BASE + slot), false)
-            {
-                tracing::warn!("TFTP: {e}");
-                self.free.push(slot);
-                return;
+        self.serial = self.serial.wrapping_add(1);
+        let serial = self.serial;
+        match &sock {
+            Some(s) => self.out.push(Out::Watch {
+                owner: Owner { slot, serial },
+                fd: s.as_raw_fd(),
+            }),
+            None => {
+                self.by_peer.insert(r.peer, slot);
             }
-        } else {
-            self.by_peer.insert(r.peer, slot);
         }
         self.slots[slot as usize] = Some(Active {
+            serial,
             sock,
             listener: li,
             peer: r.peer,

@@ -7,6 +7,7 @@
 //! which the ring watches with a multishot `PollAdd`.
 
 mod buf_ring;
+pub mod tftp;
 
 use crate::clock;
 use crate::epoll::Epoll;

@@ -16,7 +16,7 @@ mod tests;
 pub use negotiate::{Limits, Negotiated, negotiate, to_netascii};
 pub use packet::{ErrorCode, Mode, Oack, Packet, ParseError, Request, RequestOptions, parse};
 pub use path::{PathError, resolve};
-pub use transfer::{Emit, Step, Transfer};
+pub use transfer::{Emit, Step, Transfer, block_span};
 
 /// The well-known TFTP port (RFC 1350 §4).
 pub const PORT: u16 = 69;

@@ -48,6 +48,15 @@ pub enum Step {
     Duplicate,
 }
 
+/// The byte range of absolute block `block` (from 1) of a `size`-byte file sent in blocks of
+/// `blksize` bytes; the block after the last full one is empty when `size` is a multiple of
+/// `blksize` (RFC 1350 §6).
+pub fn block_span(block: u64, blksize: u64, size: u64) -> Range<usize> {
+    let start = block.saturating_sub(1).saturating_mul(blksize).min(size);
+    let end = start.saturating_add(blksize).min(size);
+    start as usize..end as usize
+}
+
 /// A read transfer in progress.
 #[derive(Clone, Debug)]
 pub struct Transfer {
@@ -166,9 +175,7 @@ impl Transfer {
 
     /// The byte range of absolute block `block` within the file.
     pub fn block_range(&self, block: u64) -> Range<usize> {
-        let start = (block - 1).saturating_mul(self.blksize).min(self.size);
-        let end = (start + self.blksize).min(self.size);
-        start as usize..end as usize
+        block_span(block, self.blksize, self.size)
     }
 
     /// The wire number of absolute block `block` (RFC 1350 block numbers roll over to 0).

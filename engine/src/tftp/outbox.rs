@@ -1,0 +1,105 @@
+//! What the TFTP service asks its I/O loop to do: packets to send and transfer sockets to
+//! start or stop receiving on. The service never sends itself, so the same transfer logic runs
+//! on the epoll loop ([`super::poller`]) and on the io_uring loop (`crate::uring::tftp`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use ringmasq_proto::tftp::{Transfer, block_span};
+use socket2::Socket;
+
+/// A running transfer: its slot and a serial number that is never reused, so a completion or
+/// error for a transfer that has ended (its slot since reused) is told apart and ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// Index of the transfer's slot.
+    pub slot: u32,
+    /// The transfer's serial number.
+    pub serial: u32,
+}
+
+/// Where a packet goes: a connected transfer socket (`to` empty), or an unconnected listener
+/// with the peer and the source address to answer from.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// The socket to send on.
+    pub fd: RawFd,
+    /// The peer, for an unconnected socket.
+    pub to: Option<SocketAddr>,
+    /// The source address (IP_PKTINFO), for an unconnected socket.
+    pub from: Option<IpAddr>,
+}
+
+/// One request to the I/O loop.
+pub enum Out {
+    /// DATA blocks `first..=last` of `data` in blocks of `blksize` bytes, one datagram each:
+    /// a 4-byte header and the block's bytes straight from the shared file contents.
+    Blocks {
+        /// The transfer.
+        owner: Owner,
+        /// Where to send.
+        route: Route,
+        /// The whole file as sent (shared between transfers).
+        data: Arc<[u8]>,
+        /// The negotiated block size.
+        blksize: usize,
+        /// First absolute block number.
+        first: u64,
+        /// Last absolute block number.
+        last: u64,
+    },
+    /// One small packet (OACK or ERROR), with the socket to close once it has left.
+    Packet {
+        /// The transfer, when the packet belongs to one.
+        owner: Option<Owner>,
+        /// Where to send.
+        route: Route,
+        /// The datagram.
+        bytes: Vec<u8>,
+        /// A socket used for this packet alone (an ERROR from a fresh port).
+        keep: Option<Socket>,
+    },
+    /// Start receiving on a new transfer's socket.
+    Watch {
+        /// The transfer.
+        owner: Owner,
+        /// Its connected socket.
+        fd: RawFd,
+    },
+    /// Stop receiving on an ended transfer's socket and close it.
+    Close {
+        /// The transfer.
+        owner: Owner,
+        /// Its socket.
+        sock: Socket,
+    },
+}
+
+/// The 4-byte DATA header of absolute block `block` (the wire number rolls over, RFC 1350).
+pub fn data_header(block: u64) -> [u8; 4] {
+    let w = Transfer::wire_block(block).to_be_bytes();
+    [0, 3, w[0], w[1]]
+}
+
+/// The byte range of absolute block `block` of `data` in blocks of `blksize` bytes.
+pub fn block_bytes(block: u64, blksize: usize, len: usize) -> Range<usize> {
+    block_span(block, blksize as u64, len as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_roll_over_and_ranges_end_with_the_file() {
+        assert_eq!(data_header(1), [0, 3, 0, 1]);
+        assert_eq!(data_header(65_536), [0, 3, 0, 0]);
+        assert_eq!(data_header(65_537), [0, 3, 0, 1]);
+        assert_eq!(block_bytes(1, 512, 1000), 0..512);
+        assert_eq!(block_bytes(2, 512, 1000), 512..1000);
+        // A size that is a multiple of the block size ends with an empty block.
+        assert_eq!(block_bytes(3, 512, 1024), 1024..1024);
+    }
+}
