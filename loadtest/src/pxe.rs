@@ -125,6 +125,7 @@ fn parse_reply(b: &[u8]) -> Option<Reply> {
     let ip = |o: usize| Ipv4Addr::new(b[o], b[o + 1], b[o + 2], b[o + 3]);
     let mut kind = 0;
     let mut server = None;
+    let mut file_option = None;
     let mut i = 240;
     while i + 1 < b.len() && b[i] != 255 {
         if b[i] == 0 {
@@ -136,19 +137,32 @@ fn parse_reply(b: &[u8]) -> Option<Reply> {
         match b[i] {
             53 if l == 1 => kind = v[0],
             54 if l == 4 => server = Some(Ipv4Addr::new(v[0], v[1], v[2], v[3])),
+            // RFC 2132 §9.5: the boot file name as an option (dnsmasq sends it so when the
+            // client lists option 67 in its parameter request list).
+            67 => {
+                file_option = Some(
+                    String::from_utf8_lossy(v)
+                        .trim_end_matches('\0')
+                        .to_string(),
+                )
+            }
             _ => {}
         }
         i += 2 + l;
     }
     let f = &b[108..236];
     let end = f.iter().position(|c| *c == 0).unwrap_or(f.len());
+    let mut file = String::from_utf8_lossy(&f[..end]).into_owned();
+    if file.is_empty() {
+        file = file_option.unwrap_or_default();
+    }
     Some(Reply {
         kind,
         xid: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
         yiaddr: ip(16),
         siaddr: ip(20),
         server,
-        file: String::from_utf8_lossy(&f[..end]).into_owned(),
+        file,
     })
 }
 
@@ -566,5 +580,24 @@ mod tests {
         assert!(p.windows(4).any(|w| w == [93, 2, 0, 7]));
         assert_eq!(*p.last().unwrap(), 255);
         assert_eq!(rrq("a", 1468), b"\0\x01a\0octet\0blksize\x001468\0");
+    }
+
+    #[test]
+    fn boot_file_from_field_or_option_67() {
+        let mut b = vec![0u8; 236];
+        b[0] = 2;
+        b[4..8].copy_from_slice(&9u32.to_be_bytes());
+        b.extend_from_slice(&[99, 130, 83, 99, 53, 1, 5]);
+        let mut with_option = b.clone();
+        with_option.extend_from_slice(&[67, 10]);
+        with_option.extend_from_slice(b"pxelinux.0");
+        with_option.push(255);
+        let r = parse_reply(&with_option).expect("reply");
+        assert_eq!((r.kind, r.xid, r.file.as_str()), (5, 9, "pxelinux.0"));
+        // The file field wins when both are there.
+        with_option[108..113].copy_from_slice(b"a.efi");
+        assert_eq!(parse_reply(&with_option).expect("reply").file, "a.efi");
+        b.push(255);
+        assert_eq!(parse_reply(&b).expect("reply").file, "");
     }
 }
