@@ -87,6 +87,10 @@ struct Ring {
     deferred: Vec<(u64, i32, u32)>,
     /// Sockets of ended transfers, closed once the entries naming them are submitted.
     closing: Vec<Socket>,
+    /// Sends queued since the last submission. They complete during the submission itself
+    /// (MSG_DONTWAIT: a full buffer fails at once), so the wait asks for one completion more
+    /// than these: a lock-step transfer then costs one `io_uring_enter` per block, not two.
+    queued_sends: usize,
 }
 
 /// Runs `service` on an io_uring ring until it is told to stop.
@@ -130,6 +134,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
         free: (0..SEND_SLOTS as u16).rev().collect(),
         deferred: Vec::new(),
         closing: Vec::new(),
+        queued_sends: 0,
     };
     let listeners = service.listener_fds();
     let mut poll_armed = vec![false; listeners.len()];
@@ -158,7 +163,9 @@ pub fn run(mut service: TftpService) -> Result<()> {
         };
         let ts = Timespec::from(wait);
         let args = SubmitArgs::new().timespec(&ts);
-        match r.ring.submitter().submit_with_args(1, &args) {
+        let want = r.queued_sends + 1;
+        r.queued_sends = 0;
+        match r.ring.submitter().submit_with_args(want, &args) {
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -337,6 +344,7 @@ fn free_slot(r: &mut Ring, service: &mut TftpService) -> Option<u16> {
         return Some(i);
     }
     let _ = r.ring.submitter().submit_and_wait(1);
+    r.queued_sends = 0;
     let Ring {
         ring,
         sends,
@@ -394,7 +402,9 @@ fn queue_send(r: &mut Ring, i: u16, route: Route, iovs: usize) {
         .flags(libc::MSG_DONTWAIT as u32)
         .build()
         .user_data((KIND_SEND << KIND_SHIFT) | u64::from(i));
-    if !push(&mut r.ring, &e) {
+    if push(&mut r.ring, &e) {
+        r.queued_sends += 1;
+    } else {
         s.owner = None;
         s.data = None;
         s.keep = None;
