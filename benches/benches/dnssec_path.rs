@@ -66,6 +66,7 @@ fn forwarder(validate: bool) -> Forwarder {
                 no_negcache: false,
             }))),
             registry: Arc::clone(&registry),
+            in_flight: None,
         },
         registry.worker(0),
         Arc::new(b.build()),

@@ -32,6 +32,7 @@ fn forwarder(cache_entries: usize) -> Forwarder {
                 }))
             }),
             registry: Arc::clone(&registry),
+            in_flight: None,
         },
         registry.worker(0),
         Arc::new(b.build()),

@@ -43,6 +43,7 @@ fn forwarder() -> Forwarder {
                 no_negcache: false,
             }))),
             registry: Arc::clone(&registry),
+            in_flight: None,
         },
         registry.worker(0),
         Arc::new(b.build()),

@@ -301,6 +301,8 @@ fn uring_usable(cfg: &Config) -> bool {
 pub fn run(cfg: Config, bound: Bound) -> Result<()> {
     let n = bound.workers.len();
     let registry = Arc::new(StatsRegistry::new(n));
+    // Identical questions on different workers share one upstream query (CVE-2020-25686).
+    let in_flight = (n > 1).then(|| Arc::new(ringmasq_proto::dns::forward::SharedInFlight::new()));
     let cache = (cfg.cache_size > 0).then(|| {
         Arc::new(DnsCache::new(CacheConfig {
             max_entries: cfg.cache_size as usize,
@@ -372,6 +374,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             Shared {
                 cache: cache.clone(),
                 registry: Arc::clone(&registry),
+                in_flight: in_flight.clone(),
             },
             Arc::clone(&counters),
             servers.load_full(),

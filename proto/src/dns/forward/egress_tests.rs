@@ -29,6 +29,7 @@ fn forwarder(b: ServerTableBuilder, cfg: ForwarderConfig) -> Forwarder {
         Shared {
             cache: Some(cache),
             registry: Arc::clone(&registry),
+            in_flight: None,
         },
         registry.worker(0),
         Arc::new(b.build()),

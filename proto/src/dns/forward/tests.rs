@@ -74,6 +74,7 @@ impl Harness {
             Shared {
                 cache: Some(cache),
                 registry: Arc::clone(&registry),
+                in_flight: None,
             },
             registry.worker(0),
             Arc::new(b.build()),

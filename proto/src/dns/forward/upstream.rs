@@ -236,6 +236,18 @@ impl Forwarder {
         {
             stored = s;
         }
+        let entry = &self.slab[idx as usize];
+        // Stored before the claim ends, so a client of another worker asking after that finds
+        // the answer in the cache rather than starting a new query.
+        // Answers to CD=1 queries are unvalidated by definition; keep them out of the shared cache.
+        if cacheable
+            && !entry.cd_bit
+            && !rewrite
+            && let Some(cache) = &self.shared.cache
+        {
+            cache.insert(entry.key.clone(), entry.do_bit, stored.clone(), now);
+        }
+        self.gather_joiners(idx);
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -253,14 +265,6 @@ impl Forwarder {
                 buf[2] |= (FLAG_AA >> 8) as u8;
             }
             out.push(Destination::Client(w.client), buf, len);
-        }
-        // Answers to CD=1 queries are unvalidated by definition; keep them out of the shared cache.
-        if cacheable
-            && !entry.cd_bit
-            && !rewrite
-            && let Some(cache) = &self.shared.cache
-        {
-            cache.insert(entry.key.clone(), entry.do_bit, stored.clone(), now);
         }
         self.end(now, idx, Some(&stored), out);
     }
@@ -322,6 +326,7 @@ impl Forwarder {
         reply: GuardReply,
         out: &mut Outbox,
     ) {
+        self.gather_joiners(idx);
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -338,6 +343,7 @@ impl Forwarder {
     }
 
     pub(super) fn finish_servfail(&mut self, now: Instant, idx: u32, out: &mut Outbox) {
+        self.gather_joiners(idx);
         let entry = &mut self.slab[idx as usize];
         for w in entry.waiters.drain(..) {
             let q = w.query(&entry.key);
@@ -359,6 +365,9 @@ impl Forwarder {
             return;
         }
         entry.live = false;
+        // Every path that answers gathered the joiners already; this only ends the claim.
+        self.gather_joiners(idx);
+        let entry = &mut self.slab[idx as usize];
         let attempts = std::mem::take(&mut entry.attempts);
         for a in attempts.iter().flatten() {
             self.forget_attempt(a);

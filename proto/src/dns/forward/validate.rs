@@ -178,7 +178,7 @@ impl Forwarder {
                 return false;
             };
             self.counters.bump(Counter::DnssecSubqueries);
-            self.forward(now, &q, None, true, true, out);
+            self.forward(now, &q, super::Asker::Validator, true, true, out);
         }
         match self.by_question.get(&mkey) {
             Some(&sub) => {
@@ -252,6 +252,7 @@ impl Forwarder {
             }
             Security::Bogus(b) => {
                 self.counters.bump(Counter::DnssecBogus);
+                self.gather_joiners(idx);
                 let entry = &mut self.slab[idx as usize];
                 for w in entry.waiters.drain(..) {
                     let q = w.query(&entry.key);
