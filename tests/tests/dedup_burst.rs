@@ -23,7 +23,18 @@ fn dedup_burst(backend: Backend) -> anyhow::Result<()> {
     burst(backend, 4)
 }
 
+/// Runs the burst on a fresh server; a try whose 100 sends took 10 ms or more (a busy machine)
+/// does not count and is repeated, up to 5 times.
 fn burst(backend: Backend, threads: u32) -> anyhow::Result<()> {
+    for _ in 0..5 {
+        if burst_once(backend, threads)? {
+            return Ok(());
+        }
+    }
+    anyhow::bail!("never managed to send {CLIENTS} queries within 10 ms")
+}
+
+fn burst_once(backend: Backend, threads: u32) -> anyhow::Result<bool> {
     let up = HoldingUpstream::start()?;
     let rm = Ringmasq::builder(backend)
         .server(up.server_spec())
@@ -40,10 +51,10 @@ fn burst(backend: Backend, threads: u32) -> anyhow::Result<()> {
         c.send_to(&q, rm.addr())?;
     }
     let spread = t.elapsed();
-    ensure!(
-        spread < Duration::from_millis(10),
-        "sending took {spread:?}"
-    );
+    if spread >= Duration::from_millis(10) {
+        eprintln!("sending took {spread:?}: tried again");
+        return Ok(false);
+    }
     // Anything more would have reached the upstream by now.
     std::thread::sleep(Duration::from_millis(300));
     let held = up.held();
@@ -91,7 +102,7 @@ fn burst(backend: Backend, threads: u32) -> anyhow::Result<()> {
         "{threads} worker(s): {} upstream queries, {answered} answered, {merged} merged, {full} dropped (in-flight-full)",
         held.len()
     );
-    Ok(())
+    Ok(true)
 }
 
 backend_tests!(dedup_burst);
