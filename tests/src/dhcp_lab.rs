@@ -201,7 +201,9 @@ impl DhcpLab {
         self.start("dnsmasq", cmd)
     }
 
-    fn start(&self, name: &str, cmd: Command) -> LabServer {
+    /// Spawns `cmd` as the lab's server (its output is the server log); returns once it
+    /// logged a DHCP range.
+    pub fn start(&self, name: &str, cmd: Command) -> LabServer {
         let log = self.dir.join("server.log");
         let _ = std::fs::remove_file(&log);
         let child = ChildGuard::spawn(name, cmd, &log).expect("spawn server");

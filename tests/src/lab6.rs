@@ -179,6 +179,13 @@ impl Lab6 {
         }
     }
 
+    /// Sends `signal` to the server started last.
+    pub fn signal_server(&self, signal: i32) {
+        if let Some(c) = self.children.last() {
+            c.signal(signal).expect("signal server");
+        }
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path("server.log")).unwrap_or_default()

@@ -23,6 +23,7 @@ pub mod hostile_answers;
 pub mod hostile_dns;
 pub mod knot;
 pub mod lab6;
+pub mod lease_check;
 pub mod netns;
 pub mod port;
 pub mod process;

@@ -85,18 +85,24 @@ impl Netns {
     /// Runs `f` on a short-lived thread that has entered the namespace (sockets it opens live
     /// there) and returns its result.
     pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = PathBuf::from("/var/run/netns").join(&self.name);
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).expect("open namespace");
-            // SAFETY: setns(2) on a namespace file we hold open; it moves only this thread,
-            // which exits when `f` returns.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .expect("namespace thread panicked")
+        run_in_named(&self.name, f)
     }
+}
+
+/// Runs `f` on a short-lived thread that has entered the named namespace (one made by `ip
+/// netns add`, such as a [`crate::lab6::Lab6`]'s) and returns its result.
+pub fn run_in_named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = PathBuf::from("/var/run/netns").join(name);
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).expect("open namespace");
+        // SAFETY: setns(2) on a namespace file we hold open; it moves only this thread,
+        // which exits when `f` returns.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .expect("namespace thread panicked")
 }
 
 impl Drop for Netns {

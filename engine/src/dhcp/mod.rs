@@ -8,12 +8,15 @@
 //! and journal to the new user beforehand (their directory may stay root's).
 
 pub mod log;
+pub mod outage;
 pub mod ra_names;
 pub mod script;
 pub mod service;
 pub mod settings;
 pub mod socket;
 pub mod store;
+#[cfg(test)]
+mod store_faults;
 pub mod v6;
 
 use std::sync::Arc;

@@ -20,14 +20,16 @@ use arc_swap::ArcSwapOption;
 use ringmasq_proto::dhcp::neighbours::{self, Neighbour};
 use ringmasq_proto::dhcp::script::{LeaseEvents, OldOn, RequestInfo, ScriptEvent};
 use ringmasq_proto::dhcp::{
-    Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server, lease_file,
+    Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server,
+    lease_clock::LeaseClock, lease_file,
 };
 
 use super::log::{log_reply_options, log_request, reply_kind};
+use super::outage::Outage;
 use super::ra_names::RaNames;
 use super::script::{ScriptRunner, ScriptUser};
 use super::socket::{CLIENT_PORT, DhcpSocket, PXE_PORT, SERVER_PORT};
-use super::store::LeaseStore;
+use super::store::{LeaseStore, PENDING_MAX};
 use super::v6::V6;
 use crate::access::interface_addrs;
 
@@ -50,7 +52,8 @@ fn interfaces() -> Interfaces {
     out
 }
 
-fn wall_secs() -> u64 {
+/// The system clock in seconds (the lease clock follows it, see [`LeaseClock`]).
+fn system_wall() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -146,6 +149,11 @@ pub struct DhcpService {
     outgoing: Vec<Outgoing>,
     /// Replies held back by `--dhcp-reply-delay`, in the order they are due.
     delayed: std::collections::VecDeque<Delayed>,
+    /// Lease time: the system clock advanced by `CLOCK_BOOTTIME`, so a clock step moves
+    /// leases instead of expiring them.
+    clock: LeaseClock,
+    /// A lease-store outage in progress (failed writes, withheld ACKs).
+    outage: Outage,
 }
 
 /// A reply held back until `due`.
@@ -201,7 +209,8 @@ impl DhcpService {
         let pcfg = super::settings::dhcp_config_with(cfg, &file_hosts, &file_opts);
         let ignore_clid = pcfg.ignore_clid;
         let server = Server::new(pcfg).context("DHCP configuration")?;
-        let wall = wall_secs();
+        let clock = LeaseClock::new(system_wall(), crate::clock::boottime());
+        let wall = clock.now(crate::clock::boottime());
         let user = script_user(cfg)?;
         let (store, stored) = if cfg.dhcp.lease_file_ro {
             let leases = match &cfg.dhcp.script {
@@ -318,6 +327,8 @@ impl DhcpService {
             replies: Vec::with_capacity(BATCH * 600),
             outgoing: Vec::with_capacity(BATCH),
             delayed: std::collections::VecDeque::new(),
+            clock,
+            outage: Outage::default(),
         };
         if cfg.dhcp.fqdn && service.domain.is_none() {
             tracing::warn!("--dhcp-fqdn without --domain: no DHCP names are put in the DNS");
@@ -365,7 +376,8 @@ impl DhcpService {
             loop {
                 let mut got = 0;
                 if let Some(v6) = &mut self.v6 {
-                    let (n, changed) = v6.receive(&mut buf, BATCH, wall_secs(), &mut self.journal);
+                    let wall = self.clock.now(crate::clock::boottime());
+                    let (n, changed) = v6.receive(&mut buf, BATCH, wall, &mut self.journal);
                     got += n;
                     self.names_dirty |= changed;
                 }
@@ -411,7 +423,7 @@ impl DhcpService {
             }
         }
         // Fold the journal into the lease file on a clean stop, so dnsmasq can read it.
-        if let Err(e) = self.compact(wall_secs()) {
+        if let Err(e) = self.compact(self.wall()) {
             tracing::error!("DHCP lease file write at exit failed: {e}");
         }
     }
@@ -433,7 +445,7 @@ impl DhcpService {
         self.names_dirty = false;
         self.names_at = StdInstant::now();
         let now = named(
-            &self.server.allocator().snapshot(wall_secs()),
+            &self.server.allocator().snapshot(self.wall()),
             self.v6.as_ref(),
             self.ra_names.as_ref(),
         );
@@ -467,15 +479,46 @@ impl DhcpService {
             }
             Err(e) => tracing::error!("DHCP configuration after reload: {e}; keeping the old one"),
         }
+        let wall = self.wall();
         if let Some(s) = &mut self.script {
             let mut events = Vec::new();
             s.leases.all_old(&mut events);
-            s.runner.submit(&events, wall_secs());
+            s.runner.submit(&events, wall);
+        }
+    }
+
+    /// Lease-clock seconds now.
+    fn wall(&self) -> u64 {
+        self.clock.now(crate::clock::boottime())
+    }
+
+    /// Once a second: a step of the system clock (more than [`lease_clock::STEP_SECS`]) moves
+    /// every lease by it, so each keeps its remaining time, and rewrites the lease file.
+    fn follow_clock(&mut self) {
+        let Some(step) = self.clock.check(system_wall(), crate::clock::boottime()) else {
+            return;
+        };
+        let moved =
+            self.server.allocator().shift(step) + self.v6.as_mut().map_or(0, |v| v.shift(step));
+        tracing::warn!(
+            "system clock stepped by {step} s; {moved} DHCP lease(s) keep their remaining time"
+        );
+        self.names_dirty = true;
+        if let Err(e) = self.compact(self.wall()) {
+            tracing::error!("DHCP lease file rewrite after the clock step failed: {e}");
         }
     }
 
     fn tick(&mut self, logged_drops: u64) -> u64 {
-        let wall = wall_secs();
+        self.follow_clock();
+        // Records left pending by a storage fault are retried even without client traffic.
+        if let Some(store) = &mut self.store {
+            match store.flush() {
+                Ok(()) => self.outage.recovered(),
+                Err(e) => self.outage.failed(&e, 0, store.pending_len()),
+            }
+        }
+        let wall = self.wall();
         if self.server.allocator().expire(wall) > 0 {
             self.names_dirty = true;
         }
@@ -540,11 +583,12 @@ impl DhcpService {
         } else {
             Server::handle
         };
+        let wall = self.wall();
         let action = handle(
             &self.server,
             scratch,
             crate::clock::now(),
-            wall_secs(),
+            wall,
             &iface,
             src,
             bytes,
@@ -619,12 +663,25 @@ impl DhcpService {
     /// script events.
     fn commit(&mut self) {
         let mut synced = true;
-        if let Some(store) = &mut self.store
-            && let Err(e) = store.append(&self.journal)
-        {
-            // Not durable: the ACKs must not go out.
-            tracing::error!("DHCP lease journal write failed, replies withheld: {e}");
-            synced = false;
+        if let Some(store) = &mut self.store {
+            match store.append(&self.journal) {
+                Ok(()) => self.outage.recovered(),
+                Err(e) => {
+                    // Not durable: the ACKs must not go out; the records stay pending.
+                    synced = false;
+                    if store.pending_len() > PENDING_MAX {
+                        let wall = self.clock.now(crate::clock::boottime());
+                        let v6 = match &self.v6 {
+                            Some(v6) => v6.lines(),
+                            None => store.v6_lines().to_vec(),
+                        };
+                        store.collapse(&self.server.allocator().snapshot(wall), v6);
+                    }
+                    let withheld = self.outgoing.iter().filter(|o| o.durable).count()
+                        + self.v6.as_ref().map_or(0, V6::pending_replies);
+                    self.outage.failed(&e, withheld, store.pending_len());
+                }
+            }
         }
         self.journal.clear();
         let outgoing = std::mem::take(&mut self.outgoing);
@@ -642,7 +699,8 @@ impl DhcpService {
         if let Some(s) = &mut self.script
             && !s.events.is_empty()
         {
-            s.runner.submit(&s.events, wall_secs());
+            let wall = self.clock.now(crate::clock::boottime());
+            s.runner.submit(&s.events, wall);
             s.events.clear();
         }
     }

@@ -11,6 +11,14 @@
 //! the journal: first a reset record and every lease are appended and synced, then the file is
 //! rewritten and synced, then the journal emptied. A crash that tears the file leaves a journal
 //! that rebuilds every lease on its own.
+//!
+//! Storage faults (ENOSPC, EIO, a failed `fdatasync` or `rename`): records whose append failed
+//! stay pending in memory and are written by the next append or [`LeaseStore::flush`]; the
+//! bytes a failed write may have left at the journal's end are cut off first (back to the last
+//! durable length), so a torn record never hides later ones. A failed `fdatasync` is treated
+//! the same way (the pages may have been dropped, so the records are written again). A failed
+//! compaction leaves the old lease file and the full journal; it never renames a file it could
+//! not sync. The caller withholds every ACK until its records are durable.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -22,15 +30,60 @@ use ringmasq_proto::dhcp::{journal, lease_file};
 /// Compact when the journal exceeds this many bytes and four times the lease file.
 const COMPACT_MIN_BYTES: u64 = 64 * 1024;
 
+/// Pending (not yet durable) journal bytes above which the caller should collapse them into
+/// one reset record plus the live leases ([`LeaseStore::collapse`]), so a long storage outage
+/// holds O(leases) memory.
+pub const PENDING_MAX: usize = 4 << 20;
+
+/// One storage step, for fault injection in tests.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Cutting a torn journal tail.
+    Cut,
+    /// Writing journal records.
+    JournalWrite,
+    /// `fdatasync` of the journal.
+    JournalSync,
+    /// Creating `<file>.tmp` (or opening the file for an in-place rewrite).
+    TmpCreate,
+    /// Writing the new lease file.
+    TmpWrite,
+    /// `fsync` of the new lease file.
+    TmpSync,
+    /// Renaming it over the lease file.
+    Rename,
+    /// `fsync` of the directory.
+    DirSync,
+    /// Emptying the journal after compaction.
+    Truncate,
+}
+
 /// The lease file and its journal.
 #[derive(Debug)]
 pub struct LeaseStore {
     path: PathBuf,
     journal_path: PathBuf,
     journal: File,
+    /// Durable length of the journal.
     journal_len: u64,
     file_len: u64,
     v6_lines: Vec<String>,
+    /// Records handed to [`LeaseStore::append`] that are not durable yet.
+    pending: Vec<u8>,
+    /// The journal may hold bytes past `journal_len` (a failed write or sync).
+    torn: bool,
+    /// Test seam: the steps so far, and the step number to fail with an error.
+    #[cfg(test)]
+    pub(crate) faults: Faults,
+}
+
+/// Fault injection: fail the `fail_at`-th storage step (counting from 0) with `errno`.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) fail_at: Option<(usize, i32)>,
 }
 
 fn read_all(path: &Path) -> io::Result<Vec<u8>> {
@@ -51,6 +104,16 @@ fn sync_dir(path: &Path) -> io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     File::open(dir)?.sync_all()
+}
+
+/// Runs one storage step (in tests: fails it when told to; a failed write first writes half
+/// its bytes, as a full disk does).
+macro_rules! step {
+    ($self:ident, $step:expr, $op:expr) => {{
+        #[cfg(test)]
+        $self.fault($step)?;
+        $op
+    }};
 }
 
 impl LeaseStore {
@@ -96,8 +159,22 @@ impl LeaseStore {
             journal_len: replay.valid_len as u64,
             file_len: text.len() as u64,
             v6_lines,
+            pending: Vec::new(),
+            torn: false,
+            #[cfg(test)]
+            faults: Faults::default(),
         };
         Ok((store, leases))
+    }
+
+    #[cfg(test)]
+    fn fault(&mut self, step: Step) -> io::Result<()> {
+        let n = self.faults.steps.len();
+        self.faults.steps.push(step);
+        match self.faults.fail_at {
+            Some((at, errno)) if at == n => Err(io::Error::from_raw_os_error(errno)),
+            _ => Ok(()),
+        }
     }
 
     /// The IPv6 lines (the `duid` line and DHCPv6 leases) as read at open.
@@ -117,14 +194,60 @@ impl LeaseStore {
         PathBuf::from(jp)
     }
 
-    /// Appends journal records and makes them durable (`write` then `fdatasync`).
+    /// Appends journal records and makes them durable (`write` then `fdatasync`), after any
+    /// records still pending from a failed append. On error the records stay pending: nothing
+    /// they acknowledge may be sent.
     pub fn append(&mut self, records: &[u8]) -> io::Result<()> {
-        if records.is_empty() {
+        self.pending.extend_from_slice(records);
+        self.flush()
+    }
+
+    /// Bytes of records not yet durable.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Replaces the pending records by a reset record and every live lease (`leases` and the
+    /// IPv6 lines), which supersede them: bounds the memory of a long outage.
+    pub fn collapse(&mut self, leases: &[Lease], v6_lines: Vec<String>) {
+        self.v6_lines = v6_lines;
+        self.pending.clear();
+        journal::encode_reset(&mut self.pending);
+        for l in leases {
+            journal::encode_upsert(&l.as_ref(), &mut self.pending);
+        }
+        for l in &self.v6_lines {
+            journal::encode_line6(l, &mut self.pending);
+        }
+    }
+
+    /// Makes the pending records durable: cuts whatever a failed write left past the durable
+    /// length, then writes and syncs them.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.torn {
+            step!(self, Step::Cut, self.journal.set_len(self.journal_len)?);
+            self.torn = false;
+        }
+        if self.pending.is_empty() {
             return Ok(());
         }
-        self.journal.write_all(records)?;
-        self.journal.sync_data()?;
-        self.journal_len += records.len() as u64;
+        self.torn = true;
+        #[cfg(test)]
+        if self.faults.fail_at.map(|(at, _)| at) == Some(self.faults.steps.len()) {
+            // A full disk takes part of a write.
+            let _ = self
+                .journal
+                .write_all(&self.pending[..self.pending.len() / 2]);
+        }
+        step!(
+            self,
+            Step::JournalWrite,
+            self.journal.write_all(&self.pending)?
+        );
+        step!(self, Step::JournalSync, self.journal.sync_data()?);
+        self.torn = false;
+        self.journal_len += self.pending.len() as u64;
+        self.pending.clear();
         Ok(())
     }
 
@@ -135,8 +258,10 @@ impl LeaseStore {
 
     /// Rewrites the lease file from `leases` (every live lease) and empties the journal. A crash
     /// at any step leaves the old file with the full journal, or the new file with a journal
-    /// whose records are idempotent on it.
+    /// whose records are idempotent on it. Pending records are made durable first, so the
+    /// journal never lags the leases the new file holds.
     pub fn compact(&mut self, leases: &[Lease]) -> io::Result<()> {
+        self.flush()?;
         let text = lease_file::emit(leases, &self.v6_lines);
         match self.replace(&text) {
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -144,46 +269,57 @@ impl LeaseStore {
             }
             r => r?,
         }
-        self.journal.set_len(0)?;
-        self.journal.sync_all()?;
+        step!(self, Step::Truncate, self.journal.set_len(0)?);
         self.journal_len = 0;
         self.file_len = text.len() as u64;
-        Ok(())
+        self.journal.sync_all()
     }
 
-    /// Writes `<file>.tmp` and renames it over the lease file.
-    fn replace(&self, text: &str) -> io::Result<()> {
+    /// Writes `<file>.tmp` and renames it over the lease file; a failure removes the
+    /// temporary file and leaves the lease file as it was (unless only the directory sync
+    /// failed: then either file is whole).
+    fn replace(&mut self, text: &str) -> io::Result<()> {
         let mut tmp = self.path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
+        let written = self.write_tmp(&tmp, text);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+            return written;
         }
-        std::fs::rename(&tmp, &self.path)?;
-        sync_dir(&self.path)
+        step!(self, Step::DirSync, sync_dir(&self.path))
+    }
+
+    fn write_tmp(&mut self, tmp: &Path, text: &str) -> io::Result<()> {
+        let mut f = step!(self, Step::TmpCreate, File::create(tmp)?);
+        #[cfg(test)]
+        if self.faults.fail_at.map(|(at, _)| at) == Some(self.faults.steps.len()) {
+            let _ = f.write_all(&text.as_bytes()[..text.len() / 2]);
+        }
+        step!(self, Step::TmpWrite, f.write_all(text.as_bytes())?);
+        step!(self, Step::TmpSync, f.sync_all()?);
+        step!(self, Step::Rename, std::fs::rename(tmp, &self.path)?);
+        Ok(())
     }
 
     /// Rewrites the lease file where it is, after journaling every lease behind a reset record.
     fn rewrite_in_place(&mut self, text: &str, leases: &[Lease]) -> io::Result<()> {
-        let mut rec = Vec::with_capacity(16 + leases.len() * 48);
-        journal::encode_reset(&mut rec);
-        for l in leases {
-            journal::encode_upsert(&l.as_ref(), &mut rec);
-        }
-        for l in &self.v6_lines {
-            journal::encode_line6(l, &mut rec);
-        }
-        self.append(&rec)?;
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&self.path)?;
+        let v6 = std::mem::take(&mut self.v6_lines);
+        self.collapse(leases, v6);
+        self.flush()?;
+        let mut f = step!(
+            self,
+            Step::TmpCreate,
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&self.path)?
+        );
         f.set_len(0)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
+        step!(self, Step::TmpWrite, f.write_all(text.as_bytes())?);
+        step!(self, Step::TmpSync, f.sync_all()?);
+        Ok(())
     }
 
     /// The journal's path.

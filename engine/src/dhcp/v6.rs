@@ -235,6 +235,17 @@ impl V6 {
         self.server.stats.total()
     }
 
+    /// Moves every lease expiry by `step` seconds (the system clock was stepped); returns how
+    /// many leases moved.
+    pub fn shift(&mut self, step: i64) -> usize {
+        self.server.shift(step)
+    }
+
+    /// Replies held for the next [`V6::send_pending`].
+    pub fn pending_replies(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Removes expired leases; whether any went.
     pub fn expire(&mut self, wall: u64) -> bool {
         self.server.expire(wall) > 0

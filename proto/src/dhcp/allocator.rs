@@ -495,6 +495,23 @@ impl Allocator {
         removed
     }
 
+    /// Moves every expiry (leases, offers, declined addresses) by `step` seconds: the system
+    /// clock was stepped and each lease keeps its remaining time
+    /// ([`super::lease_clock`]). Returns how many clients were moved.
+    pub fn shift(&self, step: i64) -> usize {
+        let mut moved = 0;
+        for mut c in self.clients.iter_mut() {
+            if c.expires != 0 {
+                c.expires = super::lease_clock::shifted(c.expires, step);
+                moved += 1;
+            }
+        }
+        for mut s in self.addrs.iter_mut() {
+            s.expires = super::lease_clock::shifted(s.expires, step);
+        }
+        moved
+    }
+
     /// Every bound, unexpired lease (for compaction into a full lease file).
     pub fn snapshot(&self, wall: u64) -> Vec<Lease> {
         let mut out = Vec::new();

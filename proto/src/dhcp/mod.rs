@@ -12,6 +12,7 @@ mod exchange;
 pub mod fuzzing;
 pub mod journal;
 pub mod lease;
+pub mod lease_clock;
 pub mod lease_file;
 pub mod lease_time;
 pub mod matching;
@@ -34,6 +35,8 @@ pub mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_clock;
 #[cfg(test)]
 mod tests_tags;
 

@@ -182,6 +182,22 @@ impl Server6 {
         gone.len()
     }
 
+    /// Moves every lease expiry and quarantine by `step` seconds (the system clock was
+    /// stepped; see [`crate::dhcp::lease_clock`]). Returns how many leases were moved.
+    pub fn shift(&mut self, step: i64) -> usize {
+        let mut moved = 0;
+        for l in self.leases.values_mut() {
+            if l.expires != 0 {
+                l.expires = crate::dhcp::lease_clock::shifted(l.expires, step);
+                moved += 1;
+            }
+        }
+        for until in self.declined.values_mut() {
+            *until = crate::dhcp::lease_clock::shifted(*until, step);
+        }
+        moved
+    }
+
     /// Every live lease, by address.
     pub fn snapshot(&self) -> Vec<Lease6> {
         let mut v: Vec<Lease6> = self.leases.values().cloned().collect();
