@@ -503,6 +503,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.dhcp.reply_delay.push(r);
         }
         "dhcp-fqdn" => c.dhcp.fqdn = true,
+        "read-ethers" => c.dhcp.read_ethers = true,
         "dhcp-client-update" => c.dhcp.client_update = true,
         "no-dhcp-interface" | "no-dhcpv4-interface" => {
             let v = req()?;
@@ -534,6 +535,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "dhcp-hostsfile" => c.dhcp.hosts_files.push(non_empty(req()?)?),
         "dhcp-optsfile" => c.dhcp.opts_files.push(non_empty(req()?)?),
+        "dhcp-hostsdir" => c.dhcp.hosts_dirs.push(non_empty(req()?)?),
+        "dhcp-optsdir" => c.dhcp.opts_dirs.push(non_empty(req()?)?),
         other => {
             // Every implemented option is handled above; reaching here means
             // the table and this function disagree.

@@ -132,6 +132,13 @@ pub struct DhcpSettings {
     pub hosts_files: Vec<PathBuf>,
     /// `--dhcp-optsfile` files and directories (re-read on SIGHUP).
     pub opts_files: Vec<PathBuf>,
+    /// `--dhcp-hostsdir` directories: new and changed files read as they appear (inotify),
+    /// removed lines forgotten on SIGHUP.
+    pub hosts_dirs: Vec<PathBuf>,
+    /// `--dhcp-optsdir` directories, read as `--dhcp-hostsdir` ones.
+    pub opts_dirs: Vec<PathBuf>,
+    /// `-Z/--read-ethers`: `/etc/ethers` as static hosts (re-read on SIGHUP).
+    pub read_ethers: bool,
     /// `-6/--dhcp-script`: run on lease changes (an absolute path).
     pub script: Option<PathBuf>,
     /// `--dhcp-scriptuser`: the user the script runs as (default root).
@@ -189,6 +196,9 @@ impl Default for DhcpSettings {
             ttl: None,
             hosts_files: Vec::new(),
             opts_files: Vec::new(),
+            hosts_dirs: Vec::new(),
+            opts_dirs: Vec::new(),
+            read_ethers: false,
             script: None,
             script_user: None,
             script_on_renewal: false,
@@ -384,7 +394,7 @@ pub(crate) fn parse_client_id(v: &str) -> Vec<u8> {
 }
 
 /// A host name as dnsmasq accepts in `--dhcp-host`: letters, digits, `-`, `_` and dots.
-fn valid_name(n: &str) -> bool {
+pub(crate) fn valid_name(n: &str) -> bool {
     !n.is_empty()
         && n.len() <= 253
         && n.split('.').all(|l| {

@@ -73,9 +73,32 @@ pub fn check_conf_file(data: &[u8]) {
 }
 
 /// The `dhcp_optsfile` target: every line of an arbitrary `--dhcp-optsfile` (also read as a
-/// `--dhcp-hostsfile` and as `--dhcp-range` values) parses or is rejected, never a panic.
+/// `--dhcp-hostsfile` and as `--dhcp-range` values) parses or is rejected, never a panic. The
+/// whole text is also read as `/etc/ethers` (`--read-ethers`): every host it yields is one
+/// MAC with a name or an address, and says the same written back as a `dhcp-host` value.
 pub fn check_dhcp_files(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
+    for h in crate::ethers::parse_ethers(&text, std::path::Path::new("ethers")).entries {
+        assert_eq!(h.macs.len(), 1);
+        let m: Vec<String> = h.macs[0]
+            .bytes
+            .iter()
+            .map(|b| format!("{:02x}", b.expect("no wildcard")))
+            .collect();
+        let what = match (&h.name, h.addr) {
+            (Some(n), None) => n.clone(),
+            (None, Some(a)) => a.to_string(),
+            other => panic!("{other:?}"),
+        };
+        // Back as a dhcp-host value it is the same host, unless dhcp-host reads the name as
+        // one of its keywords (`ignore`, a lease time), which ethers does not have.
+        if let Ok(b) = DhcpHost::parse(&format!("{},{what}", m.join(":")))
+            && b.lease.is_none()
+            && !b.ignore
+        {
+            assert_eq!(b, h);
+        }
+    }
     for line in text.lines().take(256) {
         let line = line.trim();
         let _ = DhcpOption::parse(line, false);

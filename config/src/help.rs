@@ -67,6 +67,7 @@ pub fn metavar(long: &str) -> &'static str {
         "ra-param" => "interface,[mtu:N|interface|off,][high,|low,]interval[,lifetime]",
         "dhcp-duid" => "enterprise-number,uid-hex",
         "dhcp-hostsfile" | "dhcp-optsfile" => "a file or directory path",
+        "dhcp-hostsdir" | "dhcp-optsdir" => "a directory path",
         "dhcp-broadcast" => "tag:[!]T[,tag:[!]T...] (none = every client)",
         "bootp-dynamic" => "[tag:T[,tag:T...]] (none = every BOOTP client)",
         "enable-tftp" => "interface names, comma separated (none = every interface)",
@@ -131,6 +132,8 @@ fn describe(long: &str) -> &'static str {
         "ra-param" => "Router advertisement MTU, preference, interval and lifetime per interface.",
         "dhcp-hostsfile" => "Read dhcp-host lines from this file or directory (again on SIGHUP).",
         "dhcp-optsfile" => "Read dhcp-option lines from this file or directory (again on SIGHUP).",
+        "dhcp-hostsdir" => "Read dhcp-host lines from every file here; new lines apply live.",
+        "dhcp-optsdir" => "Read dhcp-option lines from every file here; new lines apply live.",
         "dhcp-broadcast" => "Always broadcast DHCP replies (to clients with these tags).",
         "bootp-dynamic" => "Give BOOTP clients dynamic addresses.",
         "dhcp-match" => "Tag DHCP requests that carry this option (with this value).",
@@ -151,6 +154,7 @@ fn describe(long: &str) -> &'static str {
         "pxe-prompt" => "The PXE boot menu prompt and its timeout.",
         "dhcp-pxe-vendor" => "Vendor classes taken as PXE clients besides PXEClient.",
         "dhcp-fqdn" => "Put only qualified DHCP names (NAME.DOMAIN) in the DNS.",
+        "read-ethers" => "Read /etc/ethers (MAC and name or IPv4 address) as DHCP hosts.",
         "dhcp-client-update" => "Let DHCP clients update DNS themselves (option 81 flags).",
         "no-dhcp-interface" | "no-dhcpv4-interface" => {
             "Serve DNS but not DHCP on these interfaces."

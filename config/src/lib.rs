@@ -21,6 +21,7 @@ mod directive;
 pub mod dnssec;
 mod domain_range;
 mod error;
+pub mod ethers;
 pub mod fuzzing;
 mod guard;
 mod help;

@@ -290,7 +290,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "dhcp-hostsdir",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec(
         "dhcp-hostsfile",
@@ -361,12 +361,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         ArgKind::Required,
         Status::Implemented,
     ),
-    spec(
-        "dhcp-optsdir",
-        None,
-        ArgKind::Required,
-        Status::NotYetImplemented,
-    ),
+    spec("dhcp-optsdir", None, ArgKind::Required, Status::Implemented),
     spec(
         "dhcp-optsfile",
         None,
@@ -730,12 +725,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     spec("quiet-ra", None, ArgKind::None, Status::Implemented),
     spec("quiet-tftp", None, ArgKind::None, Status::NotYetImplemented),
     spec("ra-param", None, ArgKind::Required, Status::Implemented),
-    spec(
-        "read-ethers",
-        Some('Z'),
-        ArgKind::None,
-        Status::NotYetImplemented,
-    ),
+    spec("read-ethers", Some('Z'), ArgKind::None, Status::Implemented),
     spec(
         "rebind-domain-ok",
         None,

@@ -203,7 +203,17 @@ pub fn run(mut state: ControlState) -> Result<()> {
         // Handlers are in place: signals that came during startup are delivered now.
         crate::signals::unblock_control_signals();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let mut hostsdir = crate::hostsdir::HostsDirWatch::new(&state.cfg.hostsdir);
+        let mut hostsdir = crate::hostsdir::HostsDirWatch::new("--hostsdir", &state.cfg.hostsdir);
+        let dhcp_dirs: Vec<_> = (state.cfg.dhcp.hosts_dirs.iter())
+            .chain(&state.cfg.dhcp.opts_dirs)
+            .cloned()
+            .collect();
+        let mut dhcp_dirs =
+            crate::hostsdir::HostsDirWatch::new("--dhcp-hostsdir/--dhcp-optsdir", &dhcp_dirs);
+        if dhcp_dirs.is_some() {
+            // Files written between the DHCP thread's first read and the watch are read now.
+            crate::dhcp::request_dir_read();
+        }
         let ra = crate::ra::start(&state.cfg).await?;
         let mut links = match &state.dynamic {
             Some(_) => match crate::netlink::start().await {
@@ -231,6 +241,7 @@ pub fn run(mut state: ControlState) -> Result<()> {
                     }
                 } => state.follow_addresses(),
                 _ = crate::hostsdir::next_change(&mut hostsdir) => state.reload_hosts(),
+                _ = crate::hostsdir::next_change(&mut dhcp_dirs) => crate::dhcp::request_dir_read(),
                 _ = usr1.recv() => {
                     state.log_stats();
                     if let Some(c) = &ra {

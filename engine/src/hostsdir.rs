@@ -1,6 +1,8 @@
-//! `--hostsdir`: the directories are watched with inotify from the control thread; a file
-//! added, changed, moved or removed in one makes the hosts data be read again (and the local
-//! records that depend on it), without a SIGHUP and without clearing the cache.
+//! `--hostsdir` (and `--dhcp-hostsdir`/`--dhcp-optsdir`): the directories are watched with
+//! inotify from the control thread; a file added, changed, moved or removed in one makes the
+//! hosts data be read again (and the local records that depend on it), without a SIGHUP and
+//! without clearing the cache — or, for the DHCP directories, the DHCP thread read the new and
+//! changed files.
 
 use inotify::{Inotify, WatchMask};
 use std::path::PathBuf;
@@ -14,8 +16,10 @@ const SETTLE: Duration = Duration::from_millis(50);
 /// How often the directories' events are read even without a readiness wake-up.
 const RECHECK: Duration = Duration::from_millis(500);
 
-/// An inotify instance watching the `--hostsdir` directories.
+/// An inotify instance watching the `--hostsdir` (or DHCP) directories.
 pub struct HostsDirWatch {
+    /// The option the directories come from, for messages.
+    what: &'static str,
     fd: AsyncFd<Inotify>,
     buf: Box<[u8; 4096]>,
     /// Events were read but the change not yet reported. `changed()` is polled inside the
@@ -25,16 +29,16 @@ pub struct HostsDirWatch {
 }
 
 impl HostsDirWatch {
-    /// Watches `dirs`; None (after logging why) when there are none or inotify cannot be used.
-    /// Must be called inside the tokio runtime.
-    pub fn new(dirs: &[PathBuf]) -> Option<Self> {
+    /// Watches `dirs` of option `what` (`--hostsdir`); None (after logging why) when there are
+    /// none or inotify cannot be used. Must be called inside the tokio runtime.
+    pub fn new(what: &'static str, dirs: &[PathBuf]) -> Option<Self> {
         if dirs.is_empty() {
             return None;
         }
         let inotify = match Inotify::init() {
             Ok(i) => i,
             Err(e) => {
-                tracing::error!("--hostsdir: inotify: {e}; changes need a SIGHUP");
+                tracing::error!("{what}: inotify: {e}; changes need a SIGHUP");
                 return None;
             }
         };
@@ -47,19 +51,20 @@ impl HostsDirWatch {
             | WatchMask::ATTRIB;
         for d in dirs {
             if let Err(e) = inotify.watches().add(d, mask) {
-                tracing::error!("--hostsdir {}: cannot watch: {e}", d.display());
+                tracing::error!("{what} {}: cannot watch: {e}", d.display());
             }
         }
         // SAFETY: `Inotify` owns its descriptor and closes it only when dropped; the `AsyncFd`
         // owns the `Inotify`, so the descriptor stays open and the same for the AsyncFd's life.
         match unsafe { AsyncFd::register_with_interest(inotify, Interest::READABLE) } {
             Ok(fd) => Some(Self {
+                what,
                 fd,
                 buf: Box::new([0; 4096]),
                 pending: false,
             }),
             Err(e) => {
-                tracing::error!("--hostsdir: {e}; changes need a SIGHUP");
+                tracing::error!("{what}: {e}; changes need a SIGHUP");
                 None
             }
         }
@@ -85,11 +90,11 @@ impl HostsDirWatch {
 
     /// Waits until the descriptor is readable and reads one batch; true if it held events.
     async fn wait_events(&mut self) -> bool {
-        let Self { fd, buf, .. } = self;
+        let Self { fd, buf, what, .. } = self;
         let mut guard = match fd.readable_mut().await {
             Ok(g) => g,
             Err(e) => {
-                tracing::error!("--hostsdir: {e}; changes need a SIGHUP");
+                tracing::error!("{what}: {e}; changes need a SIGHUP");
                 std::future::pending::<()>().await;
                 return false;
             }
@@ -97,7 +102,7 @@ impl HostsDirWatch {
         match guard.try_io(|i| i.get_mut().read_events(&mut buf[..]).map(|e| e.count())) {
             Ok(Ok(n)) => n > 0,
             Ok(Err(e)) => {
-                tracing::error!("--hostsdir: {e}; changes need a SIGHUP");
+                tracing::error!("{what}: {e}; changes need a SIGHUP");
                 std::future::pending::<()>().await;
                 false
             }
@@ -143,7 +148,7 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let mut w = Some(HostsDirWatch::new(std::slice::from_ref(&dir)).unwrap());
+            let mut w = Some(HostsDirWatch::new("--hostsdir", std::slice::from_ref(&dir)).unwrap());
             let f = dir.join("h");
             std::fs::write(&f, "192.0.2.1 a\n").unwrap();
             tokio::time::timeout(Duration::from_secs(5), next_change(&mut w))
@@ -161,6 +166,6 @@ mod tests {
             );
         });
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(HostsDirWatch::new(&[]).is_none());
+        assert!(HostsDirWatch::new("--hostsdir", &[]).is_none());
     }
 }

@@ -5,7 +5,7 @@
 //! [`CLIENT_MAC`] and no address until a client configures one.
 
 use std::net::{Ipv4Addr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -168,6 +168,28 @@ impl DhcpLab {
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         self.ringmasq_args(&args)
+    }
+
+    /// ringmasq as [`DhcpLab::ringmasq`] (plus `extra`), in a mount namespace of its own where
+    /// `/etc` is an overlay whose upper layer is `upper`: what the test writes there (say
+    /// `ethers`) the server sees under `/etc`, and the host's `/etc` is left alone.
+    pub fn ringmasq_etc_overlay(&self, upper: &Path, extra: &[&str]) -> LabServer {
+        let work = self.dir.join("etc-overlay-work");
+        std::fs::create_dir_all(&work).expect("overlay work directory");
+        let bin = ringmasq_bin().expect("ringmasq binary");
+        let mut cmd = self.server.command("unshare");
+        let mount = format!(
+            "mount -t overlay overlay -o lowerdir=/etc,upperdir={},workdir={} /etc && exec \"$0\" \"$@\"",
+            upper.display(),
+            work.display()
+        );
+        cmd.args(["-m", "--propagation", "private", "sh", "-c", &mount])
+            .arg(bin)
+            .args(["-d", "--port=0", "--conf-file=/dev/null", RANGE])
+            .arg(format!("--dhcp-leasefile={}", self.lease_file().display()))
+            .arg("--domain=lab.test")
+            .args(extra);
+        self.start("ringmasq", cmd)
     }
 
     /// ringmasq in the server namespace with exactly `args`; returns once it logged a DHCP

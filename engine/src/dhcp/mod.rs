@@ -7,6 +7,7 @@
 //! entries use the capabilities kept for it, and [`prepare_lease_files`] hands the lease file
 //! and journal to the new user beforehand (their directory may stay root's).
 
+pub mod files;
 pub mod log;
 pub mod outage;
 pub mod ra_names;
@@ -40,6 +41,21 @@ pub fn request_reload() {
 /// Takes a pending reload request.
 fn take_reload() -> bool {
     RELOAD.swap(false, Ordering::Relaxed)
+}
+
+/// Set when a `--dhcp-hostsdir`/`--dhcp-optsdir` directory changed; the DHCP thread reads the
+/// new and changed files and clears it.
+static DIR_CHANGE: AtomicBool = AtomicBool::new(false);
+
+/// Asks the DHCP thread to read the new and changed files of `--dhcp-hostsdir` and
+/// `--dhcp-optsdir` (within a quarter of a second), adding their lines.
+pub fn request_dir_read() {
+    DIR_CHANGE.store(true, Ordering::Relaxed);
+}
+
+/// Takes a pending directory change.
+fn take_dir_change() -> bool {
+    DIR_CHANGE.swap(false, Ordering::Relaxed)
 }
 
 /// The running DHCP thread; dropping it stops the thread and waits for it (at most ~250 ms).

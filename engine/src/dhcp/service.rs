@@ -69,6 +69,9 @@ fn boot_file(reply: &[u8]) -> String {
 /// At most this many datagrams are handled per loop turn (one `fdatasync` covers them all).
 pub const BATCH: usize = 128;
 
+/// At most this many turns drain the sockets at an orderly stop (64 × [`BATCH`] datagrams).
+const STOP_TURNS: usize = 64;
+
 /// A reply held until the turn's journal is durable.
 struct Outgoing {
     to: ReplyTo,
@@ -142,6 +145,8 @@ pub struct DhcpService {
     dns_ttl: u32,
     /// The configuration, for SIGHUP reloads of the hosts and options files.
     cfg: ringmasq_config::Config,
+    /// Hosts and options read from files and directories.
+    files: super::files::DhcpFiles,
     script: Option<Script>,
     /// The current turn's journal records, replies and their destinations.
     journal: Vec<u8>,
@@ -205,8 +210,9 @@ impl DhcpService {
         stop: Arc<AtomicBool>,
         names: Arc<ArcSwapOption<DhcpNames>>,
     ) -> Result<Self> {
-        let (file_hosts, file_opts) = super::settings::read_files(cfg);
-        let pcfg = super::settings::dhcp_config_with(cfg, &file_hosts, &file_opts);
+        super::files::DhcpFiles::check_dirs(cfg)?;
+        let files = super::files::DhcpFiles::load(cfg);
+        let pcfg = super::settings::dhcp_config_with(cfg, &files.hosts(), &files.options());
         let ignore_clid = pcfg.ignore_clid;
         let server = Server::new(pcfg).context("DHCP configuration")?;
         let clock = LeaseClock::new(system_wall(), crate::clock::boottime());
@@ -322,6 +328,7 @@ impl DhcpService {
             domain: cfg.domain.clone(),
             dns_ttl: cfg.dhcp.ttl.unwrap_or(cfg.local_ttl),
             cfg: cfg.clone(),
+            files,
             script,
             journal: Vec::with_capacity(BATCH * 64),
             replies: Vec::with_capacity(BATCH * 600),
@@ -373,37 +380,7 @@ impl DhcpService {
             }
             // SAFETY: polls the pollfds of this Vec, which we own, with its length.
             unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
-            loop {
-                let mut got = 0;
-                if let Some(v6) = &mut self.v6 {
-                    let wall = self.clock.now(crate::clock::boottime());
-                    let (n, changed) = v6.receive(&mut buf, BATCH, wall, &mut self.journal);
-                    got += n;
-                    self.names_dirty |= changed;
-                }
-                for pxe in [false, true] {
-                    while got < BATCH {
-                        let sock = if pxe { &self.pxe_socket } else { &self.socket };
-                        let Some(socket) = sock else { break };
-                        match socket.recv(&mut buf) {
-                            Ok(Some(rx)) => {
-                                got += 1;
-                                let bytes = &buf[..rx.len];
-                                self.handle(&mut scratch, bytes, rx.src, rx.ifindex, pxe);
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                tracing::warn!("DHCP receive: {e}");
-                                break;
-                            }
-                        }
-                    }
-                }
-                self.commit();
-                if got < BATCH {
-                    break;
-                }
-            }
+            while self.turn(&mut scratch, &mut buf) >= BATCH {}
             if let Some(s) = &mut self.script {
                 s.runner.flush();
             }
@@ -413,6 +390,8 @@ impl DhcpService {
             }
             if super::take_reload() {
                 self.reload();
+            } else if super::take_dir_change() && self.files.add_changed(&self.cfg) {
+                self.rebuild();
             }
             if self.names_dirty && self.names_at.elapsed() >= NAMES_INTERVAL {
                 self.publish_names();
@@ -422,9 +401,54 @@ impl DhcpService {
                 logged_drops = self.tick(logged_drops);
             }
         }
+        self.finish_queued(&mut scratch, &mut buf);
         // Fold the journal into the lease file on a clean stop, so dnsmasq can read it.
         if let Err(e) = self.compact(self.wall()) {
             tracing::error!("DHCP lease file write at exit failed: {e}");
+        }
+    }
+
+    /// One turn: up to [`BATCH`] waiting datagrams handled, then committed (journal synced,
+    /// replies sent). Returns how many were received.
+    fn turn(&mut self, scratch: &mut Scratch, buf: &mut [u8]) -> usize {
+        let mut got = 0;
+        if let Some(v6) = &mut self.v6 {
+            let wall = self.clock.now(crate::clock::boottime());
+            let (n, changed) = v6.receive(buf, BATCH, wall, &mut self.journal);
+            got += n;
+            self.names_dirty |= changed;
+        }
+        for pxe in [false, true] {
+            while got < BATCH {
+                let sock = if pxe { &self.pxe_socket } else { &self.socket };
+                let Some(socket) = sock else { break };
+                match socket.recv(buf) {
+                    Ok(Some(rx)) => {
+                        got += 1;
+                        let bytes = &buf[..rx.len];
+                        self.handle(scratch, bytes, rx.src, rx.ifindex, pxe);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("DHCP receive: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        self.commit();
+        got
+    }
+
+    /// Orderly stop (SIGTERM, SIGINT): the datagrams already queued on the sockets (a RELEASE
+    /// sent just before the signal) are handled and their journal records synced like any
+    /// turn's, so no lease change the kernel accepted before the stop is lost. Bounded, so a
+    /// flood cannot hold the exit back.
+    fn finish_queued(&mut self, scratch: &mut Scratch, buf: &mut [u8]) {
+        for _ in 0..STOP_TURNS {
+            if self.turn(scratch, buf) == 0 {
+                break;
+            }
         }
     }
 
@@ -467,8 +491,24 @@ impl DhcpService {
     /// allocator (every lease kept). A configuration that no longer compiles keeps the old one.
     /// The script hears `old` for every lease, as with dnsmasq.
     fn reload(&mut self) {
-        let (file_hosts, file_opts) = super::settings::read_files(&self.cfg);
-        let pcfg = super::settings::dhcp_config_with(&self.cfg, &file_hosts, &file_opts);
+        self.files = super::files::DhcpFiles::load(&self.cfg);
+        self.rebuild();
+        let wall = self.wall();
+        if let Some(s) = &mut self.script {
+            let mut events = Vec::new();
+            s.leases.all_old(&mut events);
+            s.runner.submit(&events, wall);
+        }
+    }
+
+    /// Recompiles the server from the configuration and the files' entries, around the same
+    /// allocator (every lease kept). A configuration that no longer compiles keeps the old one.
+    fn rebuild(&mut self) {
+        let pcfg = super::settings::dhcp_config_with(
+            &self.cfg,
+            &self.files.hosts(),
+            &self.files.options(),
+        );
         match Server::with_allocator(pcfg, Arc::clone(self.server.allocator())) {
             Ok(mut server) => {
                 server.stats = std::mem::take(&mut self.server.stats);
@@ -478,12 +518,6 @@ impl DhcpService {
                 self.names_dirty = true;
             }
             Err(e) => tracing::error!("DHCP configuration after reload: {e}; keeping the old one"),
-        }
-        let wall = self.wall();
-        if let Some(s) = &mut self.script {
-            let mut events = Vec::new();
-            s.leases.all_old(&mut events);
-            s.runner.submit(&events, wall);
         }
     }
 
@@ -759,3 +793,7 @@ impl DhcpService {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

@@ -3,7 +3,6 @@
 
 use ringmasq_config::Config;
 use ringmasq_config::dhcp::{DhcpHost, DhcpRange, LeaseLength, MacPattern, RangeMode as CfgMode};
-use ringmasq_config::dhcp_file;
 use ringmasq_config::dhcp_match::{DhcpMatch, MatchKind, MatchValue as CfgValue};
 use ringmasq_config::dhcp_option::{DhcpOption, TagCondition};
 use ringmasq_config::pxe::PxeBoot as CfgBoot;
@@ -128,23 +127,6 @@ fn pxe_service(s: &ringmasq_config::pxe::PxeService) -> PxeService {
 /// The protocol core's configuration for `cfg` (`--domain` becomes option 15's default).
 pub fn dhcp_config(cfg: &Config) -> DhcpConfig {
     dhcp_config_with(cfg, &[], &[])
-}
-
-/// Reads `--dhcp-hostsfile` and `--dhcp-optsfile` (bad lines and unreadable files logged and
-/// skipped): the extra hosts and options they add to the command line's.
-pub fn read_files(cfg: &Config) -> (Vec<DhcpHost>, Vec<DhcpOption>) {
-    let hosts = dhcp_file::load_hosts(&cfg.dhcp.hosts_files);
-    let opts = dhcp_file::load_options(&cfg.dhcp.opts_files);
-    for e in hosts.errors.iter().chain(&opts.errors) {
-        tracing::error!("{e}; skipped");
-    }
-    for p in &cfg.dhcp.hosts_files {
-        tracing::info!("read {}", p.display());
-    }
-    for p in &cfg.dhcp.opts_files {
-        tracing::info!("read {}", p.display());
-    }
-    (hosts.entries, opts.entries)
 }
 
 /// [`dhcp_config`] with the hosts and options read from files after the command line's.

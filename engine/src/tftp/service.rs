@@ -108,19 +108,7 @@ fn interface_mtu(name: &str) -> Option<u32> {
 /// The MAC address of `ip` from the kernel's neighbour table, for `--tftp-unique-root=mac`.
 fn neighbour_mac(ip: IpAddr) -> Option<Vec<u8>> {
     let text = std::fs::read_to_string("/proc/net/arp").ok()?;
-    let want = ip.to_string();
-    text.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.first() == Some(&want.as_str()))
-            .then(|| {
-                f.get(3)?
-                    .split(':')
-                    .map(|h| u8::from_str_radix(h, 16).ok())
-                    .collect::<Option<Vec<u8>>>()
-            })
-            .flatten()
-            .filter(|m| m.iter().any(|&b| b != 0))
-    })
+    ringmasq_proto::dhcp::neighbours::mac_of(&text, ip)
 }
 
 impl TftpService {

@@ -17,6 +17,7 @@ pub mod lease_file;
 pub mod lease_time;
 pub mod matching;
 mod names;
+pub mod neighbour_fuzzing;
 pub mod neighbours;
 pub mod option_fuzzing;
 pub mod packet;
