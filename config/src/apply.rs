@@ -505,11 +505,17 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "dhcp-fqdn" => c.dhcp.fqdn = true,
         "read-ethers" => c.dhcp.read_ethers = true,
         "dhcp-client-update" => c.dhcp.client_update = true,
-        "no-dhcp-interface" | "no-dhcpv4-interface" => {
+        "no-dhcp-interface" | "no-dhcpv4-interface" | "no-dhcpv6-interface" => {
             let v = req()?;
             for item in split_list(v).filter(|i| !i.is_empty()) {
                 let name = parse_interface(item).map_err(|e| invalid(item, e))?;
-                c.dhcp.no_dhcp_interfaces.push(name);
+                // -2 covers DHCPv4, DHCPv6 and router advertisements, as dnsmasq.
+                if d.name() != "no-dhcpv6-interface" {
+                    c.dhcp.no_dhcp_interfaces.push(name.clone());
+                }
+                if d.name() != "no-dhcpv4-interface" {
+                    c.dhcp.no_dhcp6_interfaces.push(name);
+                }
             }
         }
         "dhcp-boot" => {

@@ -165,6 +165,9 @@ pub struct DhcpSettings {
     pub client_update: bool,
     /// `-2/--no-dhcp-interface` and `--no-dhcpv4-interface`.
     pub no_dhcp_interfaces: Vec<String>,
+    /// `-2/--no-dhcp-interface` and `--no-dhcpv6-interface`: no DHCPv6 and no router
+    /// advertisements there.
+    pub no_dhcp6_interfaces: Vec<String>,
     /// `-M/--dhcp-boot`, in order.
     pub boot: Vec<crate::pxe::DhcpBoot>,
     /// `--pxe-service`, in order.
@@ -212,6 +215,7 @@ impl Default for DhcpSettings {
             fqdn: false,
             client_update: false,
             no_dhcp_interfaces: Vec::new(),
+            no_dhcp6_interfaces: Vec::new(),
             boot: Vec::new(),
             pxe_services: Vec::new(),
             pxe_prompts: Vec::new(),

@@ -88,7 +88,7 @@ pub fn metavar(long: &str) -> &'static str {
         "pxe-service" => "[tag:T,]CSA,menu text[,basename|type][,server address]",
         "pxe-prompt" => "[tag:T,]prompt[,timeout]",
         "dhcp-pxe-vendor" => "vendor class[,vendor class...]",
-        "no-dhcp-interface" | "no-dhcpv4-interface" => "interface names",
+        "no-dhcp-interface" | "no-dhcpv4-interface" | "no-dhcpv6-interface" => "interface names",
         _ => "a value",
     }
 }
@@ -156,9 +156,9 @@ fn describe(long: &str) -> &'static str {
         "dhcp-fqdn" => "Put only qualified DHCP names (NAME.DOMAIN) in the DNS.",
         "read-ethers" => "Read /etc/ethers (MAC and name or IPv4 address) as DHCP hosts.",
         "dhcp-client-update" => "Let DHCP clients update DNS themselves (option 81 flags).",
-        "no-dhcp-interface" | "no-dhcpv4-interface" => {
-            "Serve DNS but not DHCP on these interfaces."
-        }
+        "no-dhcp-interface" => "Serve DNS but not DHCP (v4 or v6) or RA on these interfaces.",
+        "no-dhcpv4-interface" => "Serve no DHCPv4 on these interfaces.",
+        "no-dhcpv6-interface" => "Serve no DHCPv6 or RA on these interfaces.",
         "no-ping" => "Accepted; ringmasq never pings an address before offering it.",
         "keep-in-foreground" => "Stay in the foreground; otherwise run normally.",
         "no-daemon" => "Debug mode: stay in the foreground and log to stderr too.",

@@ -683,7 +683,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "no-dhcpv6-interface",
         None,
         ArgKind::Required,
-        Status::NotYetImplemented,
+        Status::Implemented,
     ),
     spec("no-hosts", Some('h'), ArgKind::None, Status::Implemented),
     spec("no-ident", None, ArgKind::None, Status::Implemented),

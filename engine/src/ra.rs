@@ -201,7 +201,16 @@ impl RaService {
         let now = self.now();
         let all = self.tracker.current.load_full();
         let mut seen = Vec::new();
-        for i in all.iter().filter(|i| i.up && !i.loopback) {
+        // As dnsmasq: no advertisements where -i/-I or --no-dhcp(v6)-interface rule out DHCPv6.
+        let served = ringmasq_proto::dhcp::InterfaceFilter {
+            only: self.cfg.interfaces.clone(),
+            except: self.cfg.except_interfaces.clone(),
+            no_dhcp: self.cfg.dhcp.no_dhcp6_interfaces.clone(),
+        };
+        for i in all
+            .iter()
+            .filter(|i| i.up && !i.loopback && served.serves(&i.name))
+        {
             let params = ra_params(&self.cfg, i, &all);
             let Some(advert) = advert_for(&self.core, &params, i) else {
                 continue;

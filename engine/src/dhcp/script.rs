@@ -9,7 +9,7 @@
 //! dnsmasq does when changes queue up.
 
 use std::collections::{HashSet, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, bail};
 use ringmasq_proto::dhcp::script::{ScriptContext, ScriptEvent, command};
+use ringmasq_proto::dhcp6::script::{Event6, command6};
 
 /// Jobs in flight between the DHCP thread and the script thread.
 const CHANNEL_DEPTH: usize = 1024;
@@ -26,7 +27,7 @@ pub const PENDING_MAX: usize = 65_536;
 /// One script run.
 #[derive(Debug)]
 struct Job {
-    addr: Ipv4Addr,
+    addr: IpAddr,
     args: Vec<String>,
     env: Vec<(&'static str, String)>,
 }
@@ -143,7 +144,24 @@ impl ScriptRunner {
         for ev in events {
             let (args, env) = command(ev, &ctx, wall);
             self.pending.push_back(Job {
-                addr: ev.lease.addr,
+                addr: IpAddr::V4(ev.lease.addr),
+                args,
+                env,
+            });
+        }
+        if self.pending.len() > PENDING_MAX {
+            self.coalesce();
+        }
+        self.flush();
+    }
+
+    /// Queues a run for each DHCPv6 lease event (in order); `server_duid` is ours.
+    pub fn submit6(&mut self, events: &[Event6], server_duid: &[u8], wall: u64) {
+        for ev in events {
+            let (args, env) =
+                command6(ev, server_duid, self.domain.as_deref(), self.log_dhcp, wall);
+            self.pending.push_back(Job {
+                addr: IpAddr::V6(ev.lease.addr),
                 args,
                 env,
             });
@@ -157,7 +175,7 @@ impl ScriptRunner {
     /// Queues `ACTION MAC IP` (`arp-add`/`arp-del` of `--script-arp`), as dnsmasq calls it.
     pub fn submit_arp(&mut self, action: &str, mac: &str, addr: Ipv4Addr) {
         self.pending.push_back(Job {
-            addr,
+            addr: IpAddr::V4(addr),
             args: vec![action.to_string(), mac.to_string(), addr.to_string()],
             env: Vec::new(),
         });

@@ -341,6 +341,8 @@ impl DhcpService {
             tracing::warn!("--dhcp-fqdn without --domain: no DHCP names are put in the DNS");
         }
         service.publish_names();
+        // The script hears `old`/`del` for the stored DHCPv6 leases too.
+        service.submit_v6_events();
         Ok(service)
     }
 
@@ -498,7 +500,11 @@ impl DhcpService {
             let mut events = Vec::new();
             s.leases.all_old(&mut events);
             s.runner.submit(&events, wall);
+            if let Some(v6) = &mut self.v6 {
+                v6.all_old();
+            }
         }
+        self.submit_v6_events();
     }
 
     /// Recompiles the server from the configuration and the files' entries, around the same
@@ -574,6 +580,7 @@ impl DhcpService {
             // New interfaces and prefixes (constructor: ranges) are served from here on.
             v6.refresh();
         }
+        self.submit_v6_events();
         if self
             .store
             .as_ref()
@@ -729,6 +736,7 @@ impl DhcpService {
         if let Some(v6) = &mut self.v6 {
             v6.send_pending(synced);
         }
+        self.submit_v6_events();
         self.replies.clear();
         if let Some(s) = &mut self.script
             && !s.events.is_empty()
@@ -736,6 +744,17 @@ impl DhcpService {
             let wall = self.clock.now(crate::clock::boottime());
             s.runner.submit(&s.events, wall);
             s.events.clear();
+        }
+    }
+
+    /// Hands the DHCPv6 lease events gathered so far to the script (after the turn's sync).
+    fn submit_v6_events(&mut self) {
+        let wall = self.wall();
+        if let (Some(s), Some(v6)) = (&mut self.script, &mut self.v6) {
+            let events = v6.take_events();
+            if !events.is_empty() {
+                s.runner.submit6(&events, v6.server_duid(), wall);
+            }
         }
     }
 

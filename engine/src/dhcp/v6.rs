@@ -14,6 +14,7 @@ use ringmasq_config::Config;
 use ringmasq_proto::dhcp::journal;
 use ringmasq_proto::dhcp6::config::{duid_en, duid_llt};
 use ringmasq_proto::dhcp6::lease::{emit_lines, hex, parse_duid_line};
+use ringmasq_proto::dhcp6::script::{Event6, Leases6Told, Request6Info};
 use ringmasq_proto::dhcp6::server::{ALL_SERVERS, SERVER_PORT};
 use ringmasq_proto::dhcp6::wire::{self, msg};
 use ringmasq_proto::dhcp6::{
@@ -99,6 +100,12 @@ pub fn config6(cfg: &Config, server_duid: Vec<u8>) -> Config6 {
         hosts,
         server_duid,
         domain: cfg.domain.clone(),
+        interfaces: ringmasq_proto::dhcp::InterfaceFilter {
+            only: cfg.interfaces.clone(),
+            except: cfg.except_interfaces.clone(),
+            no_dhcp: cfg.dhcp.no_dhcp6_interfaces.clone(),
+        },
+        client_update: cfg.dhcp.client_update,
         ..Config6::default()
     };
     for o in &cfg.ipv6.options {
@@ -141,6 +148,9 @@ pub struct V6 {
     /// Replies of the current turn, sent after the journal sync.
     pending: Vec<(SocketAddrV6, Vec<u8>, u32)>,
     log: bool,
+    /// With `--dhcp-script`: the leases the script knows, and its events not yet submitted.
+    told: Option<Leases6Told>,
+    events: Vec<Event6>,
 }
 
 impl V6 {
@@ -183,6 +193,16 @@ impl V6 {
             "DHCPv6: {restored} lease(s) restored, server DUID {}",
             hex(&server.config().server_duid)
         );
+        let (told, events) = if cfg.dhcp.script.is_some() {
+            let leases: Vec<Lease6> = stored
+                .iter()
+                .filter_map(|l| Lease6::parse_line(l))
+                .collect();
+            let (t, e) = Leases6Told::start(&leases, cfg.dhcp.script_on_renewal, wall);
+            (Some(t), e)
+        } else {
+            (None, Vec::new())
+        };
         let mut v6 = V6 {
             server,
             socket: s.into(),
@@ -190,6 +210,8 @@ impl V6 {
             joined: HashSet::new(),
             pending: Vec::new(),
             log: cfg.log_dhcp,
+            told,
+            events,
         };
         v6.refresh();
         Ok(v6)
@@ -248,7 +270,27 @@ impl V6 {
 
     /// Removes expired leases; whether any went.
     pub fn expire(&mut self, wall: u64) -> bool {
+        if let Some(t) = &mut self.told {
+            t.expire(wall, &mut self.events);
+        }
         self.server.expire(wall) > 0
+    }
+
+    /// The script events gathered so far (their changes are durable once the turn synced).
+    pub fn take_events(&mut self) -> Vec<Event6> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// `old` events for every lease (SIGHUP).
+    pub fn all_old(&mut self) {
+        if let Some(t) = &self.told {
+            t.all_old(&mut self.events);
+        }
+    }
+
+    /// The server DUID.
+    pub fn server_duid(&self) -> &[u8] {
+        &self.server.config().server_duid
     }
 
     /// Handles up to `max` waiting datagrams: replies are held for [`V6::send_pending`], lease
@@ -324,9 +366,14 @@ impl V6 {
         let decoded = wire::decode(bytes).ok();
         let inbound = decoded.as_ref().map_or(0, |i| i.msg_type);
         let client = decoded
+            .as_ref()
             .and_then(|i| wire::Options::find(i.options, wire::opt::CLIENTID))
             .map(hex)
             .unwrap_or_default();
+        let supplied = decoded
+            .as_ref()
+            .and_then(|i| wire::Options::find(i.options, wire::opt::CLIENT_FQDN))
+            .and_then(wire::fqdn_host);
         match action {
             Action6::Drop(why) => {
                 tracing::debug!("DHCPv6 packet from {src} on {name} dropped: {why:?}");
@@ -348,6 +395,14 @@ impl V6 {
                     type_name(inbound),
                     addrs.join(" ")
                 );
+                if let Some(t) = &mut self.told {
+                    let info = Request6Info {
+                        interface: name.clone(),
+                        supplied_hostname: supplied,
+                        tags: Vec::new(),
+                    };
+                    t.apply(&changes, Some(&info), &mut self.events);
+                }
                 if self.log {
                     tracing::info!("DHCPv6 reply of {} bytes to {to}", bytes.len());
                 }

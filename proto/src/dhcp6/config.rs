@@ -174,6 +174,10 @@ pub struct Config6 {
     pub domain: Option<String>,
     /// Other options, in order.
     pub options: Vec<Option6>,
+    /// Where DHCPv6 answers: `-i`, `-I`, `--no-dhcp-interface`, `--no-dhcpv6-interface`.
+    pub interfaces: crate::dhcp::InterfaceFilter,
+    /// `--dhcp-client-update`: the Client FQDN option echoes the client's S bit.
+    pub client_update: bool,
 }
 
 impl Config6 {

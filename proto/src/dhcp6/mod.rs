@@ -6,8 +6,10 @@
 //! for an [`Action6::Reply`] it makes the [`Change6`]s durable first, then sends.
 
 pub mod config;
+pub mod fqdn;
 pub mod fuzzing;
 pub mod lease;
+pub mod script;
 pub mod server;
 pub mod stats;
 pub mod wire;

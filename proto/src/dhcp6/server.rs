@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::net::{Ipv6Addr, SocketAddrV6};
 
 use super::config::{Config6, Host6, Link6, LinkRange, is_link_local};
+use super::fqdn;
 use super::lease::Lease6;
 use super::stats::{Drop6, Stats6};
 use super::wire::{self, Inbound, Options, msg, opt, status};
@@ -249,6 +250,9 @@ impl Server6 {
         src: SocketAddrV6,
         bytes: &[u8],
     ) -> Result<Action6, Drop6> {
+        if !self.cfg.interfaces.serves(link.name) {
+            return Err(Drop6::Interface);
+        }
         let inb = wire::decode(bytes).map_err(|_| Drop6::Malformed)?;
         let client_id = Options::find(inb.options, opt::CLIENTID);
         let server_id = Options::find(inb.options, opt::SERVERID);
@@ -356,6 +360,17 @@ impl Server6 {
             _ => {}
         }
         self.put_options(link, &ctx, &mut out);
+        // RFC 4704 §5: a client that sent a Client FQDN option gets one back.
+        if matches!(
+            inb.msg_type,
+            msg::SOLICIT | msg::REQUEST | msg::RENEW | msg::REBIND
+        ) && let Some(v) = Options::find(inb.options, opt::CLIENT_FQDN).and_then(|sent| {
+            let name = Self::name_for(&ctx, &inb);
+            let domain = self.cfg.domain.as_deref();
+            fqdn::reply_value(sent, name.as_deref(), domain, self.cfg.client_update)
+        }) {
+            wire::put(&mut out, opt::CLIENT_FQDN, &v);
+        }
         let to = match inb.relays.first() {
             // RFC 8415 §19.3: back to the relay that sent it, on the server port.
             Some(_) => SocketAddrV6::new(*src.ip(), SERVER_PORT, 0, src.scope_id()),

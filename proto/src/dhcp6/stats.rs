@@ -17,11 +17,13 @@ pub enum Drop6 {
     Ignored,
     /// A CONFIRM without addresses (RFC 8415 §18.3.3: no reply).
     NothingToConfirm,
+    /// It arrived on an interface DHCPv6 does not serve (`-i`, `-I`, `--no-dhcp*-interface`).
+    Interface,
 }
 
 impl Drop6 {
     /// Every reason, in counter order.
-    pub const ALL: [Drop6; 7] = [
+    pub const ALL: [Drop6; 8] = [
         Drop6::Malformed,
         Drop6::NotClientMessage,
         Drop6::NoClientId,
@@ -29,6 +31,7 @@ impl Drop6 {
         Drop6::NoRange,
         Drop6::Ignored,
         Drop6::NothingToConfirm,
+        Drop6::Interface,
     ];
 
     fn index(self) -> usize {
@@ -39,7 +42,7 @@ impl Drop6 {
 /// Drop counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats6 {
-    drops: [u64; 7],
+    drops: [u64; 8],
 }
 
 impl Stats6 {

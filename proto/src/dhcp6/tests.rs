@@ -503,3 +503,74 @@ fn captured_dhclient_exchange() {
     );
     assert!(s.snapshot().is_empty());
 }
+
+#[test]
+fn interface_filters_drop_and_count() {
+    let ranges = vec![range("fd00:6::100", Some("fd00:6::1ff"))];
+    let solicit = client(MessageType::Solicit, &DUID, 1, None, false);
+    for filter in [
+        ("only", vec!["eth*".to_string()]),
+        ("except", vec!["veth0".to_string()]),
+        ("no_dhcp", vec!["veth*".to_string()]),
+    ] {
+        let mut s = server(ranges.clone(), vec![]);
+        let mut cfg = s.config().clone();
+        match filter.0 {
+            "only" => cfg.interfaces.only = filter.1,
+            "except" => cfg.interfaces.except = filter.1,
+            _ => cfg.interfaces.no_dhcp = filter.1,
+        }
+        s = Server6::new(cfg);
+        assert_eq!(
+            s.handle(WALL, &link(), src(), &solicit),
+            Action6::Drop(Drop6::Interface),
+            "{}",
+            filter.0
+        );
+        assert_eq!(s.stats.drops(Drop6::Interface), 1);
+    }
+    let mut s = server(ranges, vec![]);
+    let mut cfg = s.config().clone();
+    cfg.interfaces.only = vec!["veth0".into()];
+    cfg.interfaces.no_dhcp = vec!["eth1".into()];
+    s = Server6::new(cfg);
+    assert!(matches!(
+        s.handle(WALL, &link(), src(), &solicit),
+        Action6::Reply { .. }
+    ));
+}
+
+#[test]
+fn client_fqdn_echoed() {
+    let mut s = server(vec![range("fd00:6::100", Some("fd00:6::1ff"))], vec![]);
+    let mut m = Message::decode(&mut Decoder::new(&client(
+        MessageType::Request,
+        &DUID,
+        1,
+        None,
+        true,
+    )))
+    .unwrap();
+    // dhclient's `send fqdn.fqdn "pc6"; send fqdn.server-update on;` (S bit).
+    m.opts_mut()
+        .insert(DhcpOption::Unknown(v6::UnknownOption::new(
+            OptionCode::ClientFqdn,
+            b"\x01\x03pc6".to_vec(),
+        )));
+    let act = s.handle(WALL, &link(), src(), &m.to_vec().unwrap());
+    let Action6::Reply { bytes, changes, .. } = &act else {
+        panic!("{act:?}");
+    };
+    let inb = wire::decode(bytes).unwrap();
+    let echoed = wire::Options::find(inb.options, wire::opt::CLIENT_FQDN).unwrap();
+    assert_eq!(echoed, b"\x06\x03pc6\x03lan\x00");
+    assert!(matches!(&changes[0], Change6::Upsert(l) if l.hostname.as_deref() == Some("pc6")));
+    // No option sent, none back.
+    let plain = client(MessageType::Renew, &DUID, 1, None, true);
+    let act = s.handle(WALL, &link(), src(), &plain);
+    let Action6::Reply { bytes, .. } = &act else {
+        panic!("{act:?}");
+    };
+    let inb = wire::decode(bytes).unwrap();
+    assert!(wire::Options::find(inb.options, wire::opt::CLIENT_FQDN).is_none());
+}
