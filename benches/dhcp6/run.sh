@@ -9,11 +9,15 @@
 #
 # Each row: a fresh server with an empty lease file, perfdhcp -6 -r RATE for DURATION s
 # (default 5) with 60000 client DUIDs; SOLICIT-ADVERTISE and REQUEST-REPLY statistics.
+# Each server runs on CPU $SERVER_CPU (default 0), perfdhcp on CPU $CLIENT_CPU (default 1);
+# run the script under `chrt -f 50` so other work on the box does not preempt them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RINGMASQ="${BENCH_RINGMASQ_BIN:-$ROOT/target/release/ringmasq}"
 DURATION="${DURATION:-5}"
 SERVERS="${SERVERS:-ringmasq dnsmasq kea}"
+PIN_S=(taskset -c "${SERVER_CPU:-0}")
+PIN_C=(taskset -c "${CLIENT_CPU:-1}")
 RATES=("$@")
 (( ${#RATES[@]} )) || RATES=(500 2000 5000)
 S=rmqd6-s$$ C=rmqd6-c$$
@@ -58,12 +62,12 @@ RANGE=--dhcp-range=fd00:99::1:0,fd00:99::ff:ffff,64,1h
 start() {
     rm -f "$WORK"/leases* "$WORK"/kea-leases6.csv*
     case "$1" in
-    ringmasq) ip netns exec "$S" "$RINGMASQ" -d --port=0 --conf-file=/dev/null "$RANGE" \
+    ringmasq) ip netns exec "$S" "${PIN_S[@]}" "$RINGMASQ" -d --port=0 --conf-file=/dev/null "$RANGE" \
         --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
-    dnsmasq) ip netns exec "$S" dnsmasq -d --port=0 --conf-file=/dev/null --user=root \
+    dnsmasq) ip netns exec "$S" "${PIN_S[@]}" dnsmasq -d --port=0 --conf-file=/dev/null --user=root \
         --log-facility=- --pid-file="$WORK/dnsmasq.pid" "$RANGE" --dhcp-lease-max=1000000 \
         --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
-    kea) KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" ip netns exec "$S" kea-dhcp6 \
+    kea) KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" ip netns exec "$S" "${PIN_S[@]}" kea-dhcp6 \
         -c "$WORK/kea.json" >"$WORK/server.log" 2>&1 & ;;
     esac
     SPID=$!
@@ -81,7 +85,7 @@ stop() {
 
 # perfdhcp -6: SOLICIT-ADVERTISE drops %, then REQUEST-REPLY sent, received, drops %, avg, max.
 perf() {
-    timeout $((DURATION + 30)) ip netns exec "$C" perfdhcp -6 -r "$1" -R 60000 -p "$DURATION" \
+    timeout $((DURATION + 30)) ip netns exec "$C" "${PIN_C[@]}" perfdhcp -6 -r "$1" -R 60000 -p "$DURATION" \
         -l bv6c 2>&1 | awk '
         /Statistics for: SOLICIT-ADVERTISE/ { sa = 1 }
         /Statistics for: REQUEST-REPLY/ { rr = 1 }
