@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dhcp::neighbour_fuzzing::check_neighbours;
 use ringmasq_proto::dhcp::option_fuzzing::check_options;
+use ringmasq_proto::dhcp::pxe_fuzzing::check_boot_server;
 use ringmasq_proto::dhcp::store_fuzzing::{check_journal, check_lease_file};
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
 use ringmasq_proto::dhcp6::fuzzing::check_request6;
@@ -41,6 +42,7 @@ fn replay_fuzz_corpus() {
             check_validation(&data);
             check_packet(&data);
             check_request(&data);
+            check_boot_server(&data);
             check_tool_packets(&data);
             check_router_message(&data);
             check_request6(&data);

@@ -23,6 +23,7 @@ pub mod option_fuzzing;
 pub mod packet;
 mod proxy;
 pub mod pxe;
+pub mod pxe_fuzzing;
 pub mod release;
 mod reply;
 pub mod routes;
