@@ -17,6 +17,11 @@
 #    renewal here: each broadcast-mode renewal ACK needs a kernel neighbour entry on the
 #    server side, and that table is host-wide (gc_thresh3 = 1024 by default).
 # Then ringmasq's fdatasync count per ACK (strace -c).
+#
+# On a shared machine, pin the servers and the clients apart and keep other work from
+# preempting the server, e.g. SERVER_WRAP="chrt -f 50 taskset -c 0" CLIENT_WRAP="nice -n -15
+# taskset -c 1" (a real-time perfdhcp busy-polls and starves its own packet delivery; keep the
+# clients at normal priority).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RINGMASQ="${BENCH_RINGMASQ_BIN:-$ROOT/target/release/ringmasq}"
@@ -25,6 +30,8 @@ DURATION="${DURATION:-5}"
 BURST="${BURST:-10000}"
 SERVERS="${SERVERS:-ringmasq dnsmasq kea}"
 read -r -a LOAD_RATES <<<"${LOAD_RATES:-2000 5000 10000}"
+read -r -a SW <<<"${SERVER_WRAP:-}"
+read -r -a CW <<<"${CLIENT_WRAP:-}"
 RATES=("$@")
 (( ${#RATES[@]} )) || RATES=(400 2000 8000 12000)
 S=rmqdb-s$$ C=rmqdb-c$$
@@ -60,12 +67,12 @@ RANGE=--dhcp-range=10.99.1.0,10.99.200.255,255.255.0.0,1h
 start() {
     rm -f "$WORK"/leases* "$WORK"/kea-leases4.csv*
     case "$1" in
-    ringmasq*) ip netns exec "$S" "$RINGMASQ" -d --port=0 --conf-file=/dev/null "$RANGE" \
+    ringmasq*) ip netns exec "$S" "${SW[@]}" "$RINGMASQ" -d --port=0 --conf-file=/dev/null "$RANGE" \
         --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
-    dnsmasq) ip netns exec "$S" dnsmasq -d --port=0 --conf-file=/dev/null --user=root \
+    dnsmasq) ip netns exec "$S" "${SW[@]}" dnsmasq -d --port=0 --conf-file=/dev/null --user=root \
         --log-facility=- --pid-file="$WORK/dnsmasq.pid" --no-ping "$RANGE" \
         --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
-    kea) KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" ip netns exec "$S" kea-dhcp4 \
+    kea) KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" ip netns exec "$S" "${SW[@]}" kea-dhcp4 \
         -c "$WORK/kea.json" >"$WORK/server.log" 2>&1 & ;;
     esac
     SPID=$!
@@ -85,7 +92,7 @@ stop() {
 
 # perfdhcp's REQUEST-ACK section: sent, received, drops %, avg and max delay (ms).
 perf() {
-    timeout $((DURATION + 30)) ip netns exec "$C" perfdhcp -4 -r "$1" -R 60000 -p "$DURATION" \
+    timeout $((DURATION + 30)) ip netns exec "$C" "${CW[@]}" perfdhcp -4 -r "$1" -R 60000 -p "$DURATION" \
         -l bv1 10.99.0.1 2>&1 | awk '
         /Statistics for: REQUEST-ACK/ { ra = 1 }
         ra && /^sent packets/ { s = $3 } ra && /^received packets/ { r = $3 }
@@ -97,7 +104,7 @@ perf() {
 
 # ringmasq-load dhcp with ARGS; prints its JSON (one line).
 load() {
-    timeout 200 ip netns exec "$C" "$LOAD" dhcp --server 10.99.0.1 --json --duration 120s "$@" \
+    timeout 200 ip netns exec "$C" "${CW[@]}" "$LOAD" dhcp --server 10.99.0.1 --json --duration 120s "$@" \
         || true
 }
 # JSON fields as a row: leased renewed exch/s retries gave-up ack-p50 ack-p99 lease-p99 all-s

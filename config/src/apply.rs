@@ -399,6 +399,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "enable-ra" => c.ipv6.enable_ra = true,
         "quiet-ra" => c.ipv6.quiet_ra = true,
+        "quiet-dhcp" => c.dhcp.quiet = true,
+        "quiet-dhcp6" => c.ipv6.quiet_dhcp6 = true,
         "dhcp-duid" => {
             let v = req()?;
             c.ipv6.duid = Some(crate::ipv6::parse_duid(v).map_err(|e| invalid(v, e))?);

@@ -147,6 +147,8 @@ pub struct DhcpSettings {
     pub script_on_renewal: bool,
     /// `--script-arp`: also call the script with `arp-add`/`arp-del` for neighbour entries.
     pub script_arp: bool,
+    /// `--quiet-dhcp`: no log line per DHCPv4 reply (`--log-dhcp` overrides it).
+    pub quiet: bool,
     /// `--dhcp-match`, `-U`, `-j`, `--dhcp-circuitid`/`remoteid`/`subscrid`, `--dhcp-mac`.
     pub matches: Vec<DhcpMatch>,
     /// `--tag-if`, in order.
@@ -206,6 +208,7 @@ impl Default for DhcpSettings {
             script_user: None,
             script_on_renewal: false,
             script_arp: false,
+            quiet: false,
             matches: Vec::new(),
             tag_ifs: Vec::new(),
             ignore: Vec::new(),

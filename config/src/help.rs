@@ -128,6 +128,8 @@ fn describe(long: &str) -> &'static str {
         "dhcp-ttl" => "TTL of DNS answers for DHCP lease names (default --local-ttl).",
         "enable-ra" => "Send IPv6 router advertisements for the IPv6 dhcp-ranges.",
         "quiet-ra" => "Do not log router advertisement changes.",
+        "quiet-dhcp" => "Do not log each DHCPv4 reply (errors still; --log-dhcp overrides).",
+        "quiet-dhcp6" => "Do not log each DHCPv6 reply (errors still; --log-dhcp overrides).",
         "dhcp-duid" => "The DHCPv6 server's DUID: ENTERPRISE-NUMBER,UID (hex) as a DUID-EN.",
         "ra-param" => "Router advertisement MTU, preference, interval and lifetime per interface.",
         "dhcp-hostsfile" => "Read dhcp-host lines from this file or directory (again on SIGHUP).",

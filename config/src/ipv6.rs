@@ -465,6 +465,8 @@ pub struct Ipv6Settings {
     pub options: Vec<Dhcp6Option>,
     /// `--quiet-ra`: no log line per router advertisement change.
     pub quiet_ra: bool,
+    /// `--quiet-dhcp6`: no log line per DHCPv6 reply (`--log-dhcp` overrides it).
+    pub quiet_dhcp6: bool,
     /// IPv6 `--dhcp-range`s, in order.
     pub ranges: Vec<DhcpRange6>,
     /// `--enable-ra`.

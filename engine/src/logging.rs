@@ -5,6 +5,9 @@
 //! each line is copied into one of N preallocated buffers and queued for the logger thread;
 //! when all N are in flight the line is dropped and counted, and the logger thread reports the
 //! count ("overflow: N log lines lost") with its next line.
+//!
+//! A busy packet thread can also hand whole batches of lines to the logger thread unformatted
+//! ([`defer`]): the formatting then costs the logger thread, not the packet path.
 
 use crossbeam_channel::{Receiver, Sender};
 use ringmasq_config::Config;
@@ -231,9 +234,17 @@ impl LineQueue {
     }
 }
 
+/// Lines to format and log on the logger thread (see [`defer`]).
+pub type Deferred = Box<dyn FnOnce() + Send>;
+
+/// Batches of deferred lines that may wait for the logger thread.
+const DEFERRED_BATCHES: usize = 256;
+
 struct Logger {
     sink: Sink,
     queue: Option<LineQueue>,
+    deferred_tx: Sender<Deferred>,
+    deferred_rx: Receiver<Deferred>,
     /// The logger thread is draining the queue; until then lines are written directly.
     draining: AtomicBool,
 }
@@ -351,9 +362,12 @@ pub fn init(opts: &LogOptions) -> Result<(), LogError> {
             Sink::Syslog
         }
     };
+    let (deferred_tx, deferred_rx) = crossbeam_channel::bounded(DEFERRED_BATCHES);
     let logger = Logger {
         sink,
         queue: opts.async_lines.map(LineQueue::new),
+        deferred_tx,
+        deferred_rx,
         draining: AtomicBool::new(false),
     };
     LOGGER
@@ -395,9 +409,17 @@ pub fn start() -> Result<(), LogError> {
             let mut reported = 0;
             let mut last_report = Instant::now();
             loop {
-                queue.pop(Duration::from_secs(1), |p, line| {
-                    logger.sink.write_line(p, line)
-                });
+                crossbeam_channel::select! {
+                    recv(queue.full_rx) -> m => if let Ok((p, buf)) = m {
+                        logger.sink.write_line(p, &buf);
+                        let _ = queue.free_tx.try_send(buf);
+                    },
+                    // Its lines join the queue above, behind those already there.
+                    recv(logger.deferred_rx) -> job => if let Ok(job) = job {
+                        job();
+                    },
+                    default(Duration::from_secs(1)) => {}
+                }
                 let dropped = queue.dropped();
                 // At most one report a second, so reports do not crowd out lines.
                 if dropped > reported && last_report.elapsed() >= OVERFLOW_REPORT_EVERY {
@@ -415,14 +437,31 @@ pub fn start() -> Result<(), LogError> {
     Ok(())
 }
 
+/// Runs `job` (which logs through `tracing`) on the logger thread, so its formatting leaves
+/// the caller's thread; in order with other deferred jobs. Runs it here when there is no logger
+/// thread or too many batches already wait (never losing the lines).
+pub fn defer(job: Deferred) {
+    match LOGGER.get() {
+        Some(l) if l.queue.is_some() && l.draining.load(Ordering::Acquire) => {
+            if let Err(e) = l.deferred_tx.try_send(job) {
+                (e.into_inner())();
+            }
+        }
+        _ => job(),
+    }
+}
+
 /// Waits (at most `limit`) until the logger thread has written every queued line; call
 /// before exiting.
 pub fn flush(limit: Duration) {
-    let Some(q) = LOGGER.get().and_then(|l| l.queue.as_ref()) else {
+    let Some(l) = LOGGER.get() else {
+        return;
+    };
+    let Some(q) = l.queue.as_ref() else {
         return;
     };
     let deadline = Instant::now() + limit;
-    while !q.is_idle() && Instant::now() < deadline {
+    while !(q.is_idle() && l.deferred_rx.is_empty()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
 }

@@ -95,3 +95,52 @@ pub fn reply_kind(bytes: &[u8]) -> &'static str {
     }
     "BOOTREPLY"
 }
+
+/// The routine log line of one sent reply (`DHCPACK(eth0) 10.0.0.5`), kept as a compact record
+/// so the logger thread, not the DHCP thread, formats it.
+#[derive(Clone, Copy, Debug)]
+pub struct SentLine {
+    kind: &'static str,
+    iface: [u8; 16],
+    iface_len: u8,
+    yiaddr: Ipv4Addr,
+}
+
+impl SentLine {
+    /// The line for a `kind` reply (from [`reply_kind`]) on interface `iface` giving `yiaddr`.
+    pub fn new(kind: &'static str, iface: &str, yiaddr: Ipv4Addr) -> Self {
+        let mut buf = [0u8; 16];
+        // Interface names are at most 15 bytes (IFNAMSIZ); cut on a character boundary.
+        let mut n = iface.len().min(16);
+        while !iface.is_char_boundary(n) {
+            n -= 1;
+        }
+        buf[..n].copy_from_slice(&iface.as_bytes()[..n]);
+        SentLine {
+            kind,
+            iface: buf,
+            iface_len: n as u8,
+            yiaddr,
+        }
+    }
+}
+
+impl std::fmt::Display for SentLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let iface = std::str::from_utf8(&self.iface[..self.iface_len as usize]).unwrap_or("?");
+        write!(f, "{}({iface}) {}", self.kind, self.yiaddr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_line_reads_as_the_direct_one() {
+        let l = SentLine::new("DHCPACK", "veth-dhcp-long0", Ipv4Addr::new(10, 0, 0, 5));
+        assert_eq!(l.to_string(), "DHCPACK(veth-dhcp-long0) 10.0.0.5");
+        let l = SentLine::new("DHCPOFFER", "ééééééééé", Ipv4Addr::new(10, 0, 0, 6));
+        assert_eq!(l.to_string(), "DHCPOFFER(éééééééé) 10.0.0.6");
+    }
+}

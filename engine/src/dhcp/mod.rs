@@ -7,6 +7,7 @@
 //! entries use the capabilities kept for it, and [`prepare_lease_files`] hands the lease file
 //! and journal to the new user beforehand (their directory may stay root's).
 
+pub mod batch;
 pub mod files;
 pub mod log;
 pub mod outage;

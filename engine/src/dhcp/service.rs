@@ -5,9 +5,14 @@
 //! turn are appended with one `write` and made durable with one `fdatasync`, and only then are
 //! the turn's replies sent (no ACK ever precedes its durable lease record). The window: an ACK
 //! waits for the other requests already queued with it (at most [`BATCH`]) and one
-//! `fdatasync`. Lease-change script events follow the same sync. Once a second: expired leases
-//! are removed, the interface table refreshed, the journal compacted when it has grown, and
-//! drop counters logged when they changed.
+//! `fdatasync`. Lease-change script events follow the same sync.
+//!
+//! The datagrams of a turn arrive by `recvmmsg` and its replies leave by `sendmmsg` (see
+//! [`super::batch`]); the log line of each reply (dnsmasq's default, off with `--quiet-dhcp`) is
+//! formatted by the logger thread from a compact record ([`crate::logging::defer`]).
+//!
+//! Once a second: expired leases are removed, the interface table refreshed, the journal
+//! compacted when it has grown, and drop counters logged when they changed.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
@@ -20,11 +25,12 @@ use arc_swap::ArcSwapOption;
 use ringmasq_proto::dhcp::neighbours::{self, Neighbour};
 use ringmasq_proto::dhcp::script::{LeaseEvents, OldOn, RequestInfo, ScriptEvent};
 use ringmasq_proto::dhcp::{
-    Action, DhcpNames, InterfaceInfo, Ipv4Net, Lease, ReplyTo, Scratch, Server,
-    lease_clock::LeaseClock, lease_file,
+    Action, DhcpNames, InterfaceInfo, Ipv4Net, ReplyTo, Scratch, Server, lease_clock::LeaseClock,
+    lease_file,
 };
 
-use super::log::{log_reply_options, log_request, reply_kind};
+use super::batch::{Datagram, RecvBatch, SendBatch};
+use super::log::{SentLine, log_reply_options, log_request, reply_kind};
 use super::outage::Outage;
 use super::ra_names::RaNames;
 use super::script::{ScriptRunner, ScriptUser};
@@ -159,6 +165,10 @@ pub struct DhcpService {
     clock: LeaseClock,
     /// A lease-store outage in progress (failed writes, withheld ACKs).
     outage: Outage,
+    /// `--quiet-dhcp` (and no `--log-dhcp`): no line per reply.
+    quiet: bool,
+    /// Log lines of the turn's replies, formatted by the logger thread.
+    sent_lines: Vec<SentLine>,
 }
 
 /// A reply held back until `due`.
@@ -173,12 +183,13 @@ struct Delayed {
 /// At most this often are lease names republished during a burst of lease changes.
 const NAMES_INTERVAL: Duration = Duration::from_millis(100);
 
-/// `(address, name)` of every lease that has a name, by address.
-fn named(leases: &[Lease], v6: Option<&V6>, ra: Option<&RaNames>) -> Vec<(IpAddr, String)> {
-    let mut v: Vec<(IpAddr, String)> = leases
-        .iter()
-        .filter_map(|l| l.hostname.as_ref().map(|h| (IpAddr::V4(l.addr), h.clone())))
-        .collect();
+/// `(address, name)` of every lease that has a name, by address (IPv4 first).
+fn named(
+    v4: Vec<(Ipv4Addr, String)>,
+    v6: Option<&V6>,
+    ra: Option<&RaNames>,
+) -> Vec<(IpAddr, String)> {
+    let mut v: Vec<(IpAddr, String)> = v4.into_iter().map(|(a, n)| (IpAddr::V4(a), n)).collect();
     if let Some(v6) = v6 {
         v.extend(v6.names().into_iter().map(|(a, n)| (IpAddr::V6(a), n)));
     }
@@ -336,6 +347,8 @@ impl DhcpService {
             delayed: std::collections::VecDeque::new(),
             clock,
             outage: Outage::default(),
+            quiet: cfg.dhcp.quiet && !cfg.log_dhcp,
+            sent_lines: Vec::new(),
         };
         if cfg.dhcp.fqdn && service.domain.is_none() {
             tracing::warn!("--dhcp-fqdn without --domain: no DHCP names are put in the DNS");
@@ -350,23 +363,28 @@ impl DhcpService {
     pub fn run(mut self) {
         let mut scratch = Scratch::new(1500);
         let mut buf = vec![0u8; 4096];
+        let mut rb = RecvBatch::new();
+        let mut sb = SendBatch::new();
         let mut last_tick = StdInstant::now();
         let mut logged_drops = 0;
+        let fds: Vec<libc::c_int> = self
+            .socket
+            .as_ref()
+            .map(DhcpSocket::fd)
+            .into_iter()
+            .chain(self.pxe_socket.as_ref().map(DhcpSocket::fd))
+            .chain(self.v6.as_ref().map(V6::fd))
+            .chain(self.ra_names.as_ref().map(RaNames::fd))
+            .collect();
+        let mut pfds: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|fd| libc::pollfd {
+                fd: *fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
         while !self.stop.load(Ordering::Relaxed) {
-            let mut pfds: Vec<libc::pollfd> = self
-                .socket
-                .as_ref()
-                .map(DhcpSocket::fd)
-                .into_iter()
-                .chain(self.pxe_socket.as_ref().map(DhcpSocket::fd))
-                .chain(self.v6.as_ref().map(V6::fd))
-                .chain(self.ra_names.as_ref().map(RaNames::fd))
-                .map(|fd| libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
             let script_waits = self.script.as_ref().is_some_and(|s| s.runner.has_pending());
             let mut wait = if self.names_dirty || script_waits {
                 20
@@ -382,7 +400,7 @@ impl DhcpService {
             }
             // SAFETY: polls the pollfds of this Vec, which we own, with its length.
             unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
-            while self.turn(&mut scratch, &mut buf) >= BATCH {}
+            while self.turn(&mut scratch, &mut buf, &mut rb, &mut sb) >= BATCH {}
             if let Some(s) = &mut self.script {
                 s.runner.flush();
             }
@@ -403,7 +421,7 @@ impl DhcpService {
                 logged_drops = self.tick(logged_drops);
             }
         }
-        self.finish_queued(&mut scratch, &mut buf);
+        self.finish_queued(&mut scratch, &mut buf, &mut rb, &mut sb);
         // Fold the journal into the lease file on a clean stop, so dnsmasq can read it.
         if let Err(e) = self.compact(self.wall()) {
             tracing::error!("DHCP lease file write at exit failed: {e}");
@@ -412,7 +430,13 @@ impl DhcpService {
 
     /// One turn: up to [`BATCH`] waiting datagrams handled, then committed (journal synced,
     /// replies sent). Returns how many were received.
-    fn turn(&mut self, scratch: &mut Scratch, buf: &mut [u8]) -> usize {
+    fn turn(
+        &mut self,
+        scratch: &mut Scratch,
+        buf: &mut [u8],
+        rb: &mut RecvBatch,
+        sb: &mut SendBatch,
+    ) -> usize {
         let mut got = 0;
         if let Some(v6) = &mut self.v6 {
             let wall = self.clock.now(crate::clock::boottime());
@@ -420,17 +444,17 @@ impl DhcpService {
             got += n;
             self.names_dirty |= changed;
         }
-        for pxe in [false, true] {
+        if let Some(fd) = self.socket.as_ref().map(DhcpSocket::fd) {
             while got < BATCH {
-                let sock = if pxe { &self.pxe_socket } else { &self.socket };
-                let Some(socket) = sock else { break };
-                match socket.recv(buf) {
-                    Ok(Some(rx)) => {
-                        got += 1;
-                        let bytes = &buf[..rx.len];
-                        self.handle(scratch, bytes, rx.src, rx.ifindex, pxe);
+                match rb.recv(fd, BATCH - got) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        for i in 0..n {
+                            let (bytes, rx) = rb.get(i);
+                            self.handle(scratch, bytes, rx.src, rx.ifindex, false);
+                        }
+                        got += n;
                     }
-                    Ok(None) => break,
                     Err(e) => {
                         tracing::warn!("DHCP receive: {e}");
                         break;
@@ -438,7 +462,24 @@ impl DhcpService {
                 }
             }
         }
-        self.commit();
+        while got < BATCH {
+            let Some(socket) = &self.pxe_socket else {
+                break;
+            };
+            match socket.recv(buf) {
+                Ok(Some(rx)) => {
+                    got += 1;
+                    let bytes = &buf[..rx.len];
+                    self.handle(scratch, bytes, rx.src, rx.ifindex, true);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("DHCP receive: {e}");
+                    break;
+                }
+            }
+        }
+        self.commit(sb);
         got
     }
 
@@ -446,9 +487,15 @@ impl DhcpService {
     /// sent just before the signal) are handled and their journal records synced like any
     /// turn's, so no lease change the kernel accepted before the stop is lost. Bounded, so a
     /// flood cannot hold the exit back.
-    fn finish_queued(&mut self, scratch: &mut Scratch, buf: &mut [u8]) {
+    fn finish_queued(
+        &mut self,
+        scratch: &mut Scratch,
+        buf: &mut [u8],
+        rb: &mut RecvBatch,
+        sb: &mut SendBatch,
+    ) {
         for _ in 0..STOP_TURNS {
-            if self.turn(scratch, buf) == 0 {
+            if self.turn(scratch, buf, rb, sb) == 0 {
                 break;
             }
         }
@@ -471,7 +518,7 @@ impl DhcpService {
         self.names_dirty = false;
         self.names_at = StdInstant::now();
         let now = named(
-            &self.server.allocator().snapshot(self.wall()),
+            self.server.allocator().named(self.wall()),
             self.v6.as_ref(),
             self.ra_names.as_ref(),
         );
@@ -702,7 +749,7 @@ impl DhcpService {
 
     /// Ends a turn: one durable journal append for all of its records, then its replies and
     /// script events.
-    fn commit(&mut self) {
+    fn commit(&mut self, sb: &mut SendBatch) {
         let mut synced = true;
         if let Some(store) = &mut self.store {
             match store.append(&self.journal) {
@@ -726,11 +773,39 @@ impl DhcpService {
         }
         self.journal.clear();
         let outgoing = std::mem::take(&mut self.outgoing);
+        let mut batch: Vec<(Datagram<'_>, &Outgoing)> = Vec::with_capacity(outgoing.len());
         for o in &outgoing {
-            if synced || !o.durable {
+            if (synced || !o.durable) && !o.pxe && self.socket.is_some() {
+                let (dst, ifindex) = self.route(o.to, o.ifindex);
+                let bytes = &self.replies[o.start..o.end];
+                batch.push((
+                    Datagram {
+                        bytes,
+                        dst,
+                        ifindex,
+                    },
+                    o,
+                ));
+            }
+        }
+        if let Some(socket) = &self.socket
+            && !batch.is_empty()
+        {
+            let datagrams: Vec<Datagram<'_>> = batch.iter().map(|(d, _)| *d).collect();
+            let mut lines = std::mem::take(&mut self.sent_lines);
+            sb.send(socket.fd(), &datagrams, |i, r| {
+                let (d, o) = &batch[i];
+                self.log_sent(d.bytes, o.ifindex, false, r, &mut lines);
+            });
+            self.sent_lines = lines;
+        }
+        drop(batch);
+        for o in &outgoing {
+            if (synced || !o.durable) && (o.pxe || self.socket.is_none()) {
                 self.send(o);
             }
         }
+        self.flush_log();
         self.outgoing = outgoing;
         self.outgoing.clear();
         if let Some(v6) = &mut self.v6 {
@@ -758,58 +833,101 @@ impl DhcpService {
         }
     }
 
-    fn send(&self, o: &Outgoing) {
-        self.send_bytes(o.to, &self.replies[o.start..o.end], o.ifindex, o.pxe);
+    fn send(&mut self, o: &Outgoing) {
+        let bytes = self.replies[o.start..o.end].to_vec();
+        self.send_bytes(o.to, &bytes, o.ifindex, o.pxe);
     }
 
-    /// Sends `reply` where the core said (RFC 2131 §4.1) out of `ifindex`, and logs it.
-    fn send_bytes(&self, to: ReplyTo, reply: &[u8], ifindex: u32, pxe: bool) {
+    /// Where a reply from the DHCP socket goes (RFC 2131 §4.1) and the interface it must leave
+    /// by, after setting the neighbour entry a unicast to a client without an address needs.
+    fn route(&self, to: ReplyTo, ifindex: u32) -> (SocketAddrV4, Option<u32>) {
+        let broadcast = (
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+            Some(ifindex),
+        );
+        match to {
+            ReplyTo::Broadcast => broadcast,
+            ReplyTo::UnicastToClientHw { ip, mac } => {
+                let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
+                let set = self
+                    .socket
+                    .as_ref()
+                    .map(|s| s.set_neighbour(name, ip, mac.htype, mac.as_bytes()));
+                match set {
+                    Some(Ok(())) => (SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex)),
+                    Some(Err(e)) => {
+                        tracing::debug!("DHCP: cannot set neighbour entry ({e}); broadcasting");
+                        broadcast
+                    }
+                    None => broadcast,
+                }
+            }
+            ReplyTo::Unicast(ip) => (SocketAddrV4::new(ip, CLIENT_PORT), None),
+            ReplyTo::Relay(ip) => (SocketAddrV4::new(ip, SERVER_PORT), None),
+            ReplyTo::Sender(to) => (to, None),
+        }
+    }
+
+    /// Sends one `reply` where the core said, out of `ifindex`, and logs it.
+    fn send_bytes(&mut self, to: ReplyTo, reply: &[u8], ifindex: u32, pxe: bool) {
         let Some(socket) = &self.socket else {
             return;
         };
-        let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
-        let kind = reply_kind(reply);
         let sent = match to {
             ReplyTo::Sender(to) if pxe => match &self.pxe_socket {
                 Some(s) => s.send(reply, to, None),
                 None => socket.send(reply, to, None),
             },
-            ReplyTo::Broadcast => socket.send(
-                reply,
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
-                Some(ifindex),
-            ),
-            ReplyTo::UnicastToClientHw { ip, mac } => {
-                match socket.set_neighbour(name, ip, mac.htype, mac.as_bytes()) {
-                    Ok(()) => socket.send(reply, SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex)),
-                    Err(e) => {
-                        tracing::debug!("DHCP: cannot set neighbour entry ({e}); broadcasting");
-                        socket.send(
-                            reply,
-                            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
-                            Some(ifindex),
-                        )
-                    }
-                }
+            _ => {
+                let (dst, via) = self.route(to, ifindex);
+                socket.send(reply, dst, via)
             }
-            ReplyTo::Unicast(ip) => socket.send(reply, SocketAddrV4::new(ip, CLIENT_PORT), None),
-            ReplyTo::Relay(ip) => socket.send(reply, SocketAddrV4::new(ip, SERVER_PORT), None),
-            ReplyTo::Sender(to) => socket.send(reply, to, None),
         };
+        let mut lines = std::mem::take(&mut self.sent_lines);
+        self.log_sent(reply, ifindex, pxe, sent, &mut lines);
+        self.sent_lines = lines;
+        self.flush_log();
+    }
+
+    /// Logs a reply that was sent (or failed): PXE, `--log-dhcp` and failure lines at once,
+    /// the routine line per reply as a record in `lines` for the logger thread.
+    fn log_sent(
+        &self,
+        reply: &[u8],
+        ifindex: u32,
+        pxe: bool,
+        sent: std::io::Result<()>,
+        lines: &mut Vec<SentLine>,
+    ) {
+        let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
+        let kind = reply_kind(reply);
         let yiaddr = reply.get(16..20).map_or(Ipv4Addr::UNSPECIFIED, |b| {
             Ipv4Addr::new(b[0], b[1], b[2], b[3])
         });
-        let file = boot_file(reply);
         match sent {
-            Ok(()) if pxe || yiaddr.is_unspecified() && !file.is_empty() => {
-                tracing::info!("PXE({name}) {yiaddr} {file}")
+            Ok(()) if self.quiet => {}
+            Ok(()) if pxe || yiaddr.is_unspecified() && reply.get(108).is_some_and(|b| *b != 0) => {
+                tracing::info!("PXE({name}) {yiaddr} {}", boot_file(reply))
             }
-            Ok(()) => tracing::info!("{kind}({name}) {yiaddr}"),
+            Ok(()) => lines.push(SentLine::new(kind, name, yiaddr)),
             Err(e) => tracing::warn!("{kind}({name}) {yiaddr}: send failed: {e}"),
         }
         if self.cfg.log_dhcp {
             log_reply_options(reply);
         }
+    }
+
+    /// Hands the routine lines gathered so far to the logger thread.
+    fn flush_log(&mut self) {
+        if self.sent_lines.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.sent_lines);
+        crate::logging::defer(Box::new(move || {
+            for l in &lines {
+                tracing::info!("{l}");
+            }
+        }));
     }
 }
 

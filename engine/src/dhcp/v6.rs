@@ -151,6 +151,8 @@ pub struct V6 {
     /// With `--dhcp-script`: the leases the script knows, and its events not yet submitted.
     told: Option<Leases6Told>,
     events: Vec<Event6>,
+    /// `--quiet-dhcp6` without `--log-dhcp`: no line per reply.
+    quiet: bool,
 }
 
 impl V6 {
@@ -212,6 +214,7 @@ impl V6 {
             log: cfg.log_dhcp,
             told,
             events,
+            quiet: cfg.ipv6.quiet_dhcp6 && !cfg.log_dhcp,
         };
         v6.refresh();
         Ok(v6)
@@ -390,11 +393,13 @@ impl V6 {
                         Change6::Remove(a) => journal::encode_remove6(*a, journal),
                     }
                 }
-                tracing::info!(
-                    "{}({name}) {} {client}",
-                    type_name(inbound),
-                    addrs.join(" ")
-                );
+                if !self.quiet {
+                    tracing::info!(
+                        "{}({name}) {} {client}",
+                        type_name(inbound),
+                        addrs.join(" ")
+                    );
+                }
                 if let Some(t) = &mut self.told {
                     let info = Request6Info {
                         interface: name.clone(),

@@ -8,7 +8,8 @@
 //!
 //! A new client's first candidate address is derived from a hash of its hardware address (the
 //! SDBM hash dnsmasq uses), so it gets the same address as from dnsmasq with a fresh lease file
-//! and again after its lease is gone; from there the pool is probed forward.
+//! and again after its lease is gone; from there the pool is probed forward, over the pool's
+//! [`Occupancy`] bitmap when it has one (taken stretches skipped 64 addresses at a time).
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use dashmap::DashMap;
 
 use super::lease::{Lease, LeaseRef};
+use super::occupancy::Occupancy;
 
 /// Longest client key: kind byte, then a client id (≤255) or htype + hardware address (≤17).
 pub const MAX_KEY: usize = 256;
@@ -148,6 +150,8 @@ pub fn sdbm(bytes: &[u8]) -> u32 {
 pub struct Allocator {
     clients: DashMap<Box<[u8]>, ClientSlot>,
     addrs: DashMap<u32, AddrSlot>,
+    /// Which addresses of the dynamic pools have an `addrs` entry.
+    occupied: Occupancy,
     count: AtomicUsize,
     lease_max: usize,
 }
@@ -170,9 +174,16 @@ pub struct Claim<'a> {
 impl Allocator {
     /// An empty allocator allowing `lease_max` clients.
     pub fn new(lease_max: usize) -> Self {
+        Self::with_pools(lease_max, &[])
+    }
+
+    /// An empty allocator allowing `lease_max` clients, with an occupancy bitmap for each of
+    /// `pools` (offers from other pools probe address by address).
+    pub fn with_pools(lease_max: usize, pools: &[Pool]) -> Self {
         Allocator {
             clients: DashMap::new(),
             addrs: DashMap::new(),
+            occupied: Occupancy::new(pools),
             count: AtomicUsize::new(0),
             lease_max,
         }
@@ -274,6 +285,7 @@ impl Allocator {
         use dashmap::mapref::entry::Entry;
         match self.addrs.entry(u32::from(addr)) {
             Entry::Vacant(v) => {
+                self.occupied.set(addr);
                 v.insert(AddrSlot {
                     owner: Owner::Client(Box::from(key.as_bytes())),
                     expires,
@@ -300,10 +312,42 @@ impl Allocator {
     }
 
     fn unclaim(&self, key: &ClientKey, addr: Ipv4Addr) {
-        self.addrs.remove_if(
-            &u32::from(addr),
-            |_, s| matches!(&s.owner, Owner::Client(k) if **k == *key.as_bytes()),
-        );
+        self.addrs.remove_if(&u32::from(addr), |_, s| {
+            let mine = matches!(&s.owner, Owner::Client(k) if **k == *key.as_bytes());
+            if mine {
+                self.occupied.clear(addr);
+            }
+            mine
+        });
+    }
+
+    /// The first address from the hash-derived one onwards (wrapping) that `claim` gives:
+    /// through the occupancy bitmap first, which sees only never-used or swept addresses, then
+    /// address by address (which also reuses expired, not yet swept ones).
+    fn probe(
+        &self,
+        c: &Claim<'_>,
+        pool: Pool,
+        first: u32,
+        hold: u64,
+        reserved: &dyn Fn(Ipv4Addr) -> bool,
+    ) -> Option<Ipv4Addr> {
+        let size = pool.size();
+        if self.occupied.tracks(pool) {
+            for (from, to) in [(first, size), (0, first)] {
+                let mut at = from;
+                while let Some(a) = self.occupied.next_free(pool, at, to) {
+                    if !reserved(a) && self.claim(c.key, a, hold, c.wall) {
+                        return Some(a);
+                    }
+                    at = u32::from(a) - u32::from(pool.start) + 1;
+                }
+            }
+        }
+        let base = u32::from(pool.start);
+        (0..size)
+            .map(|i| Ipv4Addr::from(base + (first + i) % size))
+            .find(|a| !reserved(*a) && self.claim(c.key, *a, hold, c.wall))
     }
 
     /// Pick and hold an address to offer: the client's current one if it is in `pool`, else
@@ -341,16 +385,12 @@ impl Allocator {
                 pick = Some(r);
             }
             if pick.is_none() {
-                let size = pool.size();
-                let first = if sequential { 0 } else { sdbm(c.hw) % size };
-                let base = u32::from(pool.start);
-                for i in 0..size {
-                    let a = Ipv4Addr::from(base + (first + i) % size);
-                    if !reserved(a) && self.claim(c.key, a, hold, c.wall) {
-                        pick = Some(a);
-                        break;
-                    }
-                }
+                let first = if sequential {
+                    0
+                } else {
+                    sdbm(c.hw) % pool.size()
+                };
+                pick = self.probe(c, pool, first, hold, reserved);
             }
             let a = pick.ok_or(AllocError::Exhausted)?;
             if let Some(old) = slot.addr.replace(a)
@@ -417,13 +457,10 @@ impl Allocator {
         if slot.addr != Some(addr) || !self.owns(key, addr) {
             return false;
         }
-        self.addrs.insert(
-            u32::from(addr),
-            AddrSlot {
-                owner: Owner::Declined,
-                expires: until,
-            },
-        );
+        self.addrs.entry(u32::from(addr)).insert(AddrSlot {
+            owner: Owner::Declined,
+            expires: until,
+        });
         slot.addr = None;
         slot.bound = false;
         true
@@ -462,8 +499,10 @@ impl Allocator {
 
     /// Forget a lease by address (a journal `Remove` record).
     pub fn forget(&self, addr: Ipv4Addr) {
-        if let Some((_, s)) = self.addrs.remove(&u32::from(addr))
-            && let Owner::Client(k) = s.owner
+        if let Some((_, s)) = self.addrs.remove_if(&u32::from(addr), |_, _| {
+            self.occupied.clear(addr);
+            true
+        }) && let Owner::Client(k) = s.owner
             && self
                 .clients
                 .remove_if(&k, |_, c| c.addr == Some(addr))
@@ -482,7 +521,12 @@ impl Allocator {
             if !keep {
                 if let Some(a) = c.addr {
                     self.addrs.remove_if(&u32::from(a), |_, s| {
-                        matches!(&s.owner, Owner::Client(o) if **o == **k) && !live(s.expires, wall)
+                        let gone = matches!(&s.owner, Owner::Client(o) if **o == **k)
+                            && !live(s.expires, wall);
+                        if gone {
+                            self.occupied.clear(a);
+                        }
+                        gone
                     });
                 }
                 removed += 1;
@@ -490,8 +534,13 @@ impl Allocator {
             keep
         });
         self.count.fetch_sub(removed, Ordering::Relaxed);
-        self.addrs
-            .retain(|_, s| !matches!(s.owner, Owner::Declined) || live(s.expires, wall));
+        self.addrs.retain(|a, s| {
+            let keep = !matches!(s.owner, Owner::Declined) || live(s.expires, wall);
+            if !keep {
+                self.occupied.clear(Ipv4Addr::from(*a));
+            }
+            keep
+        });
         removed
     }
 
@@ -510,6 +559,23 @@ impl Allocator {
             s.expires = super::lease_clock::shifted(s.expires, step);
         }
         moved
+    }
+
+    /// `(address, name)` of every bound, unexpired lease that has a name, by address: what DNS
+    /// publishes, without copying the leases that have none.
+    pub fn named(&self, wall: u64) -> Vec<(Ipv4Addr, String)> {
+        let mut out: Vec<(Ipv4Addr, String)> = self
+            .clients
+            .iter()
+            .filter_map(|e| {
+                let c = e.value();
+                let (addr, name) = (c.addr?, c.hostname.as_deref()?);
+                (c.bound && live(c.expires, wall))
+                    .then(|| (addr, String::from_utf8_lossy(name).into_owned()))
+            })
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Every bound, unexpired lease (for compaction into a full lease file).
@@ -540,188 +606,5 @@ impl Allocator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    fn pool() -> Pool {
-        Pool {
-            start: Ipv4Addr::new(10, 77, 0, 50),
-            end: Ipv4Addr::new(10, 77, 0, 150),
-        }
-    }
-
-    fn claim<'a>(key: &'a ClientKey, hw: &'a [u8], wall: u64) -> Claim<'a> {
-        Claim {
-            key,
-            htype: 1,
-            hw,
-            client_id: None,
-            wall,
-        }
-    }
-
-    #[test]
-    fn same_address_as_dnsmasq() {
-        // dnsmasq 2.90, --dhcp-range=10.77.0.50,10.77.0.150 (captured, testdata/dnsmasq.leases).
-        let a = Allocator::new(1000);
-        for (mac, want) in [
-            ([0x52, 0x54, 0, 0x12, 0x34, 0x56], 107),
-            ([0x52, 0x54, 0, 0xab, 0xcd, 0xef], 145),
-        ] {
-            let k = ClientKey::from_hw(1, &mac);
-            let got = a
-                .offer(&claim(&k, &mac, 100), pool(), None, false, 60, &|_| false)
-                .unwrap();
-            assert_eq!(got, Ipv4Addr::new(10, 77, 0, want));
-        }
-    }
-
-    #[test]
-    fn probes_forward_and_skips_reserved() {
-        let a = Allocator::new(1000);
-        let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
-        let k1 = ClientKey::from_hw(1, &mac);
-        let k2 = ClientKey::from_client_id(&[1, 2, 3]);
-        let x = a
-            .offer(&claim(&k1, &mac, 0), pool(), None, false, 60, &|_| false)
-            .unwrap();
-        let y = a
-            .offer(&claim(&k2, &mac, 0), pool(), None, false, 60, &|r| {
-                r == Ipv4Addr::new(10, 77, 0, 108)
-            })
-            .unwrap();
-        assert_eq!(x, Ipv4Addr::new(10, 77, 0, 107));
-        assert_eq!(y, Ipv4Addr::new(10, 77, 0, 109));
-    }
-
-    #[test]
-    fn bind_release_decline_expire() {
-        let a = Allocator::new(2);
-        let mac = [2, 0, 0, 0, 0, 1];
-        let k = ClientKey::from_hw(1, &mac);
-        let c = claim(&k, &mac, 1000);
-        let addr = a.offer(&c, pool(), None, false, 60, &|_| false).unwrap();
-        a.bind(&c, addr, 2000, Some(b"h")).unwrap();
-        assert_eq!(
-            a.lookup(&k),
-            Some(Binding {
-                addr,
-                expires: 2000,
-                bound: true
-            })
-        );
-        assert_eq!(a.snapshot(1000).len(), 1);
-        // Another client cannot bind it.
-        let k2 = ClientKey::from_hw(1, &[2, 0, 0, 0, 0, 2]);
-        assert_eq!(
-            a.bind(&claim(&k2, &[2, 0, 0, 0, 0, 2], 1000), addr, 3000, None),
-            Err(AllocError::Taken)
-        );
-        assert!(a.release(&k, addr));
-        assert!(a.lookup(&k).is_none());
-        // Decline quarantines.
-        let addr = a.offer(&c, pool(), None, false, 60, &|_| false).unwrap();
-        assert!(a.decline(&k, addr, 1600));
-        assert!(a.quarantined(addr, 1599));
-        let again = a
-            .offer(&c, pool(), Some(addr), false, 60, &|_| false)
-            .unwrap();
-        assert_ne!(again, addr);
-        assert!(!a.quarantined(addr, 1600));
-        // Lease max: a third client is refused until expiry frees a slot.
-        let k3 = ClientKey::from_hw(1, &[2, 0, 0, 0, 0, 3]);
-        a.offer(
-            &claim(&k2, &[2, 0, 0, 0, 0, 2], 1000),
-            pool(),
-            None,
-            false,
-            60,
-            &|_| false,
-        )
-        .unwrap();
-        assert_eq!(
-            a.offer(
-                &claim(&k3, &[2, 0, 0, 0, 0, 3], 1000),
-                pool(),
-                None,
-                false,
-                60,
-                &|_| false
-            ),
-            Err(AllocError::LeaseMax)
-        );
-        assert!(
-            a.offer(
-                &claim(&k3, &[2, 0, 0, 0, 0, 3], 5000),
-                pool(),
-                None,
-                false,
-                60,
-                &|_| false
-            )
-            .is_ok()
-        );
-    }
-
-    #[test]
-    fn expired_address_of_another_client_is_reused() {
-        let a = Allocator::new(10);
-        let p = Pool {
-            start: Ipv4Addr::new(10, 0, 0, 1),
-            end: Ipv4Addr::new(10, 0, 0, 1),
-        };
-        let (m1, m2) = ([1u8; 6], [2u8; 6]);
-        let (k1, k2) = (ClientKey::from_hw(1, &m1), ClientKey::from_hw(1, &m2));
-        let x = a
-            .offer(&claim(&k1, &m1, 0), p, None, false, 60, &|_| false)
-            .unwrap();
-        a.bind(&claim(&k1, &m1, 0), x, 100, None).unwrap();
-        assert_eq!(
-            a.offer(&claim(&k2, &m2, 50), p, None, false, 60, &|_| false),
-            Err(AllocError::Exhausted)
-        );
-        assert_eq!(
-            a.offer(&claim(&k2, &m2, 100), p, None, false, 60, &|_| false),
-            Ok(x)
-        );
-        assert!(a.lookup(&k1).is_none());
-    }
-
-    #[test]
-    fn two_workers_racing_on_one_client_and_many_clients() {
-        let a = Arc::new(Allocator::new(100_000));
-        let p = Pool {
-            start: Ipv4Addr::new(10, 1, 0, 0),
-            end: Ipv4Addr::new(10, 1, 3, 255),
-        };
-        let results: Vec<Vec<Ipv4Addr>> = (0..2)
-            .map(|_| {
-                let a = a.clone();
-                std::thread::spawn(move || {
-                    (0..512u32)
-                        .map(|i| {
-                            let mac = [2, 0, 0, 0, (i >> 8) as u8, i as u8];
-                            let k = ClientKey::from_hw(1, &mac);
-                            let c = claim(&k, &mac, 10);
-                            let x = a.offer(&c, p, None, false, 60, &|_| false).unwrap();
-                            a.bind(&c, x, 1000, None).unwrap();
-                            x
-                        })
-                        .collect()
-                })
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .collect();
-        // Both workers saw the same 512 clients: each client got one address, in both.
-        assert_eq!(results[0], results[1]);
-        let mut all = results[0].clone();
-        all.sort();
-        all.dedup();
-        assert_eq!(all.len(), 512, "no address given to two clients");
-        assert_eq!(a.len(), 512);
-        assert_eq!(a.snapshot(10).len(), 512);
-    }
-}
+#[path = "allocator_tests.rs"]
+mod tests;

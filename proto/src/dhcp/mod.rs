@@ -19,6 +19,7 @@ pub mod matching;
 mod names;
 pub mod neighbour_fuzzing;
 pub mod neighbours;
+pub mod occupancy;
 pub mod option_fuzzing;
 pub mod packet;
 mod proxy;

@@ -281,7 +281,16 @@ pub(super) struct Ctx<'r> {
 impl Server {
     /// Compile `cfg` and create a server with a fresh allocator.
     pub fn new(cfg: DhcpConfig) -> Result<Self, ConfigError> {
-        let alloc = Arc::new(Allocator::new(cfg.lease_max));
+        let pools: Vec<Pool> = cfg
+            .ranges
+            .iter()
+            .filter(|r| r.mode == RangeMode::Dynamic && r.start <= r.end)
+            .map(|r| Pool {
+                start: r.start,
+                end: r.end,
+            })
+            .collect();
+        let alloc = Arc::new(Allocator::with_pools(cfg.lease_max, &pools));
         Self::with_allocator(cfg, alloc)
     }
 
