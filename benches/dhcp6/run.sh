@@ -10,7 +10,8 @@
 # Each row: a fresh server with an empty lease file, perfdhcp -6 -r RATE for DURATION s
 # (default 5) with 60000 client DUIDs; SOLICIT-ADVERTISE and REQUEST-REPLY statistics.
 # Each server runs on CPU $SERVER_CPU (default 0), perfdhcp on CPU $CLIENT_CPU (default 1);
-# run the script under `chrt -f 50` so other work on the box does not preempt them.
+# do not run it under `chrt -f`: a real-time perfdhcp starves the veth softirq on its CPU
+# and every server then drops everything.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RINGMASQ="${BENCH_RINGMASQ_BIN:-$ROOT/target/release/ringmasq}"
