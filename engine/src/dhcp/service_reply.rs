@@ -1,0 +1,200 @@
+//! Replies leaving the DHCP thread: the turn's group commit (journal write and `fdatasync`
+//! before any reply of the turn is sent), held-back replies (`--dhcp-reply-delay`), the
+//! destination of each reply (RFC 2131 §4.1) and its log line.
+
+use super::*;
+
+impl DhcpService {
+    /// Sends the held-back replies that are due.
+    pub(super) fn send_due(&mut self) {
+        let now = StdInstant::now();
+        while self.delayed.front().is_some_and(|d| d.due <= now) {
+            if let Some(d) = self.delayed.pop_front() {
+                self.send_bytes(d.to, &d.bytes, d.ifindex, d.pxe);
+            }
+        }
+    }
+
+    /// Ends a turn: one durable journal append for all of its records, then its replies and
+    /// script events.
+    pub(super) fn commit(&mut self, sb: &mut SendBatch) {
+        let mut synced = true;
+        if let Some(store) = &mut self.store {
+            match store.append(&self.journal) {
+                Ok(()) => self.outage.recovered(),
+                Err(e) => {
+                    // Not durable: the ACKs must not go out; the records stay pending.
+                    synced = false;
+                    if store.pending_len() > PENDING_MAX {
+                        let wall = self.clock.now(crate::clock::boottime());
+                        let v6 = match &self.v6 {
+                            Some(v6) => v6.lines(),
+                            None => store.v6_lines().to_vec(),
+                        };
+                        store.collapse(&self.server.allocator().snapshot(wall), v6);
+                    }
+                    let withheld = self.outgoing.iter().filter(|o| o.durable).count()
+                        + self.v6.as_ref().map_or(0, V6::pending_replies);
+                    self.outage.failed(&e, withheld, store.pending_len());
+                }
+            }
+        }
+        self.journal.clear();
+        let outgoing = std::mem::take(&mut self.outgoing);
+        let mut batch: Vec<(Datagram<'_>, &Outgoing)> = Vec::with_capacity(outgoing.len());
+        for o in &outgoing {
+            if (synced || !o.durable) && !o.pxe && self.socket.is_some() {
+                let (dst, ifindex) = self.route(o.to, o.ifindex);
+                let bytes = &self.replies[o.start..o.end];
+                batch.push((
+                    Datagram {
+                        bytes,
+                        dst,
+                        ifindex,
+                    },
+                    o,
+                ));
+            }
+        }
+        if let Some(socket) = &self.socket
+            && !batch.is_empty()
+        {
+            let datagrams: Vec<Datagram<'_>> = batch.iter().map(|(d, _)| *d).collect();
+            let mut lines = std::mem::take(&mut self.sent_lines);
+            sb.send(socket.fd(), &datagrams, |i, r| {
+                let (d, o) = &batch[i];
+                self.log_sent(d.bytes, o.ifindex, false, r, &mut lines);
+            });
+            self.sent_lines = lines;
+        }
+        drop(batch);
+        for o in &outgoing {
+            if (synced || !o.durable) && (o.pxe || self.socket.is_none()) {
+                self.send(o);
+            }
+        }
+        self.flush_log();
+        self.outgoing = outgoing;
+        self.outgoing.clear();
+        if let Some(v6) = &mut self.v6 {
+            v6.send_pending(synced);
+        }
+        self.submit_v6_events();
+        self.replies.clear();
+        if let Some(s) = &mut self.script
+            && !s.events.is_empty()
+        {
+            let wall = self.clock.now(crate::clock::boottime());
+            s.runner.submit(&s.events, wall);
+            s.events.clear();
+        }
+    }
+
+    /// Hands the DHCPv6 lease events gathered so far to the script (after the turn's sync).
+    pub(super) fn submit_v6_events(&mut self) {
+        let wall = self.wall();
+        if let (Some(s), Some(v6)) = (&mut self.script, &mut self.v6) {
+            let events = v6.take_events();
+            if !events.is_empty() {
+                s.runner.submit6(&events, v6.server_duid(), wall);
+            }
+        }
+    }
+
+    pub(super) fn send(&mut self, o: &Outgoing) {
+        let bytes = self.replies[o.start..o.end].to_vec();
+        self.send_bytes(o.to, &bytes, o.ifindex, o.pxe);
+    }
+
+    /// Where a reply from the DHCP socket goes (RFC 2131 §4.1) and the interface it must leave
+    /// by, after setting the neighbour entry a unicast to a client without an address needs.
+    pub(super) fn route(&self, to: ReplyTo, ifindex: u32) -> (SocketAddrV4, Option<u32>) {
+        let broadcast = (
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+            Some(ifindex),
+        );
+        match to {
+            ReplyTo::Broadcast => broadcast,
+            ReplyTo::UnicastToClientHw { ip, mac } => {
+                let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
+                let set = self
+                    .socket
+                    .as_ref()
+                    .map(|s| s.set_neighbour(name, ip, mac.htype, mac.as_bytes()));
+                match set {
+                    Some(Ok(())) => (SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex)),
+                    Some(Err(e)) => {
+                        tracing::debug!("DHCP: cannot set neighbour entry ({e}); broadcasting");
+                        broadcast
+                    }
+                    None => broadcast,
+                }
+            }
+            ReplyTo::Unicast(ip) => (SocketAddrV4::new(ip, CLIENT_PORT), None),
+            ReplyTo::Relay(ip) => (SocketAddrV4::new(ip, SERVER_PORT), None),
+            ReplyTo::Sender(to) => (to, None),
+        }
+    }
+
+    /// Sends one `reply` where the core said, out of `ifindex`, and logs it.
+    pub(super) fn send_bytes(&mut self, to: ReplyTo, reply: &[u8], ifindex: u32, pxe: bool) {
+        let Some(socket) = &self.socket else {
+            return;
+        };
+        let sent = match to {
+            ReplyTo::Sender(to) if pxe => match &self.pxe_socket {
+                Some(s) => s.send(reply, to, None),
+                None => socket.send(reply, to, None),
+            },
+            _ => {
+                let (dst, via) = self.route(to, ifindex);
+                socket.send(reply, dst, via)
+            }
+        };
+        let mut lines = std::mem::take(&mut self.sent_lines);
+        self.log_sent(reply, ifindex, pxe, sent, &mut lines);
+        self.sent_lines = lines;
+        self.flush_log();
+    }
+
+    /// Logs a reply that was sent (or failed): PXE, `--log-dhcp` and failure lines at once,
+    /// the routine line per reply as a record in `lines` for the logger thread.
+    pub(super) fn log_sent(
+        &self,
+        reply: &[u8],
+        ifindex: u32,
+        pxe: bool,
+        sent: std::io::Result<()>,
+        lines: &mut Vec<SentLine>,
+    ) {
+        let name = self.ifaces.get(&ifindex).map_or("?", |(n, _)| n.as_str());
+        let kind = reply_kind(reply);
+        let yiaddr = reply.get(16..20).map_or(Ipv4Addr::UNSPECIFIED, |b| {
+            Ipv4Addr::new(b[0], b[1], b[2], b[3])
+        });
+        match sent {
+            Ok(()) if self.quiet => {}
+            Ok(()) if pxe || yiaddr.is_unspecified() && reply.get(108).is_some_and(|b| *b != 0) => {
+                tracing::info!("PXE({name}) {yiaddr} {}", boot_file(reply))
+            }
+            Ok(()) => lines.push(SentLine::new(kind, name, yiaddr)),
+            Err(e) => tracing::warn!("{kind}({name}) {yiaddr}: send failed: {e}"),
+        }
+        if self.cfg.log_dhcp {
+            log_reply_options(reply);
+        }
+    }
+
+    /// Hands the routine lines gathered so far to the logger thread.
+    pub(super) fn flush_log(&mut self) {
+        if self.sent_lines.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.sent_lines);
+        crate::logging::defer(Box::new(move || {
+            for l in &lines {
+                tracing::info!("{l}");
+            }
+        }));
+    }
+}
