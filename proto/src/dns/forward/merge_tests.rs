@@ -4,9 +4,8 @@
 use super::*;
 use crate::dns::cache::CacheConfig;
 use crate::dns::servers::ServerTableBuilder;
-use hickory_proto::op::{Message, MessageType, OpCode, Query as HQuery, ResponseCode};
-use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
 use std::net::{Ipv4Addr, SocketAddr};
 
 const UP: &str = "127.0.0.2:53";
@@ -80,25 +79,11 @@ fn udp_client(port: u16, socket: u16) -> ClientEndpoint {
 }
 
 fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.add_query(HQuery::query(
-        Name::from_ascii(name).unwrap(),
-        RecordType::A,
-    ));
-    m.to_vec().unwrap()
+    super::tests::query(id, name, RecordType::A)
 }
 
 fn answer_for(uq: &[u8], ip: Ipv4Addr) -> Vec<u8> {
-    let q = Message::from_vec(uq).unwrap();
-    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.metadata.recursion_available = true;
-    let hq = q.queries[0].clone();
-    let name = hq.name().clone();
-    m.add_query(hq);
-    m.add_answer(Record::from_rdata(name, 60, RData::A(A(ip))));
-    m.to_vec().unwrap()
+    super::tests::answer_for(uq, ip, 60)
 }
 
 fn upstream(sent: &[(Destination, Vec<u8>)]) -> Vec<(u16, SocketAddr, Vec<u8>)> {

@@ -21,14 +21,14 @@ fn client(port: u16) -> ClientEndpoint {
     }
 }
 
-fn query(id: u16, name: &str, rtype: RecordType) -> Vec<u8> {
+pub(super) fn query(id: u16, name: &str, rtype: RecordType) -> Vec<u8> {
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
     m.add_query(HQuery::query(Name::from_ascii(name).unwrap(), rtype));
     m.to_vec().unwrap()
 }
 
-fn answer_for(upstream_query: &[u8], ip: Ipv4Addr, ttl: u32) -> Vec<u8> {
+pub(super) fn answer_for(upstream_query: &[u8], ip: Ipv4Addr, ttl: u32) -> Vec<u8> {
     let q = Message::from_vec(upstream_query).unwrap();
     let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
     m.metadata.recursion_desired = true;
