@@ -20,15 +20,26 @@
 #         rotating MACs overflow it ("neighbor table overflow"), for every namespace on the host;
 #   PXE   ringmasq-load pxe in a loop: PXE_CLIENTS (default 20) machines, DORA then TFTP of a
 #         300 KB boot file and a 1 MiB image (blksize 1468), the MAC set rotating over 8 seeds.
-# The server runs on CPU 0, knotd and the loads on CPU 1, all under `chrt -r 50` (real-time
-# round robin: other processes on the box, e.g. compilers, do not preempt them; round robin
-# so the loads sharing CPU 1 take turns). The lease file is on disk (OUTDIR).
-# Every window appends a row to OUTDIR/soak.csv: the server's VmRSS, fds, threads, CPU
-# seconds, the window's DNS figures, DHCP/PXE runs finished in it and their failures, and the
-# load average. At the end OUTDIR/summary.md: warm-up = the first WARMUP windows (default 5);
-# flat = the range of RSS/fds/threads after warm-up; p99 drift = median of the last 5 windows'
-# p99 against the median of the first 5 after warm-up; errors = DNS timeouts + SERVFAIL +
-# send/receive errors, DHCP clients not leased or not renewed + NAKs, PXE machines not booted.
+# Every process of the soak runs at real-time priority, so nothing at normal priority on the
+# box (other people's compilers) preempts it, and above the FIFO 50 that other benchmarks here
+# use: the server on CPU 0 (PRIO, default `chrt -f 70`; its DHCP and TFTP threads at
+# SPLIT_PRIO 60), knotd and the DNS load on CPU 1 at PRIO, the DHCP churn and PXE loops on
+# CPU 1 at CHURN_PRIO (default `chrt -r 55`, round robin so they take turns). The lease file
+# is on disk (OUTDIR). The run stops itself: the windows end at DURATION, and a watchdog ends
+# the script (summary written, namespaces and every process in them gone) DURATION + 60 s
+# after the start at the latest.
+# Every window appends a row to OUTDIR/soak.csv: the server's VmRSS (and its anonymous part),
+# fds, threads, CPU seconds, the window's DNS figures, DHCP/PXE runs finished in it and their
+# failures, and the load average. At the end OUTDIR/summary.md:
+#   warm-up = the first WARMUP windows (default 10, i.e. 10 minutes);
+#   flat    = the range of RSS/fds/threads over the windows after warm-up;
+#   p99 drift (robust) = the windows after warm-up cut into BLOCK consecutive windows
+#           (default 10); m(b) = median of the per-window p99 in block b;
+#           drift = (m(last block) - m(first block)) / m(first block), and the largest
+#           |m(b) - m(first)| / m(first) over all blocks; a median of 10 one-minute p99s is not
+#           moved by a single disturbed minute, which a 5-window comparison is;
+#   errors  = DNS timeouts + non-NOERROR rcodes + send/receive errors, DHCP clients not leased
+#           or not renewed + NAKs, PXE machines not booted.
 # Needs root, knotd, python3, jq and target/release/{ringmasq,ringmasq-load}.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,32 +47,35 @@ RINGMASQ="${BENCH_RINGMASQ_BIN:-$ROOT/target/release/ringmasq}"
 LOAD="${BENCH_LOAD_BIN:-$ROOT/target/release/ringmasq-load}"
 DURATION="${DURATION:-3600}"
 INTERVAL="${INTERVAL:-60}"
-WARMUP="${WARMUP:-5}"
+WARMUP="${WARMUP:-10}"
+BLOCK="${BLOCK:-10}"
 DNS_RATE="${DNS_RATE:-5000}"
 DNS_HIT="${DNS_HIT:-0.8}"
 DHCP_CLIENTS="${DHCP_CLIENTS:-200}"
 PXE_CLIENTS="${PXE_CLIENTS:-20}"
-PRIO="${PRIO:-chrt -f 50}"
-CHURN_PRIO="${CHURN_PRIO:-chrt -r 30}"
+PRIO="${PRIO:-chrt -f 70}"
+CHURN_PRIO="${CHURN_PRIO:-chrt -r 55}"
 OUT="${1:-$(mktemp -d /tmp/ringmasq-soak.XXXXXX)}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 summary() {
-python3 - "$OUT/soak.csv" "$WARMUP" "$DNS_RATE" "$DNS_HIT" "$DHCP_CLIENTS" "$PXE_CLIENTS" \
+python3 - "$OUT/soak.csv" "$WARMUP" "$DNS_RATE" "$DNS_HIT" "$DHCP_CLIENTS" "$PXE_CLIENTS" "$BLOCK" \
     >"$OUT/summary.md" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 warm, rate, hit, dc, pc = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+block = int(sys.argv[7])
 f = lambda r, k: float(r[k])
 if not rows:
     print("no windows"); sys.exit(0)
 post = rows[warm:] if len(rows) > warm else rows
 span = lambda k: (min(f(r, k) for r in post), max(f(r, k) for r in post))
-def drift():
-    n = min(5, max(1, len(post) // 2))
-    a = statistics.median(f(r, "dns_p99_us") for r in post[:n])
-    b = statistics.median(f(r, "dns_p99_us") for r in post[-n:])
-    return a, b, (b - a) / a * 100 if a else 0.0
+def blocks():
+    # Consecutive blocks of `block` windows after warm-up; a short tail joins the last block.
+    n = max(1, len(post) // block)
+    bs = [post[i * block:(i + 1) * block] for i in range(n)]
+    bs[-1] = post[(n - 1) * block:]
+    return [statistics.median(f(r, "dns_p99_us") for r in b) for b in bs]
 tot = lambda k: int(sum(f(r, k) for r in rows))
 elapsed = int(f(rows[-1], "elapsed_s"))
 print(f"# ringmasq soak: {len(rows)} windows, {elapsed} s")
@@ -74,13 +88,18 @@ print(f"Load average (1 min) min/median/max over the windows:"
       f"/{max(f(r,'load1') for r in rows)}")
 print()
 print(f"After warm-up ({warm} windows):")
-for k, unit in (("rss_kib", "KiB"), ("fds", ""), ("threads", "")):
+for k, unit in (("rss_kib", "KiB"), ("rss_anon_kib", "KiB"), ("fds", ""), ("threads", "")):
+    if k not in post[0]:
+        continue
     lo, hi = span(k)
     print(f"- {k}: {lo:.0f} .. {hi:.0f} {unit} (range {hi - lo:.0f}; first after warm-up"
           f" {f(post[0], k):.0f}, last {f(post[-1], k):.0f})")
-a, b, d = drift()
-print(f"- DNS p99: median of the first 5 windows after warm-up {a:.0f} us, of the last 5"
-      f" {b:.0f} us: drift {d:+.1f} %")
+ms = blocks()
+pct = lambda x: (x - ms[0]) / ms[0] * 100 if ms[0] else 0.0
+print(f"- DNS p99, median per block of {block} windows after warm-up: "
+      + ", ".join(f"{m:.0f}" for m in ms) + " us")
+print(f"- DNS p99 drift (last block vs first block): {pct(ms[-1]):+.1f} %;"
+      f" largest block deviation from the first: {max((pct(m) for m in ms), key=abs):+.1f} %")
 h = len(post) // 2
 if h:
     a = statistics.median(f(r, "dns_p99_us") for r in post[:h])
@@ -121,6 +140,12 @@ cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    # A load run a loop started is still going when its loop is killed: end it by its PID.
+    local n
+    for n in "$S" "$D" "$P"; do
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+    done
+    [[ -s "$OUT/soak.csv" ]] && summary >/dev/null 2>&1 || true
     ip netns del "$S" 2>/dev/null || true
     ip netns del "$D" 2>/dev/null || true
     ip netns del "$P" 2>/dev/null || true
@@ -128,6 +153,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Watchdog: however the windows go, the script ends DURATION + 60 s after now.
+(
+    trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+    sleep $((DURATION + 60)) & sp=$!
+    wait "$sp" && echo "soak: watchdog stop" >&2 && kill -TERM $$
+) &
+PIDS+=($!)
 ip netns add "$S"; ip netns add "$D"; ip netns add "$P"
 ip link add sd0 netns "$S" type veth peer name sd1 netns "$D"
 ip link add sp0 netns "$S" type veth peer name sp1 netns "$P"
@@ -203,7 +235,7 @@ done
 # The server's DHCP and TFTP threads one real-time step below its DNS worker (SPLIT_PRIO, empty
 # to keep them equal): under SCHED_FIFO on one CPU a thread runs until it blocks, so a TFTP
 # burst would otherwise hold DNS answers back for as long as it keeps its thread busy.
-SPLIT_PRIO="${SPLIT_PRIO-40}"
+SPLIT_PRIO="${SPLIT_PRIO-60}"
 if [[ -n "$SPLIT_PRIO" && "$PRIO" == chrt* ]]; then
     for t in /proc/"$SPID"/task/*; do
         case "$(cat "$t/comm")" in
@@ -243,7 +275,7 @@ PIDS+=($!)
 PIDS+=($!)
 
 TICKS=$(getconf CLK_TCK)
-echo "t,elapsed_s,rss_kib,fds,threads,cpu_s,dns_sent,dns_answered,dns_p50_us,dns_p99_us,dns_timeouts,dns_errors,dhcp_runs,dhcp_leased,dhcp_failures,pxe_runs,pxe_booted,pxe_failed,lease_file_bytes,load1" \
+echo "t,elapsed_s,rss_kib,rss_anon_kib,fds,threads,cpu_s,dns_sent,dns_answered,dns_p50_us,dns_p99_us,dns_timeouts,dns_errors,dhcp_runs,dhcp_leased,dhcp_failures,pxe_runs,pxe_booted,pxe_failed,lease_file_bytes,load1" \
     >"$OUT/soak.csv"
 t0=$(date +%s)
 touch "$OUT/dhcp.jsonl" "$OUT/pxe.jsonl"
@@ -254,6 +286,7 @@ while (( $(date +%s) + INTERVAL <= END )); do
     [[ -d "/proc/$SPID" ]] || { echo "soak: ringmasq exited" >&2; break; }
     now=$(date +%s)
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SPID/status")
+    anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$SPID/status")
     thr=$(awk '/^Threads:/ {print $2}' "/proc/$SPID/status")
     fds=$(ls "/proc/$SPID/fd" | wc -l)
     cpu=$(awk -v t="$TICKS" '{printf "%.1f", ($14 + $15) / t}' "/proc/$SPID/stat")
@@ -274,7 +307,7 @@ while (( $(date +%s) + INTERVAL <= END )); do
         $2 == "RR") && $6 !~ /^\[/ && $6 !~ /watchdogd/'; } >>"$OUT/rt.log"
     lf=$(stat -c %s "$OUT/leases" 2>/dev/null || echo 0)
     lf=$(( lf + $(cat "$OUT"/leases.* 2>/dev/null | wc -c) ))
-    echo "$now,$((now - t0)),$rss,$fds,$thr,$cpu,$dns,$dh,$px,$lf,$(cut -d' ' -f1 /proc/loadavg)" \
+    echo "$now,$((now - t0)),$rss,$anon,$fds,$thr,$cpu,$dns,$dh,$px,$lf,$(cut -d' ' -f1 /proc/loadavg)" \
         | tee -a "$OUT/soak.csv"
 done
 
