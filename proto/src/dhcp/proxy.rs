@@ -160,18 +160,25 @@ impl Server {
         if let Some(a) = agent {
             w.reserve(ReplyWriter::encoded_len(a.len()));
         }
-        w.option(code::MESSAGE_TYPE, &[r.kind]);
-        w.addr(code::SERVER_ID, net.server_id);
-        w.option(code::VENDOR_CLASS, PXE_CLIENT);
-        if let Some(uuid) = out.opts.get(CLIENT_UUID) {
-            w.option(CLIENT_UUID, uuid);
-        }
-        if !sub.is_empty() {
+        // What makes the reply a PXE reply (PXE 2.1 §2.2.2-§2.2.5: type, server id,
+        // `PXEClient` and the option 43 menu or boot item echo) goes first and must fit: a
+        // reply without it would send the client on with a broken answer, so it is dropped
+        // instead. The client's own UUID echo is written after it and may be left out.
+        let mut fits = w.option(code::MESSAGE_TYPE, &[r.kind])
+            && w.addr(code::SERVER_ID, net.server_id)
+            && w.option(code::VENDOR_CLASS, PXE_CLIENT);
+        if fits && !sub.is_empty() {
             let mut v = [0u8; 255];
             let n = sub.len().min(254);
             v[..n].copy_from_slice(&sub[..n]);
             v[n] = code::END;
-            w.option(code::VENDOR, &v[..=n]);
+            fits = w.option(code::VENDOR, &v[..=n]);
+        }
+        if !fits {
+            return Err(DropReason::ReplyTooBig);
+        }
+        if let Some(uuid) = out.opts.get(CLIENT_UUID) {
+            w.option(CLIENT_UUID, uuid);
         }
         if let Some(a) = agent {
             // RFC 3046 §2.2: echo the relay agent option, last before END.

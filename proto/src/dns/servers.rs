@@ -53,19 +53,27 @@ impl Server {
 
     /// Reserves one in-flight slot if fewer than `max` are in use; false when the server is full.
     pub fn try_reserve(&self, max: u32) -> bool {
-        self.in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .is_ok()
+        update_counter(&self.in_flight, |n| (n < max).then_some(n + 1))
     }
 
     /// Gives back a slot taken by [`Server::try_reserve`].
     pub fn release(&self) {
-        let _ = self
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1));
+        update_counter(&self.in_flight, |n| n.checked_sub(1));
     }
+}
+
+/// Applies `f` to `counter` atomically (a compare-exchange loop); false, leaving the counter
+/// alone, when `f` declines. Written out rather than with `fetch_update`, whose name newer
+/// toolchains deprecate.
+fn update_counter(counter: &AtomicU32, f: impl Fn(u32) -> Option<u32>) -> bool {
+    let mut current = counter.load(Ordering::Relaxed);
+    while let Some(next) = f(current) {
+        match counter.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(seen) => current = seen,
+        }
+    }
+    false
 }
 
 /// What the table says to do with a question.
