@@ -3,19 +3,22 @@
 //! A file is opened with `openat2(RESOLVE_BENEATH)` relative to the root directory, so the
 //! kernel refuses any path that would leave the root, through `..`, an absolute symlink or a
 //! symlink climbing out; symlinks that stay inside the root work. Its contents are read once
-//! into memory and shared (`Arc`) by every transfer of the same file version, keyed by
-//! (device, inode, size, mtime): a burst of clients fetching one image reads it from disk once.
+//! into memory ([`FileBytes`]) and shared by every transfer of the same file version on every
+//! TFTP thread, keyed by (device, inode, size, mtime): a burst of clients fetching one image
+//! reads it from disk once. The first request's thread reads it (through its ring, or plain
+//! reads on epoll) while transfers already send the blocks that have arrived.
 
 use std::collections::HashMap;
 use std::ffi::CString;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub use crate::uring::file_bytes::{FileBytes, Loader};
 
 use ringmasq_proto::time::Instant;
 
@@ -88,61 +91,51 @@ struct Key {
 }
 
 struct Entry {
-    data: Arc<[u8]>,
+    data: Arc<FileBytes>,
     used: Instant,
 }
 
-/// File contents shared between transfers.
+/// File contents shared between transfers on every TFTP thread.
 #[derive(Default)]
 pub struct FileCache {
-    entries: HashMap<Key, Entry>,
-    /// Files read from disk.
-    pub reads: u64,
-    /// Bytes read from disk.
-    pub bytes_read: u64,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl FileCache {
-    /// The contents of the open regular file `file` (metadata `meta`), read now unless the
-    /// same version is cached.
-    pub fn get(
-        &mut self,
-        mut f: File,
-        meta: &std::fs::Metadata,
-        now: Instant,
-    ) -> io::Result<Arc<[u8]>> {
+    /// The contents of the regular file with metadata `meta`: the cached version, or new
+    /// empty bytes with their [`Loader`], which the caller must run (read the file into them).
+    /// Transfers may start on bytes still being read; they wait for the blocks they need.
+    pub fn get(&self, meta: &std::fs::Metadata, now: Instant) -> (Arc<FileBytes>, Option<Loader>) {
         let key = Key {
             dev: meta.dev(),
             ino: meta.ino(),
             size: meta.size(),
             mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
         };
-        if let Some(e) = self.entries.get_mut(&key) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = entries.get_mut(&key)
+            && !e.data.failed()
+        {
             e.used = now;
-            return Ok(Arc::clone(&e.data));
+            return (Arc::clone(&e.data), None);
         }
-        let mut buf = Vec::with_capacity(meta.size() as usize);
-        f.read_to_end(&mut buf)?;
-        if buf.len() as u64 != meta.size() {
-            // Changed while we read it: serve what we read, but do not cache it.
-            return Ok(buf.into());
-        }
-        self.reads += 1;
-        self.bytes_read += buf.len() as u64;
-        let data: Arc<[u8]> = buf.into();
-        self.entries.insert(
+        let (data, loader) = FileBytes::empty(meta.size() as usize);
+        entries.insert(
             key,
             Entry {
                 data: Arc::clone(&data),
                 used: now,
             },
         );
-        Ok(data)
+        (data, Some(loader))
     }
 
-    /// Drops files no transfer uses that were last asked for more than [`LINGER`] ago.
-    pub fn expire(&mut self, now: Instant) {
-        self.entries
-            .retain(|_, e| Arc::strong_count(&e.data) > 1 || now - e.used < LINGER);
+    /// Drops files no transfer uses that were last asked for more than [`LINGER`] ago, and
+    /// files that could not be read.
+    pub fn expire(&self, now: Instant) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, e| {
+            !e.data.failed() && (Arc::strong_count(&e.data) > 1 || now - e.used < LINGER)
+        });
     }
 }

@@ -2,6 +2,7 @@
 //! start or stop receiving on. The service never sends itself, so the same transfer logic runs
 //! on the epoll loop ([`super::poller`]) and on the io_uring loop (`crate::uring::tftp`).
 
+use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::os::fd::RawFd;
@@ -9,6 +10,8 @@ use std::sync::Arc;
 
 use ringmasq_proto::tftp::{Transfer, block_span};
 use socket2::Socket;
+
+use super::files::{FileBytes, Loader};
 
 /// A running transfer: its slot and a serial number that is never reused, so a completion or
 /// error for a transfer that has ended (its slot since reused) is told apart and ignored.
@@ -41,8 +44,8 @@ pub enum Out {
         owner: Owner,
         /// Where to send.
         route: Route,
-        /// The whole file as sent (shared between transfers).
-        data: Arc<[u8]>,
+        /// The whole file as sent (shared between transfers); these blocks are filled.
+        data: Arc<FileBytes>,
         /// The negotiated block size.
         blksize: usize,
         /// First absolute block number.
@@ -67,6 +70,14 @@ pub enum Out {
         owner: Owner,
         /// Its connected socket.
         fd: RawFd,
+    },
+    /// Read `file` into the bytes of `loader` (a file the cache did not hold): through the
+    /// ring on io_uring, with plain reads on epoll.
+    Load {
+        /// The only writer of the file's shared bytes.
+        loader: Loader,
+        /// The open file.
+        file: File,
     },
     /// Stop receiving on an ended transfer's socket and close it.
     Close {

@@ -4,7 +4,8 @@
 //! One loop turn: wait at most until the next timer scan, read one datagram from each ready
 //! transfer socket and feed it to its transfer, then carry out what the service queued —
 //! each window of DATA blocks in one `sendmmsg`, the payloads pointing straight into the shared
-//! file bytes. Every [`TICK`], the transfers whose deadline passed get their timeout.
+//! file bytes. Every [`TICK`], the transfers whose deadline passed get their timeout. A file
+//! the cache does not hold is read here with plain blocking reads.
 
 use std::os::fd::AsRawFd;
 
@@ -32,7 +33,13 @@ pub fn run(mut service: TftpService) -> Result<()> {
     let mut buf = [0u8; 1024];
     let mut next_tick = clock::now();
     while !service.stopping() {
-        let n = epoll.wait(&mut events, TICK.as_millis() as i32)?;
+        // Transfers waiting for bytes another thread reads are looked at again soon.
+        let wait = if service.has_waiting() {
+            2
+        } else {
+            TICK.as_millis() as i32
+        };
+        let n = epoll.wait(&mut events, wait)?;
         let now = clock::now();
         for ev in &events[..n] {
             let Token::Tftp(i) = Epoll::token(ev) else {
@@ -57,6 +64,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
             next_tick = now.saturating_add(TICK);
             service.tick(now);
         }
+        service.poll_waiting();
         carry_out(&mut service, &epoll, &mut watched, &mut out);
     }
     Ok(())
@@ -87,12 +95,17 @@ fn carry_out(
                     while block <= last {
                         let mut n = 0;
                         while block <= last && n < MAX_BATCH {
-                            parts[n] = (
-                                data_header(block),
-                                &data[block_bytes(block, blksize, data.len())],
-                            );
+                            // The service sends only filled blocks; anything else waits.
+                            let Some(bytes) = data.get(block_bytes(block, blksize, data.len()))
+                            else {
+                                break;
+                            };
+                            parts[n] = (data_header(block), bytes);
                             n += 1;
                             block += 1;
+                        }
+                        if n == 0 {
+                            break;
                         }
                         if !sent(service, Some(owner), route, &parts[..n], true) {
                             break;
@@ -110,6 +123,17 @@ fn carry_out(
                         sent(service, owner, route, &[(hdr, &bytes[4..])], false);
                     }
                     drop(keep);
+                }
+                Out::Load { mut loader, file } => {
+                    // The portable backend reads with plain blocking reads.
+                    let st = service.stats();
+                    match loader.read_blocking(&file) {
+                        Ok(n) => {
+                            st.add(&st.file_reads, 1);
+                            st.add(&st.bytes_read, n as u64);
+                        }
+                        Err(e) => tracing::warn!("TFTP: reading a file failed: {e}"),
+                    }
                 }
                 Out::Watch { owner, fd } => {
                     let i = owner.slot as usize;

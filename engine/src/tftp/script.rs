@@ -20,7 +20,8 @@ struct Event {
     path: PathBuf,
 }
 
-/// Queues `tftp` events for the script thread.
+/// Queues `tftp` events for the script thread (clones share the thread and its queue).
+#[derive(Clone)]
 pub struct TftpScript {
     tx: SyncSender<Event>,
 }

@@ -29,7 +29,8 @@ use ringmasq_proto::tftp::{
 use ringmasq_proto::time::Instant;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::files::{FileCache, euid, open_beneath, open_dir};
+use super::Shared;
+use super::files::{FileBytes, euid, open_beneath, open_dir};
 use super::net::recv;
 use super::outbox::{Out, Owner, Route};
 use super::stats::TftpStats;
@@ -45,7 +46,9 @@ struct Active {
     listener: usize,
     peer: SocketAddr,
     local: Option<IpAddr>,
-    data: Arc<[u8]>,
+    data: Arc<FileBytes>,
+    /// A window (first, last block) waiting for its bytes to be read.
+    waiting: Option<(u64, u64)>,
     t: Transfer,
     oack: Vec<u8>,
     path: PathBuf,
@@ -68,8 +71,9 @@ pub struct TftpService {
     slots: Vec<Option<Active>>,
     free: Vec<u32>,
     by_peer: HashMap<SocketAddr, u32>,
-    active: usize,
-    cache: FileCache,
+    /// Slots of transfers with a window waiting for file bytes.
+    waiting: Vec<u32>,
+    shared: Arc<Shared>,
     stats: Arc<TftpStats>,
     stop: Arc<AtomicBool>,
     buf: Vec<u8>,
@@ -119,6 +123,7 @@ impl TftpService {
         addrs: &[SocketAddr],
         stop: Arc<AtomicBool>,
         stats: Arc<TftpStats>,
+        shared: Arc<Shared>,
     ) -> Result<Self> {
         let mut listeners = Vec::new();
         for a in addrs {
@@ -156,8 +161,8 @@ impl TftpService {
             slots: Vec::new(),
             free: Vec::new(),
             by_peer: HashMap::new(),
-            active: 0,
-            cache: FileCache::default(),
+            waiting: Vec::new(),
+            shared,
             stats,
             stop,
             buf: vec![0u8; 65536],
@@ -249,9 +254,35 @@ impl TftpService {
                 }
             }
         }
-        self.cache.expire(now);
-        self.stats
-            .set_cache(self.cache.reads, self.cache.bytes_read);
+        self.shared.cache.expire(now);
+    }
+
+    /// True when some transfer waits for file bytes another thread is reading (the loop
+    /// should look again soon: [`TftpService::poll_waiting`]).
+    pub fn has_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Sends the waiting windows whose bytes have been read since; ends the transfers whose
+    /// file could not be read. Cheap when nothing waits; call every loop turn.
+    pub fn poll_waiting(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let slots = std::mem::take(&mut self.waiting);
+        for slot in slots {
+            let Some(Some(a)) = self.slots.get_mut(slot as usize) else {
+                continue;
+            };
+            let Some((first, last)) = a.waiting.take() else {
+                continue;
+            };
+            if a.data.failed() {
+                self.finish(slot, false, "the file could not be read");
+            } else {
+                self.emit(slot, Emit::Blocks { first, last });
+            }
+        }
     }
 
     /// Reads what waits on listener `li`: a few datagrams, so one busy listener cannot starve
@@ -327,22 +358,47 @@ impl TftpService {
                 from: a.local,
             },
         };
-        self.out.push(match e {
+        let o = match e {
             Emit::Oack => Out::Packet {
                 owner: Some(owner),
                 route,
                 bytes: a.oack.clone(),
                 keep: None,
             },
-            Emit::Blocks { first, last } => Out::Blocks {
-                owner,
-                route,
-                data: Arc::clone(&a.data),
-                blksize: a.t.blksize(),
-                first,
-                last,
-            },
-        });
+            Emit::Blocks { first, last } => {
+                let data = Arc::clone(&a.data);
+                let blksize = a.t.blksize();
+                // Blocks not read from the file yet wait (a 1-based block b ends at byte
+                // b x blksize, or at the end of the file).
+                let end = if data.is_complete() {
+                    last
+                } else {
+                    last.min(data.ready() as u64 / (blksize as u64).max(1))
+                };
+                if end < last {
+                    if let Some(Some(w)) = self.slots.get_mut(slot as usize) {
+                        if w.waiting.is_none() {
+                            self.waiting.push(slot);
+                        }
+                        w.waiting = Some((first.max(end + 1), last));
+                    }
+                    if end < first {
+                        return;
+                    }
+                } else if let Some(Some(w)) = self.slots.get_mut(slot as usize) {
+                    w.waiting = None;
+                }
+                Out::Blocks {
+                    owner,
+                    route,
+                    data,
+                    blksize,
+                    first,
+                    last: end,
+                }
+            }
+        };
+        self.out.push(o);
     }
 
     fn finish(&mut self, slot: u32, ok: bool, why: &str) {
@@ -362,7 +418,7 @@ impl TftpService {
             }
         }
         self.free.push(slot);
-        self.active -= 1;
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
         if ok {
             self.stats.add(&self.stats.completed, 1);
             tracing::info!("TFTP sent {} to {}", a.path.display(), a.peer.ip());
@@ -474,7 +530,7 @@ impl TftpService {
             );
             return;
         }
-        if self.active >= self.settings.max as usize {
+        if self.shared.active.load(Ordering::Acquire) >= self.settings.max as usize {
             // As dnsmasq: at the limit the request is not read; the client retries.
             self.stats.add(&self.stats.busy, 1);
             return;
@@ -590,17 +646,44 @@ impl TftpService {
                 return;
             }
         }
-        let data = match self.cache.get(file, &meta, now) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!("TFTP cannot read {}: {e}", path.display());
-                self.send_error(li, r, ErrorCode::AccessViolation, "cannot read file");
-                return;
+        let (data, loader) = self.shared.cache.get(&meta, now);
+        let data = match (req.mode, loader) {
+            (Mode::Octet, Some(loader)) => {
+                // Read by this thread's I/O loop; the transfer starts now and its blocks wait
+                // for their bytes.
+                self.out.push(Out::Load { loader, file });
+                data
             }
-        };
-        let data: Arc<[u8]> = match req.mode {
-            Mode::Octet => data,
-            Mode::Netascii => to_netascii(&data).into(),
+            (Mode::Octet, None) => data,
+            // netascii (small text files) needs the whole file to convert it: read now.
+            (Mode::Netascii, loader) => {
+                let whole = match loader {
+                    Some(mut l) => match l.read_blocking(&file) {
+                        Ok(n) => {
+                            self.stats.add(&self.stats.file_reads, 1);
+                            self.stats.add(&self.stats.bytes_read, n as u64);
+                            Ok(data.filled().to_vec())
+                        }
+                        Err(e) => Err(e),
+                    },
+                    None if data.is_complete() => Ok(data.filled().to_vec()),
+                    None => {
+                        let mut v = Vec::new();
+                        std::io::Read::read_to_end(&mut &file, &mut v).map(|n| {
+                            self.stats.add(&self.stats.bytes_read, n as u64);
+                            v
+                        })
+                    }
+                };
+                match whole {
+                    Ok(w) => FileBytes::complete(to_netascii(&w)),
+                    Err(e) => {
+                        tracing::warn!("TFTP cannot read {}: {e}", path.display());
+                        self.send_error(li, r, ErrorCode::AccessViolation, "cannot read file");
+                        return;
+                    }
+                }
+            }
         };
         let v6 = r.peer.is_ipv6();
         let mtu = match (self.settings.mtu, ifname.as_deref().and_then(interface_mtu)) {
@@ -614,12 +697,25 @@ impl TftpService {
             max_blksize: Limits::blksize_for_mtu(mtu, v6),
         };
         let neg = negotiate(&req.options, req.mode, data.len() as u64, &limits);
+        // --tftp-max counts the transfers of every TFTP thread.
+        if self
+            .shared
+            .active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.settings.max as usize).then_some(n + 1)
+            })
+            .is_err()
+        {
+            self.stats.add(&self.stats.busy, 1);
+            return;
+        }
         let sock = if self.settings.single_port {
             None
         } else {
             match self.transfer_socket(r.local, r.peer, li) {
                 Some(s) => Some(s),
                 None => {
+                    self.shared.active.fetch_sub(1, Ordering::AcqRel);
                     self.stats.add(&self.stats.no_port, 1);
                     self.send_error(li, r, ErrorCode::Undefined, "no free port for the transfer");
                     return;
@@ -656,11 +752,11 @@ impl TftpService {
             peer: r.peer,
             local: r.local,
             data,
+            waiting: None,
             t,
             oack,
             path,
         });
-        self.active += 1;
         self.stats.add(&self.stats.started, 1);
         self.emit(slot, first);
     }

@@ -37,9 +37,9 @@ pub struct TftpStats {
     pub no_port: AtomicU64,
     /// `tftp` script events dropped because the script's queue was full.
     pub script_dropped: AtomicU64,
-    /// Files read from disk (each version of a file once while it is in use).
+    /// Files read from disk whole (each version of a file once while it is cached).
     pub file_reads: AtomicU64,
-    /// Bytes read from disk.
+    /// Bytes read from disk (by every TFTP thread).
     pub bytes_read: AtomicU64,
 }
 
@@ -47,12 +47,6 @@ impl TftpStats {
     /// Adds `n` to counter `c`.
     pub fn add(&self, c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Publishes the file cache's totals.
-    pub fn set_cache(&self, reads: u64, bytes: u64) {
-        self.file_reads.store(reads, Ordering::Relaxed);
-        self.bytes_read.store(bytes, Ordering::Relaxed);
     }
 
     /// One log line with every counter.

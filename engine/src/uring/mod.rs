@@ -14,7 +14,9 @@
 //! receive completions are run in our own `io_uring_enter` only (DEFER_TASKRUN, Linux 6.1).
 
 mod buf_ring;
+pub mod file_bytes;
 pub mod tftp;
+mod tftp_load;
 
 use crate::clock;
 use crate::epoll::Epoll;

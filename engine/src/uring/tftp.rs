@@ -1,4 +1,5 @@
-//! The TFTP loop on io_uring: many concurrent transfers on one ring, on the TFTP thread.
+//! The TFTP loop on io_uring: many concurrent transfers on one ring per TFTP thread (one thread
+//! per worker, `--threads`).
 //!
 //! Design:
 //! - Each transfer keeps its own connected socket (RFC 1350's transfer ID is the server port);
@@ -13,6 +14,9 @@
 //!   next completions or the next timer scan ([`TICK`]); the ACK receives complete as task work
 //!   of that same call. So a burst of clients costs roughly one kernel entry per turn instead of
 //!   an epoll wait, a receive and a send per ACK.
+//! - A file the shared cache does not hold is read through this ring into registered buffers,
+//!   chunk by chunk, without blocking the loop (`super::tftp_load`); transfers of it send each
+//!   block once its bytes have arrived.
 //! - Listeners (one request per transfer, rare) are watched with a multishot `PollAdd` and read
 //!   with plain `recvmsg` by the service; under `--tftp-single-port` the ACKs arrive there too.
 //! - The transfer logic is the same [`TftpService`] the epoll loop drives; this file only turns
@@ -27,7 +31,9 @@ use io_uring::{IoUring, cqueue, opcode};
 use socket2::Socket;
 
 use super::buf_ring::BufRing;
+use super::file_bytes::FileBytes;
 use super::push;
+use super::tftp_load::Loads;
 use crate::clock;
 use crate::socket::{CMSG_SPACE, to_sockaddr, write_pktinfo};
 use crate::tftp::outbox::{Out, Owner, Route, block_bytes, data_header};
@@ -46,6 +52,7 @@ const KIND_RECV: u64 = 1;
 const KIND_SEND: u64 = 2;
 const KIND_POLL: u64 = 3;
 const KIND_CANCEL: u64 = 4;
+const KIND_READ: u64 = 5;
 const SERIAL_SHIFT: u64 = 24;
 const SLOT_MASK: u64 = (1 << SERIAL_SHIFT) - 1;
 
@@ -70,7 +77,7 @@ struct SendSlot {
     name: libc::sockaddr_storage,
     control: [u8; CMSG_SPACE],
     /// The file bytes the second iovec points into (a DATA block).
-    data: Option<Arc<[u8]>>,
+    data: Option<Arc<FileBytes>>,
     /// The bytes the first iovec points at (an OACK or ERROR).
     bytes: Vec<u8>,
     /// A socket used for this packet alone, closed once it has left.
@@ -91,6 +98,8 @@ struct Ring {
     /// (MSG_DONTWAIT: a full buffer fails at once), so the wait asks for one completion more
     /// than these: a lock-step transfer then costs one `io_uring_enter` per block, not two.
     queued_sends: usize,
+    /// Files being read into the shared cache through this ring.
+    loads: Loads,
 }
 
 /// Runs `service` on an io_uring ring until it is told to stop.
@@ -111,6 +120,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
             .build(RING_ENTRIES)?,
     };
     let bufs = BufRing::new(&ring, BUFFERS, BUF_SIZE, 0)?;
+    let loads = Loads::new(&ring, KIND_READ << KIND_SHIFT);
     let sends: Box<[SendSlot]> = (0..SEND_SLOTS)
         .map(|_| SendSlot {
             // SAFETY: all-zero C structs are valid values.
@@ -135,6 +145,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
         deferred: Vec::new(),
         closing: Vec::new(),
         queued_sends: 0,
+        loads,
     };
     let listeners = service.listener_fds();
     let mut poll_armed = vec![false; listeners.len()];
@@ -158,6 +169,11 @@ pub fn run(mut service: TftpService) -> Result<()> {
         let now = clock::now();
         let wait = if listener_busy.iter().any(|&b| b) {
             std::time::Duration::ZERO
+        } else if service.has_waiting() && !r.loads.busy() {
+            // Bytes another thread reads: look again soon (this ring's own reads wake it).
+            next_tick
+                .saturating_duration_since(now)
+                .min(std::time::Duration::from_millis(2))
         } else {
             next_tick.saturating_duration_since(now)
         };
@@ -229,6 +245,10 @@ pub fn run(mut service: TftpService) -> Result<()> {
                         service.transfer_failed(o);
                     }
                 }
+                KIND_READ => {
+                    r.loads
+                        .completed(&mut r.ring, (ud & 0xff) as usize, res, service.stats());
+                }
                 KIND_POLL => {
                     let i = (ud & SLOT_MASK) as usize;
                     if !cqueue::more(flags) {
@@ -251,6 +271,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
             next_tick = now.saturating_add(TICK);
             service.tick(now);
         }
+        service.poll_waiting();
         while service.has_out() {
             service.take_out(&mut out);
             for o in out.drain(..) {
@@ -258,6 +279,8 @@ pub fn run(mut service: TftpService) -> Result<()> {
             }
         }
     };
+    // Reads into file memory end before that memory may be freed.
+    r.loads.drain(&mut r.ring, service.stats());
     // End every request so the ring lets go of the sockets before they close.
     let submitter = r.ring.submitter();
     let _ = submitter.register_sync_cancel(
@@ -288,6 +311,11 @@ fn carry_out(r: &mut Ring, service: &mut TftpService, o: Out) {
         } => {
             for block in first..=last {
                 let range = block_bytes(block, blksize, data.len());
+                // The service sends only filled blocks; anything else waits.
+                let Some(bytes) = data.get(range.clone()) else {
+                    return;
+                };
+                let ptr = bytes.as_ptr();
                 let Some(i) = free_slot(r, service) else {
                     // Every slot busy: the rest of the window is lost; the timer resends it.
                     return;
@@ -299,7 +327,7 @@ fn carry_out(r: &mut Ring, service: &mut TftpService, o: Out) {
                     iov_len: 4,
                 };
                 s.iov[1] = libc::iovec {
-                    iov_base: data[range.clone()].as_ptr() as *mut _,
+                    iov_base: ptr as *mut _,
                     iov_len: range.len(),
                 };
                 s.data = Some(Arc::clone(&data));
@@ -327,6 +355,9 @@ fn carry_out(r: &mut Ring, service: &mut TftpService, o: Out) {
             queue_send(r, i, route, 1);
         }
         Out::Watch { owner, fd } => arm_recv(r, owner, fd),
+        Out::Load { loader, file } => {
+            r.loads.start(&mut r.ring, loader, file, service.stats());
+        }
         Out::Close { owner, sock } => {
             let e = opcode::AsyncCancel::new(recv_user_data(owner))
                 .build()
