@@ -437,6 +437,24 @@ impl TftpService {
         }
     }
 
+    /// Counts one more running transfer unless `--tftp-max` are running on all threads.
+    fn reserve_transfer(&self) -> bool {
+        let max = self.settings.max as usize;
+        let mut n = self.shared.active.load(Ordering::Acquire);
+        while n < max {
+            match self.shared.active.compare_exchange_weak(
+                n,
+                n + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(cur) => n = cur,
+            }
+        }
+        false
+    }
+
     fn send_error(&mut self, li: usize, r: &super::net::Received, code: ErrorCode, msg: &str) {
         write_error(code, msg, &mut self.scratch);
         // From a fresh port when we can (the error is the first packet of a would-be
@@ -698,14 +716,7 @@ impl TftpService {
         };
         let neg = negotiate(&req.options, req.mode, data.len() as u64, &limits);
         // --tftp-max counts the transfers of every TFTP thread.
-        if self
-            .shared
-            .active
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.settings.max as usize).then_some(n + 1)
-            })
-            .is_err()
-        {
+        if !self.reserve_transfer() {
             self.stats.add(&self.stats.busy, 1);
             return;
         }
