@@ -32,7 +32,8 @@
 # fds, threads, CPU seconds, the window's DNS figures, DHCP/PXE runs finished in it and their
 # failures, and the load average. At the end OUTDIR/summary.md:
 #   warm-up = the first WARMUP windows (default 10, i.e. 10 minutes);
-#   flat    = the range of RSS/fds/threads over the windows after warm-up;
+#   flat    = the range of RSS/fds/threads over the windows after warm-up, and the RSS trend
+#           (least-squares slope, KiB/h) over the last half of them: a leak shows as a slope;
 #   p99 drift (robust) = the windows after warm-up cut into BLOCK consecutive windows
 #           (default 10); m(b) = median of the per-window p99 in block b;
 #           drift = (m(last block) - m(first block)) / m(first block), and the largest
@@ -83,9 +84,9 @@ print()
 print(f"Load: DNS {rate}/s open loop ({hit} hits over 1,000 cached names, the rest never-seen"
       f" names forwarded to knotd); DHCP churn {dc} clients per run (DORA, renewal, RELEASE);"
       f" PXE {pc} machines per run (DORA, 300 KB boot file, 1 MiB image by TFTP).")
+loads = [f(r, "load1") for r in rows]
 print(f"Load average (1 min) min/median/max over the windows:"
-      f" {min(f(r,'load1') for r in rows)}/{statistics.median(f(r,'load1') for r in rows)}"
-      f"/{max(f(r,'load1') for r in rows)}")
+      f" {min(loads):.2f}/{statistics.median(loads):.2f}/{max(loads):.2f}")
 print()
 print(f"After warm-up ({warm} windows):")
 for k, unit in (("rss_kib", "KiB"), ("rss_anon_kib", "KiB"), ("fds", ""), ("threads", "")):
@@ -94,6 +95,16 @@ for k, unit in (("rss_kib", "KiB"), ("rss_anon_kib", "KiB"), ("fds", ""), ("thre
     lo, hi = span(k)
     print(f"- {k}: {lo:.0f} .. {hi:.0f} {unit} (range {hi - lo:.0f}; first after warm-up"
           f" {f(post[0], k):.0f}, last {f(post[-1], k):.0f})")
+def slope(k, rs):
+    # Least-squares slope of k against elapsed time, per hour.
+    xs, ys = [f(r, "elapsed_s") for r in rs], [f(r, k) for r in rs]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 3600 if den else 0.0
+late = post[len(post) // 2:]
+if len(late) >= 2:
+    print(f"- RSS trend over the last half of the windows ({len(late)}): "
+          f"{slope('rss_kib', late):+.0f} KiB/h (least squares)")
 ms = blocks()
 pct = lambda x: (x - ms[0]) / ms[0] * 100 if ms[0] else 0.0
 print(f"- DNS p99, median per block of {block} windows after warm-up: "
