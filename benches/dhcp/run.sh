@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # benches/dhcp/run.sh — DHCPv4 speed of ringmasq, dnsmasq 2.90 and Kea 2.2 (memfile, 2 threads)
 # in ONE run on the same namespaces, with the same range (10.99.1.0-10.99.200.255, /16, 1h),
-# every lease file on tmpfs, dnsmasq with --no-ping. Needs root, perfdhcp (kea-admin/kea-common),
+# every lease file on tmpfs, dnsmasq and ringmasq with --no-ping (SERVERS=ringmasq-ping runs
+# ringmasq with its default ping check before each OFFER, for a separate figure). Needs root, perfdhcp (kea-admin/kea-common),
 # kea-dhcp4-server, dnsmasq, strace and target/release/ringmasq-load. Traffic stays inside two
 # namespaces joined by a veth pair (server bv0 10.99.0.1/16, clients bv1 10.99.0.2/16).
 #
@@ -68,7 +69,7 @@ start() {
     rm -f "$WORK"/leases* "$WORK"/kea-leases4.csv*
     case "$1" in
     ringmasq*) ip netns exec "$S" "${SW[@]}" "$RINGMASQ" -d --port=0 --conf-file=/dev/null "$RANGE" \
-        --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
+        $([[ "$1" == ringmasq-ping ]] || echo --no-ping) --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;
     dnsmasq) ip netns exec "$S" "${SW[@]}" dnsmasq -d --port=0 --conf-file=/dev/null --user=root \
         --log-facility=- --pid-file="$WORK/dnsmasq.pid" --no-ping "$RANGE" \
         --dhcp-lease-max=100000 --dhcp-leasefile="$WORK/leases" >"$WORK/server.log" 2>&1 & ;;

@@ -12,9 +12,8 @@
 # (of the machines that booted).
 # Servers (each a fresh process, empty lease file on tmpfs): the same --dhcp-range
 # 10.96.1.0-10.96.20.255 (/16, 5,120 addresses), --dhcp-lease-max=10000, --tftp-max=10000,
-# --dhcp-boot=pxelinux.0, --enable-tftp --tftp-root; dnsmasq with --no-ping (ringmasq does not
-# ping before offering either). Server pinned to CPU 0, the machines to CPU 1; with PRIO (e.g.
-# PRIO="chrt -f 50") both run at that priority. Traffic stays in two namespaces joined by a
+# --dhcp-boot=pxelinux.0, --enable-tftp --tftp-root; both with --no-ping. Server pinned to
+# CPU 0, the machines to CPU 1; with PRIO (e.g. PRIO="chrt -f 50") both run at that priority. Traffic stays in two namespaces joined by a
 # veth pair (server pb0 10.96.0.1/16, machines pb1 10.96.0.2/16, the TFTP source address).
 # Needs root, dnsmasq, python3, jq and target/release/{ringmasq,ringmasq-load}.
 set -euo pipefail
@@ -60,7 +59,7 @@ COMMON=(--conf-file=/dev/null --port=0 --dhcp-range=10.96.1.0,10.96.20.255,255.2
 start() {
     rm -f "$WORK"/leases* "$WORK/server.log"
     case "$1" in
-    ringmasq) ip netns exec "$S" $PRIO taskset -c 0 "$RINGMASQ" -k "${COMMON[@]}" \
+    ringmasq) ip netns exec "$S" $PRIO taskset -c 0 "$RINGMASQ" -k "${COMMON[@]}" --no-ping \
         -8 "$WORK/server.log" >"$WORK/server.out" 2>&1 & ;;
     dnsmasq) ip netns exec "$S" $PRIO taskset -c 0 dnsmasq -k "${COMMON[@]}" --user=root \
         --pid-file= --no-ping --log-facility="$WORK/server.log" >"$WORK/server.out" 2>&1 & ;;

@@ -123,8 +123,8 @@ pub struct DhcpSettings {
     pub bootp_dynamic: bool,
     /// `--bootp-dynamic=TAG,...`: only for BOOTP clients with all these tags.
     pub bootp_dynamic_tags: Vec<String>,
-    /// `-5/--no-ping`. ringmasq never pings an address before offering it (dnsmasq does unless
-    /// this is given), so the flag changes nothing; it is recorded for completeness.
+    /// `-5/--no-ping`: offer addresses without first checking with an ICMP echo that no other
+    /// host answers on them.
     pub no_ping: bool,
     /// `--dhcp-ttl`: TTL of DNS answers made from leases.
     pub ttl: Option<u32>,

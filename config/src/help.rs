@@ -161,7 +161,7 @@ fn describe(long: &str) -> &'static str {
         "no-dhcp-interface" => "Serve DNS but not DHCP (v4 or v6) or RA on these interfaces.",
         "no-dhcpv4-interface" => "Serve no DHCPv4 on these interfaces.",
         "no-dhcpv6-interface" => "Serve no DHCPv6 or RA on these interfaces.",
-        "no-ping" => "Accepted; ringmasq never pings an address before offering it.",
+        "no-ping" => "Offer DHCP addresses without pinging them first.",
         "keep-in-foreground" => "Stay in the foreground; otherwise run normally.",
         "no-daemon" => "Debug mode: stay in the foreground and log to stderr too.",
         "conf-file" => "Read this configuration file instead of /etc/ringmasq.conf (- = stdin).",

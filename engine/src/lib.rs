@@ -12,6 +12,7 @@ pub mod epoll;
 pub mod guards;
 pub mod hosts;
 pub mod hostsdir;
+pub mod icmp4;
 pub mod icmp6;
 pub mod listeners;
 pub mod logging;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use ringmasq_proto::dhcp::fuzzing::check_request;
 use ringmasq_proto::dhcp::neighbour_fuzzing::check_neighbours;
 use ringmasq_proto::dhcp::option_fuzzing::check_options;
+use ringmasq_proto::dhcp::ping_fuzzing::check_echo_reply;
 use ringmasq_proto::dhcp::pxe_fuzzing::check_boot_server;
 use ringmasq_proto::dhcp::store_fuzzing::{check_journal, check_lease_file};
 use ringmasq_proto::dhcp::tools_fuzzing::check_tool_packets;
@@ -52,6 +53,7 @@ fn replay_fuzz_corpus() {
             check_lease_file(&data);
             check_journal(&data);
             check_neighbours(&data);
+            check_echo_reply(&data);
         });
         assert!(r.is_ok(), "corpus file {} failed", f.display());
     }

@@ -11,6 +11,7 @@ pub mod batch;
 pub mod files;
 pub mod log;
 pub mod outage;
+pub mod ping;
 pub mod ra_names;
 pub mod script;
 pub mod service;

@@ -32,6 +32,7 @@ use ringmasq_proto::dhcp::{
 use super::batch::{Datagram, RecvBatch, SendBatch};
 use super::log::{SentLine, log_reply_options, log_request, reply_kind};
 use super::outage::Outage;
+use super::ping::Ping;
 use super::ra_names::RaNames;
 use super::script::{ScriptRunner, ScriptUser};
 use super::socket::{CLIENT_PORT, DhcpSocket, PXE_PORT, SERVER_PORT};
@@ -136,6 +137,8 @@ pub struct DhcpService {
     v6: Option<V6>,
     /// `ra-names` probes, when a range asks for them.
     ra_names: Option<RaNames>,
+    /// The ping check before an OFFER (off with `--no-ping`).
+    ping: Option<Ping>,
     store: Option<LeaseStore>,
     ifaces: Interfaces,
     stop: Arc<AtomicBool>,
@@ -329,6 +332,7 @@ impl DhcpService {
             pxe_socket,
             v6,
             ra_names: RaNames::new(cfg)?,
+            ping: open_ping(cfg),
             store,
             ifaces: interfaces(),
             stop,
@@ -375,6 +379,7 @@ impl DhcpService {
             .chain(self.pxe_socket.as_ref().map(DhcpSocket::fd))
             .chain(self.v6.as_ref().map(V6::fd))
             .chain(self.ra_names.as_ref().map(RaNames::fd))
+            .chain(self.ping.as_ref().map(Ping::fd))
             .collect();
         let mut pfds: Vec<libc::pollfd> = fds
             .iter()
@@ -398,9 +403,16 @@ impl DhcpService {
             if let Some(ms) = self.ra_names.as_ref().and_then(RaNames::wait_ms) {
                 wait = wait.min(ms);
             }
+            if let Some(ms) = self.ping.as_ref().and_then(Ping::wait_ms) {
+                wait = wait.min(ms);
+            }
             // SAFETY: polls the pollfds of this Vec, which we own, with its length.
             unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
             while self.turn(&mut scratch, &mut buf, &mut rb, &mut sb) >= BATCH {}
+            // The echo socket is the last descriptor polled, when there is one.
+            let echo_ready =
+                self.ping.is_some() && pfds.last().is_some_and(|p| p.revents & libc::POLLIN != 0);
+            self.poll_ping(&mut scratch, &mut sb, echo_ready);
             if let Some(s) = &mut self.script {
                 s.runner.flush();
             }
@@ -451,7 +463,7 @@ impl DhcpService {
                     Ok(n) => {
                         for i in 0..n {
                             let (bytes, rx) = rb.get(i);
-                            self.handle(scratch, bytes, rx.src, rx.ifindex, false);
+                            self.handle(scratch, bytes, rx.src, rx.ifindex, false, 0);
                         }
                         got += n;
                     }
@@ -470,7 +482,7 @@ impl DhcpService {
                 Ok(Some(rx)) => {
                     got += 1;
                     let bytes = &buf[..rx.len];
-                    self.handle(scratch, bytes, rx.src, rx.ifindex, true);
+                    self.handle(scratch, bytes, rx.src, rx.ifindex, true, 0);
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -643,7 +655,8 @@ impl DhcpService {
         drops
     }
 
-    /// Handles one datagram: the reply and journal records join the turn's batch.
+    /// Handles one datagram: the reply and journal records join the turn's batch. `tries`:
+    /// addresses already found in use by the ping check for this request (0 when it is new).
     fn handle(
         &mut self,
         scratch: &mut Scratch,
@@ -651,6 +664,7 @@ impl DhcpService {
         src: SocketAddrV4,
         ifindex: u32,
         pxe: bool,
+        tries: u8,
     ) {
         if !self.ifaces.contains_key(&ifindex) {
             self.ifaces = interfaces();
@@ -683,6 +697,22 @@ impl DhcpService {
         );
         let (to, journal) = match action {
             Action::Reply { to, journal, .. } => (Some(to), journal),
+            Action::Probe {
+                addr, client, to, ..
+            } => {
+                let probe = Probe {
+                    addr,
+                    client,
+                    to,
+                    src,
+                    ifindex,
+                    tries,
+                };
+                if hold_offer(&mut self.ping, scratch, bytes, probe) {
+                    return;
+                }
+                (Some(to), &[][..])
+            }
             Action::NoReply { journal } => (None, journal),
             Action::Drop(reason) => {
                 tracing::debug!("DHCP packet from {src} on {name} dropped: {reason:?}");
@@ -740,6 +770,10 @@ impl DhcpService {
 
 #[path = "service_reply.rs"]
 mod reply;
+
+#[path = "service_ping.rs"]
+mod held_offers;
+use held_offers::{Probe, hold_offer, open_ping};
 
 #[cfg(test)]
 #[path = "service_tests.rs"]

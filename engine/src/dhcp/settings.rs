@@ -145,6 +145,7 @@ pub fn dhcp_config_with(
         lease_max: d.lease_max as usize,
         sequential_ip: d.sequential_ip,
         ignore_clid: d.ignore_clid,
+        ping: !d.no_ping,
         broadcast: d.broadcast.iter().map(|c| conds(c)).collect(),
         bootp_dynamic: d.bootp_dynamic,
         bootp_dynamic_tags: d.bootp_dynamic_tags.clone(),

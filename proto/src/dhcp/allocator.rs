@@ -466,6 +466,75 @@ impl Allocator {
         true
     }
 
+    /// Quarantine `addr` until `until` if a client holds it only as an offer (not bound): the
+    /// address answered the ping check before the offer went out. The client's hold is dropped.
+    pub fn quarantine_offered(&self, addr: Ipv4Addr, until: u64) -> bool {
+        let owner = match self.addrs.get(&u32::from(addr)) {
+            Some(s) => match &s.owner {
+                Owner::Client(k) => k.clone(),
+                Owner::Declined => return false,
+            },
+            None => return false,
+        };
+        // Client before address, as everywhere.
+        let Some(mut slot) = self.clients.get_mut(&owner) else {
+            return false;
+        };
+        if slot.addr != Some(addr) || slot.bound {
+            return false;
+        }
+        let mut s = match self.addrs.get_mut(&u32::from(addr)) {
+            Some(s) => s,
+            None => return false,
+        };
+        if !matches!(&s.owner, Owner::Client(k) if *k == owner) {
+            return false;
+        }
+        *s = AddrSlot {
+            owner: Owner::Declined,
+            expires: until,
+        };
+        slot.addr = None;
+        true
+    }
+
+    /// The client `key` (a client identifier) has no entry but the same hardware address
+    /// (`hw_key`) has one stored without a client id: that entry becomes the client's, keeping
+    /// its address (dnsmasq matches such a lease by MAC). Returns whether an entry moved.
+    pub fn adopt(&self, key: &ClientKey, hw_key: &ClientKey) -> bool {
+        use dashmap::mapref::entry::Entry;
+        if self.clients.contains_key(key.as_bytes()) {
+            return false;
+        }
+        let Some((_, slot)) = self
+            .clients
+            .remove_if(hw_key.as_bytes(), |_, c| c.client_id.is_none())
+        else {
+            return false;
+        };
+        let addr = slot.addr;
+        match self.clients.entry(Box::from(key.as_bytes())) {
+            Entry::Occupied(_) => {
+                // Another worker created the client meanwhile: the MAC entry is dropped.
+                if let Some(a) = addr {
+                    self.unclaim(hw_key, a);
+                }
+                self.count.fetch_sub(1, Ordering::Relaxed);
+                false
+            }
+            Entry::Vacant(v) => {
+                let _held = v.insert(slot);
+                if let Some(a) = addr
+                    && let Some(mut s) = self.addrs.get_mut(&u32::from(a))
+                    && matches!(&s.owner, Owner::Client(k) if **k == *hw_key.as_bytes())
+                {
+                    s.owner = Owner::Client(Box::from(key.as_bytes()));
+                }
+                true
+            }
+        }
+    }
+
     /// Whether `addr` is quarantined at `wall`.
     pub fn quarantined(&self, addr: Ipv4Addr, wall: u64) -> bool {
         self.addrs

@@ -265,6 +265,9 @@ pub struct DhcpConfig {
     pub decline_quarantine_secs: u32,
     /// How long an offered address is held for the client (seconds).
     pub offer_hold_secs: u32,
+    /// Probe a newly picked address with an ICMP echo before offering it (off with
+    /// `-5/--no-ping`): OFFERs of such addresses come as [`super::Action::Probe`].
+    pub ping: bool,
     /// `--dhcp-boot` lines, in order.
     pub boot: Vec<super::pxe::BootSpec>,
     /// `--pxe-service` lines, in order.
@@ -301,6 +304,7 @@ impl Default for DhcpConfig {
             interfaces: InterfaceFilter::default(),
             decline_quarantine_secs: 600,
             offer_hold_secs: 60,
+            ping: true,
             boot: Vec::new(),
             pxe_services: Vec::new(),
             pxe_prompts: Vec::new(),

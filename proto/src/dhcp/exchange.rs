@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::allocator::{AllocError, Claim, Pool};
+use super::allocator::{AllocError, Claim, Pool, sdbm};
 use super::config::{LeaseTime, RangeMode};
 use super::journal;
 use super::lease::LeaseRef;
@@ -101,14 +101,30 @@ impl Server {
         net: &Net<'_>,
         out: &mut Out<'_>,
     ) -> Result<Option<(ReplyTo, usize)>, DropReason> {
+        let rapid = self.cfg.rapid_commit && out.opts.has(code::RAPID_COMMIT);
+        // The client's own lease (even expired) is not probed, as with dnsmasq.
+        let own = (self.cfg.ping && !rapid)
+            .then(|| self.alloc.lookup(&ctx.key))
+            .flatten()
+            .filter(|b| b.bound)
+            .map(|b| b.addr);
         let addr = self.pick(ctx, net, out)?;
         let lease = self.lease_time(ctx, net);
         // RFC 4039 §4: with rapid commit on both sides, answer DISCOVER with an ACK.
-        if self.cfg.rapid_commit && out.opts.has(code::RAPID_COMMIT) {
+        if rapid {
             self.commit(ctx, addr, lease, out).map_err(alloc_drop)?;
             return self
                 .build(ctx, net, out, msg::ACK, addr, Some(lease))
                 .map(Some);
+        }
+        // RFC 2131 §3.1 step 2: probe an address picked from the pool before offering it —
+        // not a static host's, not the client's lease, not the one it asked for (dnsmasq's rule).
+        if self.cfg.ping
+            && own != Some(addr)
+            && out.opts.addr(code::REQUESTED_IP) != Some(addr)
+            && self.static_addr(ctx, net, out.wall) != Some(addr)
+        {
+            *out.probe = Some((addr, sdbm(ctx.key.as_bytes())));
         }
         self.build(ctx, net, out, msg::OFFER, addr, Some(lease))
             .map(Some)

@@ -123,7 +123,7 @@ pub fn check_request(data: &[u8]) {
         src,
         data,
     );
-    if let Action::Reply { bytes, .. } = action {
+    if let Action::Reply { bytes, .. } | Action::Probe { bytes, .. } = action {
         assert!(bytes.len() >= 300 && bytes.len() <= 1500);
         assert_eq!(bytes[0], 2);
         let mut back = bytes.to_vec();

@@ -22,6 +22,8 @@ pub mod neighbours;
 pub mod occupancy;
 pub mod option_fuzzing;
 pub mod packet;
+pub mod ping;
+pub mod ping_fuzzing;
 mod proxy;
 pub mod pxe;
 pub mod pxe_fuzzing;
@@ -39,7 +41,11 @@ pub mod writer;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_clid;
+#[cfg(test)]
 mod tests_clock;
+#[cfg(test)]
+mod tests_ping;
 #[cfg(test)]
 mod tests_tags;
 

@@ -107,6 +107,19 @@ pub enum Action<'s> {
         /// Journal record(s) to persist first; empty for OFFER, NAK and INFORM replies.
         journal: &'s [u8],
     },
+    /// An OFFER of `addr`, newly picked from a pool: send `bytes` to `to` only once `addr` has
+    /// stayed silent to an ICMP echo (RFC 2131 §2.2, §3.1 step 2; see [`super::ping`]). If it
+    /// answers, call [`Server::ping_answered`] and handle the request again.
+    Probe {
+        /// The offered address to probe.
+        addr: Ipv4Addr,
+        /// A hash of the client's identity (for the cache of recent results).
+        client: u32,
+        /// Destination of the OFFER.
+        to: ReplyTo,
+        /// The OFFER datagram.
+        bytes: &'s [u8],
+    },
     /// Nothing to send (RELEASE, DECLINE); persist `journal`.
     NoReply {
         /// Journal record(s) to persist.
@@ -128,6 +141,8 @@ pub struct Scratch {
     last: usize,
     /// Tags of the last handled request (for the lease-change script).
     tags: TagSet,
+    /// The address (and client hash) the last OFFER wants probed.
+    probe: Option<(Ipv4Addr, u32)>,
 }
 
 impl Scratch {
@@ -141,6 +156,7 @@ impl Scratch {
             delay: 0,
             last: 0,
             tags: TagSet::default(),
+            probe: None,
         }
     }
 }
@@ -405,6 +421,15 @@ impl Server {
         &self.alloc
     }
 
+    /// The address of an [`Action::Probe`] answered an ICMP echo: another host uses it. It is
+    /// quarantined like a declined address (RFC 2131 §4.3.3) and dropped from the client's
+    /// offer, so the request handled again gets another address. False when the address is no
+    /// longer merely offered (bound meanwhile, or gone).
+    pub fn ping_answered(&self, addr: Ipv4Addr, wall_secs: u64) -> bool {
+        let until = wall_secs.saturating_add(u64::from(self.cfg.decline_quarantine_secs));
+        self.alloc.quarantine_offered(addr, until)
+    }
+
     /// The names of the tags the last request handled with `scratch` had (`DNSMASQ_TAGS`).
     pub fn tag_names(&self, scratch: &Scratch) -> Vec<String> {
         self.tags.names_in(&scratch.tags)
@@ -471,8 +496,10 @@ impl Server {
             delay,
             last,
             tags,
+            probe,
         } = scratch;
         *tags = TagSet::default();
+        *probe = None;
         journal.clear();
         *delay = 0;
         *last = 0;
@@ -488,11 +515,19 @@ impl Server {
         }
         let port = boot_server.then_some(src);
         let out = self.dispatch(
-            opts, reply, journal, sub, delay, tags, wall_secs, iface, bytes, port,
+            opts, reply, journal, sub, delay, tags, probe, wall_secs, iface, bytes, port,
         );
         match out {
             Ok(Some((to, len))) => {
                 *last = len;
+                if let Some((addr, client)) = *probe {
+                    return Action::Probe {
+                        addr,
+                        client,
+                        to,
+                        bytes: &reply[..len],
+                    };
+                }
                 Action::Reply {
                     to,
                     bytes: &reply[..len],
@@ -618,6 +653,7 @@ impl Server {
         sub: &mut Vec<u8>,
         delay: &mut u32,
         last_tags: &mut TagSet,
+        probe: &mut Option<(Ipv4Addr, u32)>,
         wall: u64,
         iface: &InterfaceInfo<'_>,
         bytes: &[u8],
@@ -626,7 +662,15 @@ impl Server {
         let req = packet::parse(bytes, opts)?;
         let clid = opts.get(code::CLIENT_ID).filter(|_| !self.cfg.ignore_clid);
         let key = match clid {
-            Some(id) => ClientKey::from_client_id(id),
+            Some(id) => {
+                let key = ClientKey::from_client_id(id);
+                // A lease stored without a client id (an earlier request without option 61, a
+                // lease file line with `*`) belongs to the same MAC sending one now, as dnsmasq
+                // matches it; the lease takes the client id at its next ACK.
+                self.alloc
+                    .adopt(&key, &ClientKey::from_hw(req.htype, req.chaddr));
+                key
+            }
             None => ClientKey::from_hw(req.htype, req.chaddr),
         };
         if !self.cfg.interfaces.serves(iface.name) {
@@ -658,6 +702,7 @@ impl Server {
             journal,
             sub,
             wall,
+            probe,
         };
         if let Some(src) = boot_server {
             return self.boot_server_ack(&ctx, &net, &mut out, src);
@@ -684,6 +729,8 @@ pub(super) struct Out<'o> {
     pub(super) journal: &'o mut Vec<u8>,
     pub(super) sub: &'o mut Vec<u8>,
     pub(super) wall: u64,
+    /// Set by a DISCOVER whose OFFER must wait for a probe of its address.
+    pub(super) probe: &'o mut Option<(Ipv4Addr, u32)>,
 }
 
 pub(super) fn alloc_drop(e: AllocError) -> DropReason {

@@ -63,6 +63,12 @@ pub(super) fn run(
         src(),
         bytes,
     ) {
+        // An OFFER waiting for its ping check is the reply once the address stayed silent.
+        Action::Probe { to, bytes, .. } => Ok((
+            to,
+            v4::Message::decode(&mut Decoder::new(bytes)).unwrap(),
+            Vec::new(),
+        )),
         Action::Reply { to, bytes, journal } => Ok((
             to,
             v4::Message::decode(&mut Decoder::new(bytes)).unwrap(),
@@ -114,7 +120,7 @@ fn dora_with_real_dhclient_packets_matches_dnsmasq() {
     let theirs = include_bytes!("testdata/dnsmasq_offer.bin");
     let mut sc = Scratch::default();
     let a = addrs();
-    let Action::Reply { bytes, .. } = s.handle(
+    let (Action::Reply { bytes, .. } | Action::Probe { bytes, .. }) = s.handle(
         &mut sc,
         Instant::default(),
         WALL,
@@ -476,7 +482,7 @@ fn relay_inform_bootp_and_ignore() {
     p[24..28].copy_from_slice(&[10, 88, 0, 1]);
     let mut sc = Scratch::default();
     let a = addrs();
-    let Action::Reply { to, bytes, .. } =
+    let (Action::Reply { to, bytes, .. } | Action::Probe { to, bytes, .. }) =
         s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &p)
     else {
         panic!()
@@ -569,7 +575,7 @@ fn two_workers_race_on_the_same_clients() {
                 for i in 0..60u8 {
                     let mac = [2, 1, 0, 0, 0, i];
                     let d = build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]);
-                    let Action::Reply { bytes, .. } =
+                    let (Action::Reply { bytes, .. } | Action::Probe { bytes, .. }) =
                         s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &d)
                     else {
                         panic!()

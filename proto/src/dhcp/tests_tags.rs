@@ -42,7 +42,7 @@ fn reply(s: &Server, p: &[u8]) -> Vec<u8> {
     let mut sc = Scratch::default();
     let a = addrs();
     match s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), p) {
-        Action::Reply { bytes, .. } => bytes.to_vec(),
+        Action::Reply { bytes, .. } | Action::Probe { bytes, .. } => bytes.to_vec(),
         other => panic!("no reply: {other:?}"),
     }
 }
@@ -256,7 +256,7 @@ fn interfaces_not_served_and_reply_delay() {
     let a = addrs();
     for (p, delay) in [(UDHCPC_DISCOVER, 3), (DHCLIENT_DISCOVER, 0)] {
         let r = s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), p);
-        let Action::Reply { bytes, .. } = r else {
+        let (Action::Reply { bytes, .. } | Action::Probe { bytes, .. }) = r else {
             panic!("no reply")
         };
         let len = bytes.len();
