@@ -2,10 +2,15 @@
 //! `--dhcp-*` options mapped onto the sans-IO core ([`ringmasq_proto::dhcp`]), a UDP socket on
 //! 0.0.0.0:67, the durable lease store, and the expiry timer.
 //!
-//! Differences from dnsmasq: no ping before an offer (`--no-ping` is always in effect). DHCP
-//! starts after `-u/--user` has dropped privileges: binding port 67, raw sends and neighbour
-//! entries use the capabilities kept for it, and [`prepare_lease_files`] hands the lease file
-//! and journal to the new user beforehand (their directory may stay root's).
+//! Before an OFFER of a newly picked address the address is pinged ([`ping`]; off with
+//! `--no-ping`): the OFFER is held, without blocking the loop, until 1 s of silence; an address
+//! that answers is quarantined and the request handled again for another. A lease stored
+//! without a client id is matched by MAC when the client later sends one (as dnsmasq).
+//!
+//! DHCP starts after `-u/--user` has dropped privileges: binding port 67, raw sends, the ping
+//! check's raw ICMP socket and neighbour entries use the capabilities kept for it, and
+//! [`prepare_lease_files`] hands the lease file and journal to the new user beforehand (their
+//! directory may stay root's).
 
 pub mod batch;
 pub mod files;
