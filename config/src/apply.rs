@@ -407,7 +407,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         }
         "dhcp-option" if value.is_some_and(crate::ipv6::is_option6) => {
             let v = req()?;
-            let o = crate::ipv6::Dhcp6Option::parse(v).map_err(|e| invalid(v, e))?;
+            let o = crate::ipv6::TaggedOption6::parse(v).map_err(|e| invalid(v, e))?;
             c.ipv6.options.push(o);
         }
         "ra-param" => {

@@ -54,6 +54,50 @@ pub enum MatchKind {
     /// `--dhcp-name-match=set:T,NAME[*]`: the name the client supplies (option 12), with one
     /// trailing `*` wildcard.
     Name(String),
+    /// `--dhcp-match=set:T,option6:N|NAME[,VALUE]`: a DHCPv6 option (DHCPv6 only).
+    Option6 {
+        /// Option code.
+        code: u16,
+        /// Required value.
+        value: MatchValue,
+    },
+    /// `--dhcp-vendorclass=set:T,enterprise:N,CLASS`: the DHCPv6 Vendor Class option (16)
+    /// of enterprise N contains CLASS (DHCPv6 only).
+    VendorClass6 {
+        /// IANA enterprise number.
+        enterprise: u32,
+        /// The class text (substring).
+        class: Vec<u8>,
+    },
+}
+
+impl MatchKind {
+    /// Whether this match looks at DHCPv6 data only (never holds for a DHCPv4 request).
+    pub fn v6_only(&self) -> bool {
+        matches!(
+            self,
+            MatchKind::Option6 { .. } | MatchKind::VendorClass6 { .. }
+        )
+    }
+}
+
+/// The value of `--dhcp-match=set:T,option6:...,VALUE`: `01:*:02` hex (a prefix), an
+/// `[IPv6]` address (one 16-byte element), else text (a substring).
+fn match_value6(v: &str) -> Result<MatchValue, ValueError> {
+    if v.is_empty() {
+        return Ok(MatchValue::Present);
+    }
+    if let Some(p) = wildcard_hex(v) {
+        return Ok(MatchValue::Prefix(p));
+    }
+    if let Some(a) = v
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok())
+    {
+        return Ok(MatchValue::Element(a.octets().to_vec()));
+    }
+    Ok(MatchValue::Substring(bytes_of(v)?))
 }
 
 /// One tag-setting match.
@@ -178,7 +222,14 @@ impl DhcpMatch {
             "dhcp-match" => {
                 let (head, value) = rest.split_once(',').unwrap_or((rest, ""));
                 let (head, value) = (head.trim(), value.trim());
-                if let Some(e) = head.strip_prefix("vi-encap:") {
+                if let Some(n) = head.strip_prefix("option6:") {
+                    let code = crate::ipv6::option6_code(n)
+                        .ok_or_else(|| expected("an option number or name after option6:"))?;
+                    MatchKind::Option6 {
+                        code,
+                        value: match_value6(value)?,
+                    }
+                } else if let Some(e) = head.strip_prefix("vi-encap:") {
                     let enterprise = parse_uint(e, u64::from(u32::MAX))
                         .map_err(|_| expected("an enterprise number after vi-encap:"))?
                         as u32;
@@ -196,10 +247,23 @@ impl DhcpMatch {
                 }
             }
             "dhcp-vendorclass" | "dhcp-userclass" => {
-                if rest.starts_with("enterprise:") {
-                    return Err(expected(
-                        "a vendor class (enterprise: applies to DHCPv6, not supported here)",
-                    ));
+                if let Some(e) = rest.strip_prefix("enterprise:") {
+                    if option != "dhcp-vendorclass" {
+                        return Err(expected("a user class"));
+                    }
+                    let (n, class) = e
+                        .split_once(',')
+                        .ok_or_else(|| expected("enterprise:NUMBER,CLASS"))?;
+                    let enterprise = parse_uint(n.trim(), u64::from(u32::MAX))
+                        .map_err(|_| expected("an enterprise number after enterprise:"))?
+                        as u32;
+                    return Ok(DhcpMatch {
+                        tag,
+                        kind: MatchKind::VendorClass6 {
+                            enterprise,
+                            class: bytes_of(class)?,
+                        },
+                    });
                 }
                 let b = bytes_of(rest)?;
                 if option == "dhcp-vendorclass" {
@@ -271,6 +335,50 @@ mod tests {
 
     fn m(o: &str, v: &str) -> MatchKind {
         DhcpMatch::parse(o, v).unwrap().kind
+    }
+
+    #[test]
+    fn v6_match_forms() {
+        assert_eq!(
+            m("dhcp-match", "set:fq,option6:39"),
+            MatchKind::Option6 {
+                code: 39,
+                value: MatchValue::Present
+            }
+        );
+        assert_eq!(
+            m("dhcp-match", "set:uc,option6:15,00:04:*"),
+            MatchKind::Option6 {
+                code: 15,
+                value: MatchValue::Prefix(vec![Some(0), Some(4), None])
+            }
+        );
+        assert_eq!(
+            m("dhcp-match", "set:d,option6:dns-server,[fd00::1]"),
+            MatchKind::Option6 {
+                code: 23,
+                value: MatchValue::Element(
+                    "fd00::1"
+                        .parse::<std::net::Ipv6Addr>()
+                        .unwrap()
+                        .octets()
+                        .to_vec()
+                )
+            }
+        );
+        assert!(DhcpMatch::parse("dhcp-match", "set:x,option6:nosuch").is_err());
+        let v = m("dhcp-vendorclass", "set:v,enterprise:4491,docsis3.0");
+        assert_eq!(
+            v,
+            MatchKind::VendorClass6 {
+                enterprise: 4491,
+                class: b"docsis3.0".to_vec()
+            }
+        );
+        assert!(v.v6_only());
+        assert!(!m("dhcp-vendorclass", "set:v,docsis").v6_only());
+        assert!(DhcpMatch::parse("dhcp-vendorclass", "set:v,enterprise:x,c").is_err());
+        assert!(DhcpMatch::parse("dhcp-userclass", "set:v,enterprise:1,c").is_err());
     }
 
     #[test]
@@ -351,7 +459,7 @@ mod tests {
         for (o, v) in [
             ("dhcp-match", "60"),
             ("dhcp-match", "set:x,option:nonesuch"),
-            ("dhcp-vendorclass", "set:x,enterprise:311,MSFT"),
+            ("dhcp-vendorclass", "set:x,enterprise:311"),
             ("dhcp-userclass", "set:x"),
             ("dhcp-mac", "set:x,zz:zz"),
             ("dhcp-name-match", "set:x,a*b"),

@@ -4,6 +4,7 @@
 use std::net::Ipv6Addr;
 
 use crate::dhcp::{LeaseLength, parse_lease};
+use crate::dhcp_option::TagCondition;
 use crate::value::{ValueError, parse_u32, split_list};
 
 /// dnsmasq's default lease time for an IPv6 range (one day).
@@ -375,8 +376,63 @@ pub fn is_option6(v: &str) -> bool {
     split_list(v).any(|i| i.starts_with("option6:"))
 }
 
+/// dnsmasq's DHCPv6 option names (`dnsmasq --help dhcp6`) and their codes.
+const OPTION6_NAMES: &[(&str, u16)] = &[
+    ("sip-server-domain", 21),
+    ("sip-server", 22),
+    ("dns-server", 23),
+    ("domain-search", 24),
+    ("nis-server", 27),
+    ("nis+-server", 28),
+    ("nis-domain", 29),
+    ("nis+-domain", 30),
+    ("sntp-server", 31),
+    ("information-refresh-time", 32),
+    ("posix-timezone", 41),
+    ("tzdb-timezone", 42),
+    ("ntp-server", 56),
+    ("bootfile-url", 59),
+    ("bootfile-param", 60),
+];
+
+/// The code of an `option6:` name or number (1-65535).
+pub fn option6_code(name: &str) -> Option<u16> {
+    OPTION6_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, c)| *c)
+        .or_else(|| name.parse::<u16>().ok().filter(|c| *c > 0))
+}
+
+/// A `--dhcp-option=[tag:T,...]option6:...` line: the option and the tag conditions
+/// (`tag:x`, `tag:!x`) that must all hold for it to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedOption6 {
+    /// Tag conditions; empty = sent to every client.
+    pub tags: Vec<TagCondition>,
+    /// The option.
+    pub option: Dhcp6Option,
+}
+
+impl TaggedOption6 {
+    /// Parses `[tag:T,...]option6:NAME,VALUE...`.
+    pub fn parse(v: &str) -> Result<TaggedOption6, ValueError> {
+        let mut tags = Vec::new();
+        let mut rest = v.trim();
+        while rest.starts_with("tag:") || rest.starts_with("net:") {
+            let (head, tail) = rest.split_once(',').unwrap_or((rest, ""));
+            tags.push(crate::dhcp_match::condition(head.trim())?);
+            rest = tail.trim_start();
+        }
+        Ok(TaggedOption6 {
+            tags,
+            option: Dhcp6Option::parse(rest)?,
+        })
+    }
+}
+
 impl Dhcp6Option {
-    /// Parses `option6:dns-server,[ADDR]...` and `option6:domain-search,DOMAIN...` (untagged).
+    /// Parses `option6:NAME|N,VALUE...` (the part after any `tag:` conditions).
     pub fn parse(v: &str) -> Result<Dhcp6Option, ValueError> {
         let items: Vec<&str> = split_list(v).collect();
         let Some((first, values)) = items.split_first() else {
@@ -384,7 +440,7 @@ impl Dhcp6Option {
         };
         let Some(name) = first.strip_prefix("option6:") else {
             return Err(ValueError::expected(
-                "an untagged option6: option (tags on DHCPv6 options are not supported yet)",
+                "[tag:T,...]option6:NAME,VALUE... (encap:, vendor: and vi-encap: are IPv4 only here)",
             ));
         };
         match name {
@@ -447,13 +503,18 @@ impl Dhcp6Option {
                     value: parse_u32(t)?.to_be_bytes().to_vec(),
                 })
             }
-            n if n.parse::<u16>().is_ok_and(|c| c > 0) => Ok(Dhcp6Option::Raw {
-                code: n.parse().unwrap_or(0),
-                value: raw_value(values),
-            }),
-            _ => Err(ValueError::expected(
-                "option6: dns-server, domain-search, ntp-server, sntp-server, information-refresh-time or an option number",
-            )),
+            "ntp-server" | "56" | "sntp-server" | "31" => {
+                Err(ValueError::expected("IPv6 addresses in [brackets]"))
+            }
+            n => match option6_code(n) {
+                Some(code) => Ok(Dhcp6Option::Raw {
+                    code,
+                    value: raw_value(values),
+                }),
+                None => Err(ValueError::expected(
+                    "option6: a name dnsmasq --help dhcp6 lists or an option number",
+                )),
+            },
         }
     }
 }
@@ -461,8 +522,8 @@ impl Dhcp6Option {
 /// Everything IPv6 in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Ipv6Settings {
-    /// `--dhcp-option=option6:...`, in order.
-    pub options: Vec<Dhcp6Option>,
+    /// `--dhcp-option=[tag:T,...]option6:...`, in order.
+    pub options: Vec<TaggedOption6>,
     /// `--quiet-ra`: no log line per router advertisement change.
     pub quiet_ra: bool,
     /// `--quiet-dhcp6`: no log line per DHCPv6 reply (`--log-dhcp` overrides it).
@@ -612,6 +673,41 @@ mod tests {
         assert_eq!(parse_duid("1234,01:02:0a").unwrap(), (1234, vec![1, 2, 10]));
         assert!(parse_duid("1234").is_err() && parse_duid("x,01").is_err());
         assert!(Dhcp6Option::parse("tag:x,option6:dns-server,[::1]").is_err());
+    }
+
+    #[test]
+    fn tagged_option6() {
+        let t = TaggedOption6::parse("tag:vip,tag:!guest,option6:dns-server,[fd00::53]").unwrap();
+        assert_eq!(
+            t.tags,
+            [
+                TagCondition {
+                    tag: "vip".into(),
+                    negated: false
+                },
+                TagCondition {
+                    tag: "guest".into(),
+                    negated: true
+                }
+            ]
+        );
+        assert_eq!(
+            t.option,
+            Dhcp6Option::DnsServer(vec!["fd00::53".parse().unwrap()])
+        );
+        let u = TaggedOption6::parse("option6:bootfile-url,http://x/boot").unwrap();
+        assert!(u.tags.is_empty());
+        assert_eq!(
+            u.option,
+            Dhcp6Option::Raw {
+                code: 59,
+                value: b"http://x/boot".to_vec()
+            }
+        );
+        assert!(TaggedOption6::parse("tag:,option6:23,[::1]").is_err());
+        assert!(TaggedOption6::parse("tag:x,encap:3,option6:23,[::1]").is_err());
+        assert_eq!(option6_code("NTP-server"), Some(56));
+        assert_eq!(option6_code("0"), None);
     }
 
     #[test]

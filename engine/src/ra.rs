@@ -96,11 +96,12 @@ pub fn ra_config(cfg: &Config) -> RaConfig {
             }
         })
         .collect();
-    // dnsmasq takes RDNSS and DNSSL from the DHCPv6 dns-server and domain-search options.
+    // dnsmasq takes RDNSS and DNSSL from the DHCPv6 dns-server and domain-search options;
+    // an RA goes to every host on the link, so only untagged ones count.
     let mut dns_servers = Vec::new();
     let mut domains = Vec::new();
-    for o in &cfg.ipv6.options {
-        match o {
+    for o in cfg.ipv6.options.iter().filter(|o| o.tags.is_empty()) {
+        match &o.option {
             Dhcp6Option::DnsServer(a) => dns_servers.extend(a.iter().copied()),
             Dhcp6Option::DomainSearch(d) => domains.extend(d.iter().cloned()),
             Dhcp6Option::Raw { .. } => {}

@@ -76,8 +76,9 @@ fn match_value(v: &CfgValue) -> MatchValue {
     }
 }
 
-fn matcher(m: &DhcpMatch) -> MatchRule {
-    MatchRule {
+/// The DHCPv4 form of a tag-setting match; `None` for the DHCPv6-only kinds.
+fn matcher(m: &DhcpMatch) -> Option<MatchRule> {
+    Some(MatchRule {
         tag: m.tag.clone(),
         matcher: match &m.kind {
             MatchKind::Option { code, value } => Matcher::Option {
@@ -96,8 +97,9 @@ fn matcher(m: &DhcpMatch) -> MatchRule {
             },
             MatchKind::Mac(p) => Matcher::Mac(mac(p)),
             MatchKind::Name(n) => Matcher::Name(n.clone()),
+            MatchKind::Option6 { .. } | MatchKind::VendorClass6 { .. } => return None,
         },
-    }
+    })
 }
 
 fn option(o: &DhcpOption) -> OptionSpec {
@@ -150,7 +152,7 @@ pub fn dhcp_config_with(
         bootp_dynamic: d.bootp_dynamic,
         bootp_dynamic_tags: d.bootp_dynamic_tags.clone(),
         domain: cfg.domain.clone(),
-        matches: d.matches.iter().map(matcher).collect(),
+        matches: d.matches.iter().filter_map(matcher).collect(),
         tag_ifs: d
             .tag_ifs
             .iter()

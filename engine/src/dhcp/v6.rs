@@ -11,14 +11,19 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use anyhow::{Context, Result};
 use ringmasq_config::Config;
+use ringmasq_config::dhcp_match::{DhcpMatch, MatchKind, MatchValue as CfgValue};
+use ringmasq_config::dhcp_option::TagCondition;
+use ringmasq_proto::dhcp::config::{HwAddrPattern, TagCond};
 use ringmasq_proto::dhcp::journal;
+use ringmasq_proto::dhcp::matching::{MatchValue, TagIf};
 use ringmasq_proto::dhcp6::config::{duid_en, duid_llt};
 use ringmasq_proto::dhcp6::lease::{emit_lines, hex, parse_duid_line};
 use ringmasq_proto::dhcp6::script::{Event6, Leases6Told, Request6Info};
 use ringmasq_proto::dhcp6::server::{ALL_SERVERS, SERVER_PORT};
 use ringmasq_proto::dhcp6::wire::{self, msg};
 use ringmasq_proto::dhcp6::{
-    Action6, Change6, Config6, Host6, Ipv6Net, Lease6, Link6, Option6, Range6, Server6,
+    Action6, Change6, Config6, Host6, Ipv6Net, Lease6, Link6, MatchRule6, Matcher6, Option6,
+    Range6, Server6,
 };
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -76,6 +81,8 @@ pub fn config6(cfg: &Config, server_duid: Vec<u8>) -> Config6 {
             lease: lease(r.lease),
             deprecated: r.deprecated,
             stateful: r.stateful() || (r.modes.slaac && r.end.is_some()),
+            match_tags: r.match_tags.clone(),
+            set_tag: r.set_tag.clone(),
         })
         .collect();
     let hosts = cfg
@@ -93,6 +100,8 @@ pub fn config6(cfg: &Config, server_duid: Vec<u8>) -> Config6 {
             name: h.name.clone(),
             lease: h.lease.map(lease),
             ignore: h.ignore,
+            set_tags: h.set_tags.clone(),
+            match_tags: h.match_tags.clone(),
         })
         .collect();
     let mut c = Config6 {
@@ -106,20 +115,96 @@ pub fn config6(cfg: &Config, server_duid: Vec<u8>) -> Config6 {
             no_dhcp: cfg.dhcp.no_dhcp6_interfaces.clone(),
         },
         client_update: cfg.dhcp.client_update,
+        matches: cfg.dhcp.matches.iter().filter_map(matcher6).collect(),
+        tag_ifs: cfg
+            .dhcp
+            .tag_ifs
+            .iter()
+            .map(|t| TagIf {
+                set: t.set.clone(),
+                when: conds(&t.when),
+            })
+            .collect(),
+        ignore: cfg.dhcp.ignore.iter().map(|c| conds(c)).collect(),
+        ignore_names: cfg.dhcp.ignore_names.iter().map(|c| conds(c)).collect(),
         ..Config6::default()
     };
     for o in &cfg.ipv6.options {
         use ringmasq_config::ipv6::Dhcp6Option as O;
-        match o {
-            O::DnsServer(a) => c.dns_servers.get_or_insert_with(Vec::new).extend(a),
-            O::DomainSearch(d) => c.domain_search.extend(d.iter().cloned()),
-            O::Raw { code, value } => c.options.push(Option6 {
-                code: *code,
-                value: value.clone(),
-            }),
+        let tagged = |code: u16, value: Vec<u8>| Option6 {
+            code,
+            value,
+            tags: conds(&o.tags),
+        };
+        match &o.option {
+            // Untagged DNS servers and search domains are the defaults (merged across lines);
+            // tagged ones are options chosen per client by their tags.
+            O::DnsServer(a) if o.tags.is_empty() => {
+                c.dns_servers.get_or_insert_with(Vec::new).extend(a)
+            }
+            O::DomainSearch(d) if o.tags.is_empty() => c.domain_search.extend(d.iter().cloned()),
+            O::DnsServer(a) => c.options.push(tagged(
+                wire::opt::DNS_SERVERS,
+                a.iter().flat_map(|a| a.octets()).collect(),
+            )),
+            O::DomainSearch(d) => {
+                let mut v = Vec::new();
+                wire::put_names(&mut v, d);
+                c.options.push(tagged(wire::opt::DOMAIN_LIST, v));
+            }
+            O::Raw { code, value } => c.options.push(tagged(*code, value.clone())),
         }
     }
     c
+}
+
+fn conds(c: &[TagCondition]) -> Vec<TagCond> {
+    c.iter()
+        .map(|t| TagCond {
+            tag: t.tag.clone(),
+            negated: t.negated,
+        })
+        .collect()
+}
+
+/// The DHCPv6 form of a tag-setting match, if it applies to DHCPv6 (`--dhcp-circuitid` and
+/// option-number matches of DHCPv4 do not; a vendor class without `enterprise:` matches any).
+fn matcher6(m: &DhcpMatch) -> Option<MatchRule6> {
+    let value = |v: &CfgValue| match v {
+        CfgValue::Present => MatchValue::Present,
+        CfgValue::Prefix(p) => MatchValue::Prefix(p.clone()),
+        CfgValue::Element(e) => MatchValue::Element(e.clone()),
+        CfgValue::Substring(s) => MatchValue::Substring(s.clone()),
+    };
+    let matcher = match &m.kind {
+        MatchKind::Option6 { code, value: v } => Matcher6::Option {
+            code: *code,
+            value: value(v),
+        },
+        MatchKind::VendorClass6 { enterprise, class } => Matcher6::VendorClass {
+            enterprise: Some(*enterprise),
+            class: class.clone(),
+        },
+        MatchKind::VendorClass(c) => Matcher6::VendorClass {
+            enterprise: None,
+            class: c.clone(),
+        },
+        MatchKind::UserClass(c) => Matcher6::UserClass(c.clone()),
+        MatchKind::Agent { sub: 2, value } => Matcher6::RemoteId(value.clone()),
+        MatchKind::Agent { sub: 6, value } => Matcher6::SubscriberId(value.clone()),
+        MatchKind::Mac(p) => Matcher6::Mac(HwAddrPattern {
+            htype: p.htype,
+            bytes: p.bytes.clone(),
+        }),
+        MatchKind::Name(n) => Matcher6::Name(n.clone()),
+        MatchKind::Option { .. } | MatchKind::ViEncap { .. } | MatchKind::Agent { .. } => {
+            return None;
+        }
+    };
+    Some(MatchRule6 {
+        tag: m.tag.clone(),
+        matcher,
+    })
 }
 
 /// Name of a client message type, for the log (dnsmasq's spelling).
@@ -166,7 +251,7 @@ impl V6 {
                 .find_map(|l| parse_duid_line(l))
                 .unwrap_or_else(|| duid_llt(&some_mac().unwrap_or(vec![2, 0, 0, 0, 0, 1]), wall)),
         };
-        let mut server = Server6::new(config6(cfg, duid));
+        let mut server = Server6::new(config6(cfg, duid)).context("DHCPv6 configuration")?;
         let mut restored = 0;
         for l in stored.iter().filter_map(|l| Lease6::parse_line(l)) {
             if !l.expired(wall) {
@@ -373,10 +458,6 @@ impl V6 {
             .and_then(|i| wire::Options::find(i.options, wire::opt::CLIENTID))
             .map(hex)
             .unwrap_or_default();
-        let supplied = decoded
-            .as_ref()
-            .and_then(|i| wire::Options::find(i.options, wire::opt::CLIENT_FQDN))
-            .and_then(wire::fqdn_host);
         match action {
             Action6::Drop(why) => {
                 tracing::debug!("DHCPv6 packet from {src} on {name} dropped: {why:?}");
@@ -400,12 +481,10 @@ impl V6 {
                         addrs.join(" ")
                     );
                 }
-                if let Some(t) = &mut self.told {
-                    let info = Request6Info {
-                        interface: name.clone(),
-                        supplied_hostname: supplied,
-                        tags: Vec::new(),
-                    };
+                if let Some(t) = &mut self.told
+                    && let Some(inb) = &decoded
+                {
+                    let info = Request6Info::from_message(name, inb, self.server.last_tag_names());
                     t.apply(&changes, Some(&info), &mut self.events);
                 }
                 if self.log {

@@ -33,7 +33,7 @@ pub enum MatchValue {
 }
 
 impl MatchValue {
-    fn holds(&self, v: &[u8]) -> bool {
+    pub(crate) fn holds(&self, v: &[u8]) -> bool {
         match self {
             MatchValue::Present => true,
             MatchValue::Prefix(p) => {
@@ -172,7 +172,7 @@ impl TagRules {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 

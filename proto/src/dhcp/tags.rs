@@ -44,6 +44,15 @@ impl TagSet {
     pub fn count(&self) -> u32 {
         self.0.iter().map(|w| w.count_ones()).sum()
     }
+
+    /// Number of tags set both here and in `other`.
+    pub fn common(&self, other: &TagSet) -> u32 {
+        self.0
+            .iter()
+            .zip(other.0)
+            .map(|(a, b)| (a & b).count_ones())
+            .sum()
+    }
 }
 
 /// The tag names of a configuration.
@@ -109,6 +118,7 @@ mod tests {
         assert!(!b.contains_all(&a));
         assert!(a.intersects(&b));
         assert_eq!(a.count(), 2);
+        assert_eq!(a.common(&b), 1);
         assert_eq!(t.id("y"), Some(1));
         assert!(t.id("z").is_none());
         assert_eq!(t.names_in(&a), ["x", "y"]);

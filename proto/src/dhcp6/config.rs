@@ -3,6 +3,10 @@
 
 use std::net::Ipv6Addr;
 
+use super::tags::MatchRule6;
+use crate::dhcp::config::TagCond;
+use crate::dhcp::matching::TagIf;
+
 /// An address with its prefix length, as configured on an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ipv6Net {
@@ -65,6 +69,10 @@ pub struct Range6 {
     /// Whether the pool hands out addresses (not `ra-only`, `ra-stateless`, `ra-names` or
     /// `static`).
     pub stateful: bool,
+    /// `tag:` conditions: the range serves only clients carrying all of these tags.
+    pub match_tags: Vec<String>,
+    /// `set:` tag given to clients on this range's link.
+    pub set_tag: Option<String>,
 }
 
 /// A range resolved on one link: concrete first and last address.
@@ -110,6 +118,10 @@ pub struct Host6 {
     pub lease: Option<Option<u32>>,
     /// `ignore`.
     pub ignore: bool,
+    /// `set:` tags given to the client this entry names.
+    pub set_tags: Vec<String>,
+    /// `tag:` conditions: the entry is used only when the request carries all of these.
+    pub match_tags: Vec<String>,
 }
 
 impl Host6 {
@@ -154,6 +166,8 @@ pub struct Option6 {
     pub code: u16,
     /// Value bytes; for DNS servers, `::` entries stand for the server's address on the link.
     pub value: Vec<u8>,
+    /// Tag conditions (`tag:x`, `tag:!x`), all of which must hold for the option to be sent.
+    pub tags: Vec<TagCond>,
 }
 
 /// The DHCPv6 server's configuration.
@@ -172,8 +186,18 @@ pub struct Config6 {
     pub domain_search: Vec<String>,
     /// `--domain`.
     pub domain: Option<String>,
-    /// Other options, in order.
+    /// Other options and tagged DNS server (23) / domain search (24) options, in order; per
+    /// code the one whose tags hold and are most specific is sent (see [`super::tags`]).
     pub options: Vec<Option6>,
+    /// `--dhcp-match=option6:`, `--dhcp-vendorclass`, `--dhcp-userclass`, `--dhcp-remoteid`,
+    /// `--dhcp-subscrid`, `--dhcp-mac`, `--dhcp-name-match`: tags from what a request carries.
+    pub matches: Vec<MatchRule6>,
+    /// `--tag-if` rules, in order.
+    pub tag_ifs: Vec<TagIf>,
+    /// `--dhcp-ignore` condition lists: a client whose tags meet one gets no answer.
+    pub ignore: Vec<Vec<TagCond>>,
+    /// `--dhcp-ignore-names` condition lists: the name a matching client supplies is not used.
+    pub ignore_names: Vec<Vec<TagCond>>,
     /// Where DHCPv6 answers: `-i`, `-I`, `--no-dhcp-interface`, `--no-dhcpv6-interface`.
     pub interfaces: crate::dhcp::InterfaceFilter,
     /// `--dhcp-client-update`: the Client FQDN option echoes the client's S bit.
@@ -263,7 +287,7 @@ impl Config6 {
         }
     }
 
-    /// The `--dhcp-host` entry for a client, if any.
+    /// The first `--dhcp-host` entry naming the client, ignoring tag conditions.
     pub fn host(&self, duid: &[u8]) -> Option<&Host6> {
         self.hosts.iter().find(|h| h.matches(duid))
     }

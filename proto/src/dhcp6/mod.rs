@@ -9,15 +9,20 @@ pub mod config;
 pub mod fqdn;
 pub mod fuzzing;
 pub mod lease;
+mod options;
 pub mod script;
 pub mod server;
 pub mod stats;
+pub mod tags;
 pub mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tags;
 
 pub use config::{Config6, Host6, Ipv6Net, Link6, Option6, Range6};
 pub use lease::Lease6;
 pub use server::{Action6, Change6, Server6};
 pub use stats::{Drop6, Stats6};
+pub use tags::{MatchRule6, Matcher6};

@@ -2,7 +2,8 @@
 //! `old` or `del`, the client's DUID, the address and the name if known; the environment has
 //! `DNSMASQ_IAID` (prefixed `T` for a temporary address), `DNSMASQ_SERVER_DUID`,
 //! `DNSMASQ_MAC` (from a DUID-LLT/DUID-LL), the expiry and time remaining, and for events a
-//! request caused, the interface, the name the client supplied and the tags.
+//! request caused, the interface, the name the client supplied, the tags, the user and vendor
+//! classes, the requested options and the relay's address.
 
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -10,6 +11,7 @@ use std::net::Ipv6Addr;
 use super::config::duid_mac;
 use super::lease::{Lease6, hex};
 use super::server::Change6;
+use super::wire::{self, Inbound, Options, opt};
 use crate::dhcp::script::ScriptAction;
 
 /// What the request behind a lease change tells the script.
@@ -21,7 +23,77 @@ pub struct Request6Info {
     pub supplied_hostname: Option<String>,
     /// The tags the exchange set.
     pub tags: Vec<String>,
+    /// The User Class option's classes (RFC 8415 §21.15).
+    pub user_classes: Vec<String>,
+    /// The Vendor Class option: enterprise number and classes (RFC 8415 §21.16).
+    pub vendor_class: Option<(u32, Vec<String>)>,
+    /// The codes of the Option Request option (RFC 8415 §21.7).
+    pub requested_options: Vec<u16>,
+    /// The relay's address on the client's link (the innermost relay's link address).
+    pub relay: Option<Ipv6Addr>,
 }
+
+impl Request6Info {
+    /// What the client message `inb`, which arrived on `interface` and was given `tags`,
+    /// tells the script.
+    pub fn from_message(interface: &str, inb: &Inbound<'_>, tags: Vec<String>) -> Request6Info {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Request6Info {
+            interface: interface.to_owned(),
+            supplied_hostname: Options::find(inb.options, opt::CLIENT_FQDN)
+                .and_then(wire::fqdn_host),
+            tags,
+            user_classes: Options::find(inb.options, opt::USER_CLASS)
+                .map(|v| wire::opaque_items(v).map(text).collect())
+                .unwrap_or_default(),
+            vendor_class: Options::find(inb.options, opt::VENDOR_CLASS)
+                .filter(|v| v.len() >= 4)
+                .map(|v| {
+                    (
+                        u32::from_be_bytes([v[0], v[1], v[2], v[3]]),
+                        wire::opaque_items(&v[4..]).map(text).collect(),
+                    )
+                }),
+            requested_options: Options::find(inb.options, opt::ORO)
+                .map(|v| {
+                    v.chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            relay: inb
+                .relays
+                .iter()
+                .rev()
+                .map(|r| r.link)
+                .find(|a| !a.is_unspecified()),
+        }
+    }
+}
+
+/// `DNSMASQ_USER_CLASS0`.. (as many as the script is given).
+const USER_CLASS: [&str; 8] = [
+    "DNSMASQ_USER_CLASS0",
+    "DNSMASQ_USER_CLASS1",
+    "DNSMASQ_USER_CLASS2",
+    "DNSMASQ_USER_CLASS3",
+    "DNSMASQ_USER_CLASS4",
+    "DNSMASQ_USER_CLASS5",
+    "DNSMASQ_USER_CLASS6",
+    "DNSMASQ_USER_CLASS7",
+];
+
+/// `DNSMASQ_VENDOR_CLASS0`.. (as many as the script is given).
+const VENDOR_CLASS: [&str; 8] = [
+    "DNSMASQ_VENDOR_CLASS0",
+    "DNSMASQ_VENDOR_CLASS1",
+    "DNSMASQ_VENDOR_CLASS2",
+    "DNSMASQ_VENDOR_CLASS3",
+    "DNSMASQ_VENDOR_CLASS4",
+    "DNSMASQ_VENDOR_CLASS5",
+    "DNSMASQ_VENDOR_CLASS6",
+    "DNSMASQ_VENDOR_CLASS7",
+];
 
 /// One script run for a DHCPv6 lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,6 +277,22 @@ pub fn command6(
         if let Some(h) = &r.supplied_hostname {
             env.push(("DNSMASQ_SUPPLIED_HOSTNAME", h.clone()));
         }
+        for (name, v) in USER_CLASS.iter().zip(&r.user_classes) {
+            env.push((name, v.clone()));
+        }
+        if let Some((e, classes)) = &r.vendor_class {
+            env.push(("DNSMASQ_VENDOR_CLASS_ID", e.to_string()));
+            for (name, v) in VENDOR_CLASS.iter().zip(classes) {
+                env.push((name, v.clone()));
+            }
+        }
+        if !r.requested_options.is_empty() {
+            let codes: Vec<String> = r.requested_options.iter().map(u16::to_string).collect();
+            env.push(("DNSMASQ_REQUESTED_OPTIONS", codes.join(",")));
+        }
+        if let Some(a) = r.relay {
+            env.push(("DNSMASQ_RELAY_ADDRESS", a.to_string()));
+        }
         if !r.tags.is_empty() {
             env.push(("DNSMASQ_TAGS", r.tags.join(" ")));
         }
@@ -244,6 +332,7 @@ mod tests {
             interface: "rmq6s".into(),
             supplied_hostname: Some("pc6".into()),
             tags: vec!["v6".into(), "known".into()],
+            ..Request6Info::default()
         };
         let mut out = Vec::new();
         let new = lease("fd00::103", 9, Some("pc6"), 3700);

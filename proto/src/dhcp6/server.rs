@@ -6,11 +6,14 @@
 use std::collections::HashMap;
 use std::net::{Ipv6Addr, SocketAddrV6};
 
-use super::config::{Config6, Host6, Link6, LinkRange, is_link_local};
+use super::config::{Config6, Host6, Link6, LinkRange};
 use super::fqdn;
 use super::lease::Lease6;
 use super::stats::{Drop6, Stats6};
+use super::tags::{Seen, Tagger6};
 use super::wire::{self, Inbound, Options, msg, opt, status};
+use crate::dhcp::server::ConfigError;
+use crate::dhcp::tags::TagSet;
 
 /// The server port (RFC 8415 §7.2), where relays listen too.
 pub const SERVER_PORT: u16 = 547;
@@ -124,7 +127,10 @@ type IaKey = (Vec<u8>, u32, bool);
 /// The DHCPv6 server: configuration, bindings and counters.
 #[derive(Debug)]
 pub struct Server6 {
-    cfg: Config6,
+    pub(super) cfg: Config6,
+    pub(super) tagger: Tagger6,
+    /// Tags of the last handled message (for the script's `DNSMASQ_TAGS`).
+    last_tags: TagSet,
     leases: HashMap<Ipv6Addr, Lease6>,
     by_ia: HashMap<IaKey, Ipv6Addr>,
     /// Declined addresses and until when they stay unused.
@@ -134,23 +140,35 @@ pub struct Server6 {
 }
 
 /// The per-message context.
-struct Ctx<'a> {
-    duid: &'a [u8],
-    host: Option<&'a Host6>,
-    ranges: Vec<LinkRange>,
-    wall: u64,
+pub(super) struct Ctx<'a> {
+    pub(super) duid: &'a [u8],
+    pub(super) host: Option<&'a Host6>,
+    /// The ranges on the client's link whose `tag:` conditions hold.
+    pub(super) ranges: Vec<LinkRange>,
+    pub(super) wall: u64,
+    /// The message's tags.
+    pub(super) tags: TagSet,
+    /// `--dhcp-ignore-names` holds: the name the client supplies is not used.
+    pub(super) ignore_names: bool,
 }
 
 impl Server6 {
-    /// A server with no leases.
-    pub fn new(cfg: Config6) -> Server6 {
-        Server6 {
+    /// A server with no leases; fails when the configuration uses too many tags.
+    pub fn new(cfg: Config6) -> Result<Server6, ConfigError> {
+        Ok(Server6 {
+            tagger: Tagger6::compile(&cfg)?,
+            last_tags: TagSet::default(),
             cfg,
             leases: HashMap::new(),
             by_ia: HashMap::new(),
             declined: HashMap::new(),
             stats: Stats6::default(),
-        }
+        })
+    }
+
+    /// The names of the tags the last handled message had, sorted (`DNSMASQ_TAGS`).
+    pub fn last_tag_names(&self) -> Vec<String> {
+        self.tagger.names(&self.last_tags)
     }
 
     /// The configuration.
@@ -234,6 +252,7 @@ impl Server6 {
         src: SocketAddrV6,
         bytes: &[u8],
     ) -> Action6 {
+        self.last_tags = TagSet::default();
         match self.answer(wall, link, src, bytes) {
             Ok(a) => a,
             Err(why) => {
@@ -297,8 +316,29 @@ impl Server6 {
             return Err(Drop6::NoRange);
         }
         let duid = client_id.unwrap_or(&[]);
-        let host = self.cfg.host(duid).cloned();
+        let seen = Seen {
+            options: inb.options,
+            relays: &inb.relays,
+            duid,
+        };
+        let (mut tags, host) = self.tagger.request(&self.cfg, link.name, &seen, &ranges);
+        self.last_tags = tags;
+        let host = host.map(|h| self.cfg.hosts[h].clone());
         if host.as_ref().is_some_and(|h| h.ignore) {
+            return Err(Drop6::Ignored);
+        }
+        // dnsmasq: a range with `tag:` conditions serves only clients carrying those tags.
+        let ranges: Vec<LinkRange> = ranges
+            .into_iter()
+            .filter(|r| self.tagger.range_serves(r.index, &tags))
+            .collect();
+        // The `set:` tags of the ranges in use (one a `--tag-if` opened included).
+        self.tagger.add_range_tags(&ranges, &mut tags);
+        self.last_tags = tags;
+        if ranges.is_empty() {
+            return Err(Drop6::NoRange);
+        }
+        if self.tagger.ignored(&tags) {
             return Err(Drop6::Ignored);
         }
         let ctx = Ctx {
@@ -306,6 +346,8 @@ impl Server6 {
             host: host.as_ref(),
             ranges,
             wall,
+            tags,
+            ignore_names: self.tagger.ignore_names(&tags),
         };
         let mut out = Vec::with_capacity(256);
         let mut changes = Vec::new();
@@ -479,11 +521,14 @@ impl Server6 {
         changes.push(Change6::Upsert(l));
     }
 
-    /// The client's name: its `--dhcp-host` name, else the Client FQDN option's host label.
+    /// The client's name: its `--dhcp-host` name, else the Client FQDN option's host label
+    /// (unless `--dhcp-ignore-names` holds).
     fn name_for(ctx: &Ctx<'_>, inb: &Inbound<'_>) -> Option<String> {
-        ctx.host
-            .and_then(|h| h.name.clone())
-            .or_else(|| Options::find(inb.options, opt::CLIENT_FQDN).and_then(wire::fqdn_host))
+        ctx.host.and_then(|h| h.name.clone()).or_else(|| {
+            Options::find(inb.options, opt::CLIENT_FQDN)
+                .filter(|_| !ctx.ignore_names)
+                .and_then(wire::fqdn_host)
+        })
     }
 
     /// SOLICIT, REQUEST (RFC 8415 §18.3.1, §18.3.2): an address per IA, or NoAddrsAvail.
@@ -595,57 +640,6 @@ impl Server6 {
                 });
             }
         }
-    }
-
-    /// DNS servers, domain search list and the other configured options.
-    fn put_options(&self, link: &Link6<'_>, ctx: &Ctx<'_>, out: &mut Vec<u8>) {
-        let me = self.local_addr(link, ctx);
-        let servers: Vec<Ipv6Addr> = match &self.cfg.dns_servers {
-            Some(list) => list
-                .iter()
-                .map(|a| if a.is_unspecified() { me } else { *a })
-                .collect(),
-            None => vec![me],
-        };
-        let s = wire::begin(out, opt::DNS_SERVERS);
-        for a in servers.iter().filter(|a| !a.is_unspecified()) {
-            out.extend_from_slice(&a.octets());
-        }
-        wire::end(out, s);
-        let search: Vec<String> = if self.cfg.domain_search.is_empty() {
-            self.cfg.domain.iter().cloned().collect()
-        } else {
-            self.cfg.domain_search.clone()
-        };
-        if !search.is_empty() {
-            let s = wire::begin(out, opt::DOMAIN_LIST);
-            wire::put_names(out, &search);
-            wire::end(out, s);
-        }
-        for o in &self.cfg.options {
-            wire::put(out, o.code, &o.value);
-        }
-    }
-
-    /// Our address for the client: a global address of the arrival link inside one of the
-    /// client's ranges, else any global one, else the link-local one.
-    fn local_addr(&self, link: &Link6<'_>, ctx: &Ctx<'_>) -> Ipv6Addr {
-        let global = || {
-            link.addrs
-                .iter()
-                .map(|a| a.addr)
-                .filter(|a| !is_link_local(*a) && !a.is_loopback())
-        };
-        global()
-            .find(|a| ctx.ranges.iter().any(|r| r.on_link(*a)))
-            .or_else(|| global().next())
-            .or_else(|| {
-                link.addrs
-                    .iter()
-                    .map(|a| a.addr)
-                    .find(|a| is_link_local(*a))
-            })
-            .unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 }
 

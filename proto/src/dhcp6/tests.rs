@@ -11,14 +11,14 @@ use super::server::{Action6, Change6, INFINITY, Server6};
 use super::stats::Drop6;
 use super::wire;
 
-const SERVER_DUID: [u8; 10] = [0, 3, 0, 1, 2, 0, 0, 0, 0, 1];
-const WALL: u64 = 1_800_000_000;
+pub(super) const SERVER_DUID: [u8; 10] = [0, 3, 0, 1, 2, 0, 0, 0, 0, 1];
+pub(super) const WALL: u64 = 1_800_000_000;
 
-fn a(s: &str) -> Ipv6Addr {
+pub(super) fn a(s: &str) -> Ipv6Addr {
     s.parse().unwrap()
 }
 
-fn range(start: &str, end: Option<&str>) -> Range6 {
+pub(super) fn range(start: &str, end: Option<&str>) -> Range6 {
     Range6 {
         start: a(start),
         end: end.map(a),
@@ -27,10 +27,12 @@ fn range(start: &str, end: Option<&str>) -> Range6 {
         lease: Some(3600),
         deprecated: false,
         stateful: end.is_some(),
+        match_tags: Vec::new(),
+        set_tag: None,
     }
 }
 
-fn server(ranges: Vec<Range6>, hosts: Vec<Host6>) -> Server6 {
+pub(super) fn server(ranges: Vec<Range6>, hosts: Vec<Host6>) -> Server6 {
     Server6::new(Config6 {
         ranges,
         hosts,
@@ -38,6 +40,7 @@ fn server(ranges: Vec<Range6>, hosts: Vec<Host6>) -> Server6 {
         domain: Some("lan".into()),
         ..Config6::default()
     })
+    .unwrap()
 }
 
 const ADDRS: [Ipv6Net; 2] = [
@@ -51,7 +54,7 @@ const ADDRS: [Ipv6Net; 2] = [
     },
 ];
 
-fn link() -> Link6<'static> {
+pub(super) fn link() -> Link6<'static> {
     Link6 {
         index: 2,
         name: "veth0",
@@ -59,11 +62,17 @@ fn link() -> Link6<'static> {
     }
 }
 
-fn src() -> SocketAddrV6 {
+pub(super) fn src() -> SocketAddrV6 {
     SocketAddrV6::new(a("fe80::2"), 546, 0, 2)
 }
 
-fn client(t: MessageType, duid: &[u8], iaid: u32, addr: Option<Ipv6Addr>, server: bool) -> Vec<u8> {
+pub(super) fn client(
+    t: MessageType,
+    duid: &[u8],
+    iaid: u32,
+    addr: Option<Ipv6Addr>,
+    server: bool,
+) -> Vec<u8> {
     let mut m = Message::new_with_id(t, [1, 2, 3]);
     m.opts_mut().insert(DhcpOption::ClientId(duid.to_vec()));
     if server {
@@ -88,14 +97,14 @@ fn client(t: MessageType, duid: &[u8], iaid: u32, addr: Option<Ipv6Addr>, server
     m.to_vec().unwrap()
 }
 
-fn reply(action: &Action6) -> Message {
+pub(super) fn reply(action: &Action6) -> Message {
     let Action6::Reply { bytes, .. } = action else {
         panic!("no reply: {action:?}");
     };
     Message::decode(&mut Decoder::new(bytes)).unwrap()
 }
 
-fn ia_addr(m: &Message) -> Option<IAAddr> {
+pub(super) fn ia_addr(m: &Message) -> Option<IAAddr> {
     let Some(DhcpOption::IANA(ia)) = m.opts().get(OptionCode::IANA) else {
         return None;
     };
@@ -115,7 +124,7 @@ fn ia_status(m: &Message) -> Option<v6::Status> {
     }
 }
 
-const DUID: [u8; 10] = [0, 3, 0, 1, 2, 0, 0, 0, 0, 0x22];
+pub(super) const DUID: [u8; 10] = [0, 3, 0, 1, 2, 0, 0, 0, 0, 0x22];
 
 #[test]
 fn solicit_request_renew_release() {
@@ -470,7 +479,8 @@ fn captured_dhclient_exchange() {
             0, 1, 0, 1, 0x32, 0x9a, 0x1e, 0x07, 0x06, 0x9b, 0x76, 0xac, 0x21, 0x5b,
         ],
         ..Config6::default()
-    });
+    })
+    .unwrap();
     let addrs = [
         Ipv6Net {
             addr: a("fd00:66::1"),
@@ -520,7 +530,7 @@ fn interface_filters_drop_and_count() {
             "except" => cfg.interfaces.except = filter.1,
             _ => cfg.interfaces.no_dhcp = filter.1,
         }
-        s = Server6::new(cfg);
+        s = Server6::new(cfg).unwrap();
         assert_eq!(
             s.handle(WALL, &link(), src(), &solicit),
             Action6::Drop(Drop6::Interface),
@@ -533,7 +543,7 @@ fn interface_filters_drop_and_count() {
     let mut cfg = s.config().clone();
     cfg.interfaces.only = vec!["veth0".into()];
     cfg.interfaces.no_dhcp = vec!["eth1".into()];
-    s = Server6::new(cfg);
+    s = Server6::new(cfg).unwrap();
     assert!(matches!(
         s.handle(WALL, &link(), src(), &solicit),
         Action6::Reply { .. }

@@ -61,6 +61,14 @@ pub mod opt {
     pub const DNS_SERVERS: u16 = 23;
     /// Domain Search List (RFC 3646).
     pub const DOMAIN_LIST: u16 = 24;
+    /// User Class (RFC 8415 §21.15).
+    pub const USER_CLASS: u16 = 15;
+    /// Vendor Class (RFC 8415 §21.16).
+    pub const VENDOR_CLASS: u16 = 16;
+    /// Relay Agent Remote-ID (RFC 4649).
+    pub const REMOTE_ID: u16 = 37;
+    /// Relay Agent Subscriber-ID (RFC 4580).
+    pub const SUBSCRIBER_ID: u16 = 38;
     /// Client FQDN (RFC 4704).
     pub const CLIENT_FQDN: u16 = 39;
 }
@@ -156,6 +164,10 @@ pub struct RelayHop {
     pub peer: Ipv6Addr,
     /// Interface-Id option to echo, if any (RFC 8415 §21.18).
     pub interface_id: Option<Vec<u8>>,
+    /// Remote-ID option the relay added, if any (RFC 4649 §3: enterprise number, then the id).
+    pub remote_id: Option<Vec<u8>>,
+    /// Subscriber-ID option the relay added, if any (RFC 4580 §2).
+    pub subscriber_id: Option<Vec<u8>>,
 }
 
 /// A decoded client message, with the relay hops it came through (outermost first).
@@ -206,6 +218,8 @@ fn decode_layers(mut b: &[u8], relay_type: u8) -> Result<Inbound<'_>, WireError>
                 link,
                 peer,
                 interface_id: Options::find(opts, opt::INTERFACE_ID).map(<[u8]>::to_vec),
+                remote_id: Options::find(opts, opt::REMOTE_ID).map(<[u8]>::to_vec),
+                subscriber_id: Options::find(opts, opt::SUBSCRIBER_ID).map(<[u8]>::to_vec),
             });
             b = inner;
             continue;
@@ -299,4 +313,15 @@ pub fn fqdn_host(v: &[u8]) -> Option<String> {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         && label[0] != b'-';
     ok.then(|| String::from_utf8_lossy(label).to_ascii_lowercase())
+}
+
+/// The items of a list of 16-bit-length-prefixed opaque fields, as in the User Class and
+/// Vendor Class options (RFC 8415 §21.15, §21.16). A truncated last item ends the list.
+pub fn opaque_items(mut v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let len = usize::from(u16::from_be_bytes([*v.first()?, *v.get(1)?]));
+        let item = v.get(2..2 + len)?;
+        v = &v[2 + len..];
+        Some(item)
+    })
 }
