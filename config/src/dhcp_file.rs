@@ -125,7 +125,21 @@ fn parse_text<T>(
 
 /// Reads `--dhcp-hostsfile` files (each line a `dhcp-host` value).
 pub fn load_hosts(paths: &[PathBuf]) -> DhcpFileLoad<DhcpHost> {
-    load(paths, DhcpHost::parse)
+    load(paths, file_host)
+}
+
+/// One `dhcp-host` line of a hosts file or directory. Hosts from files reach the DHCPv4
+/// server only, so a line with an IPv6 address is reported (with its file and line) and
+/// skipped rather than half applied; such hosts go in `--dhcp-host`.
+fn file_host(line: &str) -> Result<DhcpHost, ValueError> {
+    let host = DhcpHost::parse(line)?;
+    if host.addr6.is_some() {
+        return Err(ValueError::expected(
+            "no IPv6 address: DHCPv6 hosts are taken from --dhcp-host only, not yet from \
+             --dhcp-hostsfile or --dhcp-hostsdir",
+        ));
+    }
+    Ok(host)
 }
 
 /// Reads `--dhcp-optsfile` files (each line a `dhcp-option` value).
@@ -219,7 +233,7 @@ impl DirFiles {
 
     /// [`DirFiles::read_changed`] for `dhcp-host` lines.
     pub fn read_hosts(&mut self, dirs: &[PathBuf]) -> DhcpFileLoad<DhcpHost> {
-        self.read_changed(dirs, DhcpHost::parse)
+        self.read_changed(dirs, file_host)
     }
 
     /// [`DirFiles::read_changed`] for `dhcp-option` lines.
@@ -274,6 +288,29 @@ mod tests {
         assert_eq!(l.entries[1].name.as_deref(), Some("beta"));
         assert_eq!(l.errors.len(), 1);
         assert!(l.errors[0].to_string().contains(":4: "), "{}", l.errors[0]);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn ipv6_host_lines_are_reported_not_half_applied() {
+        let d = scratch("h6");
+        let f = d.join("hosts");
+        std::fs::write(
+            &f,
+            "52:54:00:00:00:01,10.0.0.5,alpha\nid:00:01:00:01:aa:bb,[fd00::5],gamma\n\
+             52:54:00:00:00:03,10.0.0.7,[fd00::7],delta\n",
+        )
+        .unwrap();
+        let l = load_hosts(std::slice::from_ref(&f));
+        assert_eq!(l.entries.len(), 1);
+        assert_eq!(l.entries[0].name.as_deref(), Some("alpha"));
+        assert_eq!(l.errors.len(), 2);
+        assert!(l.errors[0].to_string().contains(":2: "), "{}", l.errors[0]);
+        assert!(
+            l.errors[1].to_string().contains("--dhcp-host only"),
+            "{}",
+            l.errors[1]
+        );
         std::fs::remove_dir_all(d).unwrap();
     }
 
