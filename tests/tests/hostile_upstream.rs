@@ -63,9 +63,18 @@ fn hostile_upstream(backend: Backend) -> anyhow::Result<()> {
             seen.push(rc);
         }
         rm.check_running()?;
-        let after = stats(&rm)?;
-        let counted =
-            delta(&before, &after, "malformed-answer") + delta(&before, &after, "rejected-answer");
+        // The counters are read from SIGUSR1's log lines; read again (bounded) until the drop
+        // shows, since the statistics can be written a moment before the count reaches them.
+        let mut counted = 0;
+        for _ in 0..20 {
+            let after = stats(&rm)?;
+            counted = delta(&before, &after, "malformed-answer")
+                + delta(&before, &after, "rejected-answer");
+            if counted >= 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         ensure!(counted >= 1, "{name}: the malformed answer was not counted");
         outcomes.push(format!("{name}: {seen:?}, {counted} counted"));
     }
