@@ -110,6 +110,23 @@ impl Stats {
         }
     }
 
+    /// Latency at quantile `q` over every query tried (sent or overflowed), a query never
+    /// answered counting as slower than any answer: what the clients saw. `None` when more
+    /// than `1 - q` of the queries were lost, so the quantile falls among the lost ones.
+    pub fn percentile_tried_us(&self, q: f64) -> Option<u64> {
+        let tried = self.sent + self.overflow;
+        let answered = self.answered.min(tried);
+        if tried == 0 || answered == 0 {
+            return None;
+        }
+        // Rank of the quantile among all tried queries, as a quantile among the answered.
+        let rank = q * tried as f64;
+        if rank > answered as f64 {
+            return None;
+        }
+        Some(self.latency_us.value_at_quantile(rank / answered as f64))
+    }
+
     /// Fraction of sent queries that were not answered.
     pub fn loss(&self) -> f64 {
         let tried = self.sent + self.overflow;
@@ -145,6 +162,7 @@ impl Stats {
                 "p90": self.percentile_us(0.90),
                 "p99": self.percentile_us(0.99),
                 "p999": self.percentile_us(0.999),
+                "p99_tried": self.percentile_tried_us(0.99),
                 "max": if self.latency_us.is_empty() { 0 } else { self.latency_us.max() },
                 "mean": (self.latency_us.mean() * 10.0).round() / 10.0,
             },
@@ -234,5 +252,32 @@ mod tests {
         assert_eq!(j["latency_us"]["p50"], 100);
         assert!((a.loss() - 0.5).abs() < 1e-9);
         assert!(a.to_table().contains("NXDOMAIN"));
+    }
+
+    #[test]
+    fn percentile_over_tried_counts_losses_as_slowest() {
+        let mut s = Stats::new();
+        s.sent = 1000;
+        // 990 answers at 100 us and 5 at 10 ms; 5 lost.
+        for _ in 0..990 {
+            s.record_answer(0, false, 100_000);
+        }
+        for _ in 0..5 {
+            s.record_answer(0, false, 10_000_000);
+        }
+        // Rank 990 of 1000 falls on the last 100 us answer.
+        assert_eq!(s.percentile_tried_us(0.99), Some(100));
+        // Rank 999 is among the lost.
+        assert_eq!(s.percentile_tried_us(0.999), None);
+        // 2 % lost: the p99 is a lost query.
+        s.sent = 1015;
+        assert_eq!(s.percentile_tried_us(0.99), None);
+        assert_eq!(
+            s.to_json()["latency_us"]["p99_tried"],
+            serde_json::Value::Null
+        );
+        // Nothing lost: the same as the answered p99.
+        s.sent = 995;
+        assert_eq!(s.percentile_tried_us(0.99), Some(s.percentile_us(0.99)));
     }
 }
