@@ -29,6 +29,7 @@ pub mod port;
 pub mod process;
 pub mod pxe_client;
 pub mod pxe_lab;
+pub mod read_gate;
 pub mod recorder;
 pub mod ringmasq;
 pub mod scripted;

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
 use ringmasq_proto::tftp::{Transfer, block_span};
@@ -33,6 +33,30 @@ pub struct Route {
     pub to: Option<SocketAddr>,
     /// The source address (IP_PKTINFO), for an unconnected socket.
     pub from: Option<IpAddr>,
+}
+
+impl Route {
+    /// The route of a transfer: its own connected socket when it has one, else the listener
+    /// `listener` with the peer and the address to answer from (`--tftp-single-port`).
+    pub fn of(
+        sock: Option<&Socket>,
+        listener: RawFd,
+        peer: SocketAddr,
+        local: Option<IpAddr>,
+    ) -> Route {
+        match sock {
+            Some(s) => Route {
+                fd: s.as_raw_fd(),
+                to: None,
+                from: None,
+            },
+            None => Route {
+                fd: listener,
+                to: Some(peer),
+                from: local,
+            },
+        }
+    }
 }
 
 /// One request to the I/O loop.

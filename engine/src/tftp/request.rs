@@ -79,18 +79,12 @@ impl TftpService {
         // From a fresh port when we can (the error is the first packet of a would-be
         // transfer, RFC 1350 §4), else from the listener.
         let fresh = self.transfer_socket(r.local, r.peer, li);
-        let route = match &fresh {
-            Some(s) => Route {
-                fd: s.as_raw_fd(),
-                to: None,
-                from: None,
-            },
-            None => Route {
-                fd: self.listeners[li].as_raw_fd(),
-                to: Some(r.peer),
-                from: r.local,
-            },
-        };
+        let route = Route::of(
+            fresh.as_ref(),
+            self.listeners[li].as_raw_fd(),
+            r.peer,
+            r.local,
+        );
         self.out.push(Out::Packet {
             owner: None,
             route,

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use ringmasq_config::TftpSettings;
+use ringmasq_proto::tftp::packet::{ErrorCode, write_error};
 use ringmasq_proto::tftp::{Emit, Packet, Step, Transfer, parse};
 use ringmasq_proto::time::Instant;
 use socket2::Socket;
@@ -241,7 +242,8 @@ impl TftpService {
                 continue;
             };
             if a.data.failed() {
-                self.finish(slot, false, "the file could not be read");
+                // Every transfer waiting on the shared bytes ends, whichever thread read them.
+                self.fail_unreadable(slot);
             } else {
                 self.emit(slot, Emit::Blocks { first, last });
             }
@@ -301,6 +303,52 @@ impl TftpService {
         }
     }
 
+    /// Where transfer `a`'s packets go.
+    fn route(&self, a: &Active) -> Route {
+        Route::of(
+            a.sock.as_ref(),
+            self.listeners[a.listener].as_raw_fd(),
+            a.peer,
+            a.local,
+        )
+    }
+
+    /// Ends transfer `slot`, whose file could not be read whole, with an ERROR to the client:
+    /// RFC 1350 §7 — an error ends the transfer; code 0 ("not defined, see message") because
+    /// the file was neither missing nor refused. Sent before the socket's close is queued, so
+    /// it leaves on that socket; no short DATA block was sent (blocks are sent only once all
+    /// their bytes are read), so the client cannot mistake the file for complete.
+    fn fail_unreadable(&mut self, slot: u32) {
+        let Some(Some(a)) = self.slots.get(slot as usize) else {
+            return;
+        };
+        let owner = Owner {
+            slot,
+            serial: a.serial,
+        };
+        let route = self.route(a);
+        tracing::warn!(
+            "TFTP: {} could not be read whole (a read failed or the file shrank); \
+             ending its transfer to {} with an error",
+            a.path.display(),
+            a.peer.ip()
+        );
+        write_error(
+            ErrorCode::Undefined,
+            "error reading the file: it changed or a read failed",
+            &mut self.scratch,
+        );
+        self.out.push(Out::Packet {
+            owner: Some(owner),
+            route,
+            bytes: self.scratch.clone(),
+            keep: None,
+        });
+        self.stats.add(&self.stats.errors_sent, 1);
+        self.stats.add(&self.stats.read_errors, 1);
+        self.finish(slot, false, "the file could not be read");
+    }
+
     fn emit(&mut self, slot: u32, e: Emit) {
         let Some(Some(a)) = self.slots.get(slot as usize) else {
             return;
@@ -309,18 +357,7 @@ impl TftpService {
             slot,
             serial: a.serial,
         };
-        let route = match &a.sock {
-            Some(s) => Route {
-                fd: s.as_raw_fd(),
-                to: None,
-                from: None,
-            },
-            None => Route {
-                fd: self.listeners[a.listener].as_raw_fd(),
-                to: Some(a.peer),
-                from: a.local,
-            },
-        };
+        let route = self.route(a);
         let o = match e {
             Emit::Oack => Out::Packet {
                 owner: Some(owner),
@@ -400,3 +437,7 @@ impl TftpService {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

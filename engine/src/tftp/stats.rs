@@ -41,6 +41,9 @@ pub struct TftpStats {
     pub file_reads: AtomicU64,
     /// Bytes read from disk (by every TFTP thread).
     pub bytes_read: AtomicU64,
+    /// Transfers ended by an ERROR because their file could not be read whole (a read failed,
+    /// or the file shrank while it was read).
+    pub read_errors: AtomicU64,
 }
 
 impl TftpStats {
@@ -56,7 +59,8 @@ impl TftpStats {
             "TFTP: {} requests, {} transfers started, {} completed, {} failed, {} packets sent, \
              {} retransmissions, {} duplicate ACKs, {} errors sent; dropped: {} malformed, \
              {} unknown peer, {} unexpected, {} wrong interface, {} busy, {} no port; \
-             {} script events dropped; {} file reads from disk ({} bytes)",
+             {} script events dropped; {} file reads from disk ({} bytes); \
+             {} transfers ended by a read error",
             g(&self.requests),
             g(&self.started),
             g(&self.completed),
@@ -74,6 +78,7 @@ impl TftpStats {
             g(&self.script_dropped),
             g(&self.file_reads),
             g(&self.bytes_read),
+            g(&self.read_errors),
         )
     }
 }

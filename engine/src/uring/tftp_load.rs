@@ -210,6 +210,12 @@ impl Loads {
                     "TFTP: reading a file failed: {}",
                     std::io::Error::from_raw_os_error(-res)
                 );
+            } else {
+                tracing::warn!(
+                    "TFTP: a file shrank while it was read ({} of {} bytes)",
+                    rd.off,
+                    job.loader.len()
+                );
             }
             job.failed = true;
         }
