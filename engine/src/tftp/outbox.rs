@@ -59,24 +59,41 @@ impl Route {
     }
 }
 
+/// DATA blocks `first..=last` of `data` in blocks of `blksize` bytes, one datagram each: a
+/// 4-byte header and the block's bytes straight from the shared file contents.
+pub struct Blocks {
+    /// The transfer.
+    pub owner: Owner,
+    /// Where to send.
+    pub route: Route,
+    /// The whole file as sent (shared between transfers); these blocks are filled.
+    pub data: Arc<FileBytes>,
+    /// The negotiated block size.
+    pub blksize: usize,
+    /// First absolute block number.
+    pub first: u64,
+    /// Last absolute block number.
+    pub last: u64,
+}
+
+impl Blocks {
+    /// Each block in order as its DATA header and bytes, ending early at a block whose bytes
+    /// are not all read (the service sends only filled blocks, so that is a safeguard: a
+    /// block is never sent short).
+    pub fn datagrams(&self) -> impl Iterator<Item = ([u8; 4], &[u8])> + '_ {
+        (self.first..=self.last).map_while(move |block| {
+            let bytes = self
+                .data
+                .get(block_bytes(block, self.blksize, self.data.len()))?;
+            Some((data_header(block), bytes))
+        })
+    }
+}
+
 /// One request to the I/O loop.
 pub enum Out {
-    /// DATA blocks `first..=last` of `data` in blocks of `blksize` bytes, one datagram each:
-    /// a 4-byte header and the block's bytes straight from the shared file contents.
-    Blocks {
-        /// The transfer.
-        owner: Owner,
-        /// Where to send.
-        route: Route,
-        /// The whole file as sent (shared between transfers); these blocks are filled.
-        data: Arc<FileBytes>,
-        /// The negotiated block size.
-        blksize: usize,
-        /// First absolute block number.
-        first: u64,
-        /// Last absolute block number.
-        last: u64,
-    },
+    /// A window of DATA blocks.
+    Blocks(Blocks),
     /// One small packet (OACK or ERROR), with the socket to close once it has left.
     Packet {
         /// The transfer, when the packet belongs to one.

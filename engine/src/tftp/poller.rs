@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result};
 
 use super::net::{MAX_BATCH, recv, send_parts};
-use super::outbox::{Out, Owner, Route, block_bytes, data_header};
+use super::outbox::{Out, Owner, Route};
 use super::service::{TICK, TftpService};
 use crate::clock;
 use crate::epoll::{Epoll, Token};
@@ -82,32 +82,16 @@ fn carry_out(
         service.take_out(out);
         for o in out.drain(..) {
             match o {
-                Out::Blocks {
-                    owner,
-                    route,
-                    data,
-                    blksize,
-                    first,
-                    last,
-                } => {
+                Out::Blocks(b) => {
                     let mut parts: [([u8; 4], &[u8]); MAX_BATCH] = [([0; 4], &[]); MAX_BATCH];
-                    let mut block = first;
-                    while block <= last {
+                    let mut blocks = b.datagrams();
+                    loop {
                         let mut n = 0;
-                        while block <= last && n < MAX_BATCH {
-                            // The service sends only filled blocks; anything else waits.
-                            let Some(bytes) = data.get(block_bytes(block, blksize, data.len()))
-                            else {
-                                break;
-                            };
-                            parts[n] = (data_header(block), bytes);
+                        for p in blocks.by_ref().take(MAX_BATCH) {
+                            parts[n] = p;
                             n += 1;
-                            block += 1;
                         }
-                        if n == 0 {
-                            break;
-                        }
-                        if !sent(service, Some(owner), route, &parts[..n], true) {
+                        if n == 0 || !sent(service, Some(b.owner), b.route, &parts[..n], true) {
                             break;
                         }
                     }

@@ -25,7 +25,7 @@ use socket2::Socket;
 use super::Shared;
 use super::files::{FileBytes, euid, open_dir};
 use super::net::recv;
-use super::outbox::{Out, Owner, Route};
+use super::outbox::{Blocks, Out, Owner, Route};
 use super::stats::TftpStats;
 
 #[path = "request.rs"]
@@ -303,14 +303,20 @@ impl TftpService {
         }
     }
 
-    /// Where transfer `a`'s packets go.
-    fn route(&self, a: &Active) -> Route {
-        Route::of(
+    /// The transfer in `slot`, its [`Owner`] and where its packets go.
+    fn addressed(&self, slot: u32) -> Option<(&Active, Owner, Route)> {
+        let a = self.slots.get(slot as usize)?.as_ref()?;
+        let owner = Owner {
+            slot,
+            serial: a.serial,
+        };
+        let route = Route::of(
             a.sock.as_ref(),
             self.listeners[a.listener].as_raw_fd(),
             a.peer,
             a.local,
-        )
+        );
+        Some((a, owner, route))
     }
 
     /// Ends transfer `slot`, whose file could not be read whole, with an ERROR to the client:
@@ -319,14 +325,9 @@ impl TftpService {
     /// it leaves on that socket; no short DATA block was sent (blocks are sent only once all
     /// their bytes are read), so the client cannot mistake the file for complete.
     fn fail_unreadable(&mut self, slot: u32) {
-        let Some(Some(a)) = self.slots.get(slot as usize) else {
+        let Some((a, owner, route)) = self.addressed(slot) else {
             return;
         };
-        let owner = Owner {
-            slot,
-            serial: a.serial,
-        };
-        let route = self.route(a);
         tracing::warn!(
             "TFTP: {} could not be read whole (a read failed or the file shrank); \
              ending its transfer to {} with an error",
@@ -350,14 +351,9 @@ impl TftpService {
     }
 
     fn emit(&mut self, slot: u32, e: Emit) {
-        let Some(Some(a)) = self.slots.get(slot as usize) else {
+        let Some((a, owner, route)) = self.addressed(slot) else {
             return;
         };
-        let owner = Owner {
-            slot,
-            serial: a.serial,
-        };
-        let route = self.route(a);
         let o = match e {
             Emit::Oack => Out::Packet {
                 owner: Some(owner),
@@ -388,14 +384,14 @@ impl TftpService {
                 } else if let Some(Some(w)) = self.slots.get_mut(slot as usize) {
                     w.waiting = None;
                 }
-                Out::Blocks {
+                Out::Blocks(Blocks {
                     owner,
                     route,
                     data,
                     blksize,
                     first,
                     last: end,
-                }
+                })
             }
         };
         self.out.push(o);

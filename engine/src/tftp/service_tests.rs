@@ -69,7 +69,7 @@ fn lab(name: &str, n: usize) -> (Lab, Loader, Vec<Owner>) {
                     loader = Some(l);
                 }
                 Out::Watch { owner, .. } => owners.push(owner),
-                Out::Blocks { .. } => panic!("a block was sent before its bytes were read"),
+                Out::Blocks(_) => panic!("a block was sent before its bytes were read"),
                 _ => {}
             }
         }
@@ -100,9 +100,7 @@ fn queued(svc: &mut TftpService) -> Queued {
     let mut q = Queued::default();
     for o in out {
         match o {
-            Out::Blocks {
-                owner, first, last, ..
-            } => q.blocks.push((owner, first, last)),
+            Out::Blocks(b) => q.blocks.push((b.owner, b.first, b.last)),
             Out::Packet {
                 owner: Some(owner),
                 bytes,

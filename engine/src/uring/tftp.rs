@@ -36,8 +36,9 @@ use super::push;
 use super::tftp_load::Loads;
 use crate::clock;
 use crate::socket::{CMSG_SPACE, to_sockaddr, write_pktinfo};
-use crate::tftp::outbox::{Out, Owner, Route, block_bytes, data_header};
+use crate::tftp::outbox::{Out, Owner, Route};
 use crate::tftp::service::{TICK, TftpService};
+use crate::tftp::stats::TftpStats;
 
 const RING_ENTRIES: u32 = 1024;
 /// Receive buffers for ACKs and client ERRORs (larger datagrams are cut; a transfer socket
@@ -83,6 +84,25 @@ struct SendSlot {
     /// A socket used for this packet alone, closed once it has left.
     keep: Option<Socket>,
     owner: Option<Owner>,
+}
+
+impl SendSlot {
+    /// Lets go of what a finished send held (`res`: its result), counting a DATA block that
+    /// left; returns the transfer it belonged to.
+    fn release(&mut self, res: i32, stats: &TftpStats) -> Option<Owner> {
+        if res >= 0 && self.data.is_some() {
+            stats.add(&stats.data_sent, 1);
+        }
+        self.clear()
+    }
+
+    /// Lets go of everything the slot holds; returns the transfer it belonged to.
+    fn clear(&mut self) -> Option<Owner> {
+        self.data = None;
+        self.keep = None;
+        self.bytes.clear();
+        self.owner.take()
+    }
 }
 
 struct Ring {
@@ -225,15 +245,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
                     }
                 }
                 KIND_SEND => {
-                    let slot = &mut r.sends[(ud & SLOT_MASK) as usize];
-                    let owner = slot.owner.take();
-                    if res >= 0 && slot.data.is_some() {
-                        let st = service.stats();
-                        st.add(&st.data_sent, 1);
-                    }
-                    slot.data = None;
-                    slot.keep = None;
-                    slot.bytes.clear();
+                    let owner = r.sends[(ud & SLOT_MASK) as usize].release(res, service.stats());
                     r.free.push((ud & SLOT_MASK) as u16);
                     // A full socket buffer loses packets like the network would (the timer
                     // resends); any other error means the client is gone.
@@ -301,38 +313,25 @@ fn arm_recv(r: &mut Ring, owner: Owner, fd: RawFd) {
 /// Turns one request of the service into ring entries.
 fn carry_out(r: &mut Ring, service: &mut TftpService, o: Out) {
     match o {
-        Out::Blocks {
-            owner,
-            route,
-            data,
-            blksize,
-            first,
-            last,
-        } => {
-            for block in first..=last {
-                let range = block_bytes(block, blksize, data.len());
-                // The service sends only filled blocks; anything else waits.
-                let Some(bytes) = data.get(range.clone()) else {
-                    return;
-                };
-                let ptr = bytes.as_ptr();
+        Out::Blocks(b) => {
+            for (head, bytes) in b.datagrams() {
                 let Some(i) = free_slot(r, service) else {
                     // Every slot busy: the rest of the window is lost; the timer resends it.
                     return;
                 };
                 let s = &mut r.sends[usize::from(i)];
-                s.head = data_header(block);
+                s.head = head;
                 s.iov[0] = libc::iovec {
                     iov_base: s.head.as_mut_ptr().cast(),
                     iov_len: 4,
                 };
                 s.iov[1] = libc::iovec {
-                    iov_base: ptr as *mut _,
-                    iov_len: range.len(),
+                    iov_base: bytes.as_ptr() as *mut _,
+                    iov_len: bytes.len(),
                 };
-                s.data = Some(Arc::clone(&data));
-                s.owner = Some(owner);
-                queue_send(r, i, route, if range.is_empty() { 1 } else { 2 });
+                s.data = Some(Arc::clone(&b.data));
+                s.owner = Some(b.owner);
+                queue_send(r, i, b.route, if bytes.is_empty() { 1 } else { 2 });
             }
         }
         Out::Packet {
@@ -386,15 +385,7 @@ fn free_slot(r: &mut Ring, service: &mut TftpService) -> Option<u16> {
     for c in ring.completion() {
         let ud = c.user_data();
         if ud >> KIND_SHIFT == KIND_SEND {
-            let s = &mut sends[(ud & SLOT_MASK) as usize];
-            if c.result() >= 0 && s.data.is_some() {
-                let st = service.stats();
-                st.add(&st.data_sent, 1);
-            }
-            s.owner = None;
-            s.data = None;
-            s.keep = None;
-            s.bytes.clear();
+            sends[(ud & SLOT_MASK) as usize].release(c.result(), service.stats());
             free.push((ud & SLOT_MASK) as u16);
         } else {
             deferred.push((ud, c.result(), c.flags()));
@@ -436,10 +427,8 @@ fn queue_send(r: &mut Ring, i: u16, route: Route, iovs: usize) {
     if push(&mut r.ring, &e) {
         r.queued_sends += 1;
     } else {
-        s.owner = None;
-        s.data = None;
-        s.keep = None;
-        s.bytes.clear();
+        // Never queued: nothing left, nothing to count.
+        s.clear();
         r.free.push(i);
     }
 }
