@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{HarnessError, Result};
 
-/// Finds the server binary: `$RINGMASQ_BIN` if set, else `target/<profile>/ringmasq` next to the
-/// running test executable (its own profile first, then the other one).
+/// Finds the server binary: `$RINGMASQ_BIN` if set, else `<target>/<profile>/ringmasq` in
+/// `$CARGO_TARGET_DIR` when that is set, then next to the running test executable (its own
+/// profile first, then the other one).
 pub fn ringmasq_bin() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("RINGMASQ_BIN") {
         let p = PathBuf::from(p);
@@ -16,7 +17,8 @@ pub fn ringmasq_bin() -> Result<PathBuf> {
         };
     }
     let exe = std::env::current_exe().map_err(|e| HarnessError::io("current_exe", e))?;
-    let candidates = candidates_for(&exe);
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
+    let candidates = candidates_for(&exe, target_dir.as_deref());
     candidates
         .iter()
         .find(|p| p.is_file())
@@ -35,19 +37,34 @@ pub fn workspace_bin(name: &str) -> Result<PathBuf> {
     }
 }
 
-/// Candidate paths for a test executable at `<target>/<profile>/deps/<test>`.
-fn candidates_for(exe: &Path) -> Vec<PathBuf> {
+/// Candidate paths for a test executable at `<target>/<profile>/deps/<test>`: under
+/// `target_dir` (`$CARGO_TARGET_DIR`; a relative one is taken from the workspace root, where
+/// cargo is run) first, then under the executable's own target directory; in each, the
+/// executable's own profile first, then the other one.
+fn candidates_for(exe: &Path, target_dir: Option<&Path>) -> Vec<PathBuf> {
+    fn push(out: &mut Vec<PathBuf>, p: PathBuf) {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
     let mut out = Vec::new();
     // <target>/<profile>/deps/<exe>
     let profile_dir = exe.parent().and_then(Path::parent);
+    if let Some(t) = target_dir.filter(|t| !t.as_os_str().is_empty()) {
+        // Joining an absolute path replaces the base.
+        let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(t);
+        if let Some(own) = profile_dir.and_then(Path::file_name) {
+            push(&mut out, t.join(own).join("ringmasq"));
+        }
+        for other in ["release", "debug"] {
+            push(&mut out, t.join(other).join("ringmasq"));
+        }
+    }
     if let Some(profile_dir) = profile_dir {
-        out.push(profile_dir.join("ringmasq"));
+        push(&mut out, profile_dir.join("ringmasq"));
         if let Some(target) = profile_dir.parent() {
             for other in ["release", "debug"] {
-                let p = target.join(other).join("ringmasq");
-                if !out.contains(&p) {
-                    out.push(p);
-                }
+                push(&mut out, target.join(other).join("ringmasq"));
             }
         }
     }
@@ -60,7 +77,7 @@ mod tests {
 
     #[test]
     fn prefers_own_profile() {
-        let c = candidates_for(Path::new("/w/target/debug/deps/scenario-abc"));
+        let c = candidates_for(Path::new("/w/target/debug/deps/scenario-abc"), None);
         assert_eq!(
             c,
             vec![
@@ -68,5 +85,25 @@ mod tests {
                 PathBuf::from("/w/target/release/ringmasq"),
             ]
         );
+    }
+
+    #[test]
+    fn cargo_target_dir_comes_first() {
+        let exe = Path::new("/w/target/release/deps/scenario-abc");
+        let c = candidates_for(exe, Some(Path::new("/t/mine")));
+        assert_eq!(
+            c,
+            vec![
+                PathBuf::from("/t/mine/release/ringmasq"),
+                PathBuf::from("/t/mine/debug/ringmasq"),
+                PathBuf::from("/w/target/release/ringmasq"),
+                PathBuf::from("/w/target/debug/ringmasq"),
+            ]
+        );
+        // A relative one is taken from the workspace root; an empty one is ignored.
+        let rel = candidates_for(exe, Some(Path::new("tgt")));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        assert_eq!(rel[0], root.join("tgt/release/ringmasq"));
+        assert_eq!(candidates_for(exe, Some(Path::new(""))).len(), 2);
     }
 }
