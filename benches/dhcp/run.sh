@@ -171,4 +171,9 @@ read -r s r _ < <(perf 2000)
 kill -INT "$TPID"; wait "$TPID" 2>/dev/null || true
 stop ringmasq-strace
 syncs=$(awk '$NF=="fdatasync" {print $4}' "$WORK/strace")
-echo "ringmasq at 2000/s: ${r:-0} ACKs, ${syncs:-0} fdatasync calls ($(echo "${syncs:-0} / ${r:-1}" | bc -l | cut -c1-5) per ACK)"
+if [[ "${r:-0}" =~ ^[0-9]+$ ]] && (( ${r:-0} > 0 )); then
+    per_ack="$(echo "${syncs:-0} / $r" | bc -l | cut -c1-5) per ACK"
+else
+    per_ack="no ACK counted, no ratio"
+fi
+echo "ringmasq at 2000/s: ${r:-0} ACKs, ${syncs:-0} fdatasync calls ($per_ack)"
