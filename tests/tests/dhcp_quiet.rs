@@ -1,8 +1,9 @@
 //! `--quiet-dhcp`: udhcpc still gets its lease (and the lease file records it) but no routine
 //! line per reply is logged; without it every reply is logged (dnsmasq's default), and
-//! `--log-dhcp` overrides it, as in dnsmasq.
+//! `--log-dhcp` overrides it, as in dnsmasq. A routine line reads as dnsmasq's:
+//! `DHCPACK(iface) ADDR MAC`.
 
-use ringmasq_tests::dhcp_lab::{self, DhcpLab};
+use ringmasq_tests::dhcp_lab::{self, CLIENT_MAC, DhcpLab};
 
 /// Routine lines of a DORA.
 const ROUTINE: [&str; 2] = ["DHCPOFFER(", "DHCPACK("];
@@ -16,8 +17,8 @@ fn quiet_dhcp_silences_routine_lines_only() {
     // Default: every reply logged.
     let server = lab.ringmasq(&[]);
     let addr = lab.udhcpc();
-    lab.wait_log(&format!("DHCPACK(rmqv0) {addr}"));
-    lab.wait_log("DHCPOFFER(rmqv0)");
+    lab.wait_log(&format!("DHCPACK(rmqv0) {addr} {CLIENT_MAC}"));
+    lab.wait_log(&format!("DHCPOFFER(rmqv0) {addr} {CLIENT_MAC}"));
     server.stop(libc::SIGTERM);
 
     // --quiet-dhcp: the lease is given and recorded, nothing routine is logged (the log is

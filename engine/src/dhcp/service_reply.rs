@@ -177,7 +177,7 @@ impl DhcpService {
             Ok(()) if pxe || yiaddr.is_unspecified() && reply.get(108).is_some_and(|b| *b != 0) => {
                 tracing::info!("PXE({name}) {yiaddr} {}", boot_file(reply))
             }
-            Ok(()) => lines.push(SentLine::new(kind, name, yiaddr)),
+            Ok(()) => lines.push(SentLine::new(reply, name)),
             Err(e) => tracing::warn!("{kind}({name}) {yiaddr}: send failed: {e}"),
         }
         if self.cfg.log_dhcp {
