@@ -14,6 +14,8 @@
 
 pub mod batch;
 pub mod files;
+pub mod held;
+pub mod journal_writer;
 pub mod log;
 pub mod outage;
 pub mod ping;

@@ -1,11 +1,15 @@
 //! The DHCP thread: one blocking loop over the DHCP socket, the lease store and timers.
 //!
-//! Group commit: each loop turn takes up to [`BATCH`] datagrams that are waiting, runs
-//! [`Server::handle`] on each and keeps the replies; then the journal records of the whole
-//! turn are appended with one `write` and made durable with one `fdatasync`, and only then are
-//! the turn's replies sent (no ACK ever precedes its durable lease record). The window: an ACK
-//! waits for the other requests already queued with it (at most [`BATCH`]) and one
-//! `fdatasync`. Lease-change script events follow the same sync.
+//! Each loop turn takes up to [`BATCH`] datagrams that are waiting and runs [`Server::handle`]
+//! on each. At the end of the turn its journal records go, numbered, to the journal writer
+//! thread ([`super::journal_writer`]), which owns the lease store and never blocks this loop;
+//! replies that acknowledge nothing (OFFER, NAK, INFORM and PXE boot-server replies, DHCPv6
+//! Advertise) are sent at once, while ACKs (and DHCPv6 Replies that commit a lease, and
+//! lease-change script events) are held ([`super::held`]) until the writer reports their turn
+//! durable through an eventfd in this loop's poll set — no ACK ever precedes its durable lease
+//! record, and a slow `fdatasync` delays only ACKs. The writer's group commit covers every
+//! turn queued while it was busy (one `write`, one `fdatasync`). A failed write withholds the
+//! ACKs of its turns for good (clients retransmit); see `service_journal.rs`.
 //!
 //! The datagrams of a turn arrive by `recvmmsg` and its replies leave by `sendmmsg` (see
 //! [`super::batch`]); the log line of each reply (dnsmasq's default, off with `--quiet-dhcp`) is
@@ -30,13 +34,15 @@ use ringmasq_proto::dhcp::{
 };
 
 use super::batch::{Datagram, RecvBatch, SendBatch};
+use super::held::HeldQueue;
+use super::journal_writer::JournalWriter;
 use super::log::{SentLine, log_reply_options, log_request, reply_kind};
 use super::outage::Outage;
 use super::ping::Ping;
 use super::ra_names::RaNames;
 use super::script::{ScriptRunner, ScriptUser};
 use super::socket::{CLIENT_PORT, DhcpSocket, PXE_PORT, SERVER_PORT};
-use super::store::{LeaseStore, PENDING_MAX};
+use super::store::LeaseStore;
 use super::v6::V6;
 use crate::access::interface_addrs;
 
@@ -79,15 +85,13 @@ pub const BATCH: usize = 128;
 /// At most this many turns drain the sockets at an orderly stop (64 × [`BATCH`] datagrams).
 const STOP_TURNS: usize = 64;
 
-/// A reply held until the turn's journal is durable.
+/// A reply that needs no durable record, sent at the end of the turn.
 struct Outgoing {
     to: ReplyTo,
     ifindex: u32,
     /// Range of the reply in the turn's reply buffer.
     start: usize,
     end: usize,
-    /// Whether it depends on the turn's journal (an ACK): withheld if the sync fails.
-    durable: bool,
     /// An answer of the PXE boot server port, sent from that port.
     pxe: bool,
 }
@@ -96,7 +100,7 @@ struct Outgoing {
 struct Script {
     runner: ScriptRunner,
     leases: LeaseEvents,
-    /// Events of the current turn, submitted after its sync.
+    /// Events of the current turn, held until it is durable.
     events: Vec<ScriptEvent>,
     /// `--script-arp`: the neighbour table as last read (`None` when off).
     neighbours: Option<std::collections::BTreeSet<Neighbour>>,
@@ -139,7 +143,16 @@ pub struct DhcpService {
     ra_names: Option<RaNames>,
     /// The ping check before an OFFER (off with `--no-ping`).
     ping: Option<Ping>,
-    store: Option<LeaseStore>,
+    /// The journal writer thread, owner of the lease store (none with `--leasefile-ro`).
+    writer: Option<JournalWriter>,
+    /// Replies and script events waiting for their turn to be durable.
+    held: HeldQueue<Held>,
+    /// Sequence number of the turn being built.
+    turn_seq: u64,
+    /// Whether the turn being built holds anything.
+    turn_held: bool,
+    /// Held replies refused (queue full) as last logged.
+    logged_refused: u64,
     ifaces: Interfaces,
     stop: Arc<AtomicBool>,
     /// Where lease names are published for DNS.
@@ -166,7 +179,7 @@ pub struct DhcpService {
     /// Lease time: the system clock advanced by `CLOCK_BOOTTIME`, so a clock step moves
     /// leases instead of expiring them.
     clock: LeaseClock,
-    /// A lease-store outage in progress (failed writes, withheld ACKs).
+    /// A lease-store outage in progress (failed writes, withheld ACKs), as the writer reports.
     outage: Outage,
     /// `--quiet-dhcp` (and no `--log-dhcp`): no line per reply.
     quiet: bool,
@@ -333,7 +346,11 @@ impl DhcpService {
             v6,
             ra_names: RaNames::new(cfg)?,
             ping: open_ping(cfg),
-            store,
+            writer: store.map(JournalWriter::start).transpose()?,
+            held: HeldQueue::new(HELD_MAX_BYTES),
+            turn_seq: 1,
+            turn_held: false,
+            logged_refused: 0,
             ifaces: interfaces(),
             stop,
             names,
@@ -372,10 +389,11 @@ impl DhcpService {
         let mut last_tick = StdInstant::now();
         let mut logged_drops = 0;
         let fds: Vec<libc::c_int> = self
-            .socket
+            .writer
             .as_ref()
-            .map(DhcpSocket::fd)
+            .map(JournalWriter::fd)
             .into_iter()
+            .chain(self.socket.as_ref().map(DhcpSocket::fd))
             .chain(self.pxe_socket.as_ref().map(DhcpSocket::fd))
             .chain(self.v6.as_ref().map(V6::fd))
             .chain(self.ra_names.as_ref().map(RaNames::fd))
@@ -409,6 +427,7 @@ impl DhcpService {
             // SAFETY: polls the pollfds of this Vec, which we own, with its length.
             unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
             while self.turn(&mut scratch, &mut buf, &mut rb, &mut sb) >= BATCH {}
+            self.take_reports(&mut sb);
             // The echo socket is the last descriptor polled, when there is one.
             let echo_ready =
                 self.ping.is_some() && pfds.last().is_some_and(|p| p.revents & libc::POLLIN != 0);
@@ -434,14 +453,13 @@ impl DhcpService {
             }
         }
         self.finish_queued(&mut scratch, &mut buf, &mut rb, &mut sb);
-        // Fold the journal into the lease file on a clean stop, so dnsmasq can read it.
-        if let Err(e) = self.compact(self.wall()) {
-            tracing::error!("DHCP lease file write at exit failed: {e}");
-        }
+        // Sends what became durable and folds the journal into the lease file, so dnsmasq
+        // can read it.
+        self.finish_writer(&mut sb);
     }
 
-    /// One turn: up to [`BATCH`] waiting datagrams handled, then committed (journal synced,
-    /// replies sent). Returns how many were received.
+    /// One turn: up to [`BATCH`] waiting datagrams handled, then committed (records to the
+    /// writer, ACKs held, other replies sent). Returns how many were received.
     fn turn(
         &mut self,
         scratch: &mut Scratch,
@@ -497,7 +515,8 @@ impl DhcpService {
 
     /// Orderly stop (SIGTERM, SIGINT): the datagrams already queued on the sockets (a RELEASE
     /// sent just before the signal) are handled and their journal records synced like any
-    /// turn's, so no lease change the kernel accepted before the stop is lost. Bounded, so a
+    /// turn's (made durable by the writer's last sync), so no lease change the kernel accepted
+    /// before the stop is lost. Bounded, so a
     /// flood cannot hold the exit back.
     fn finish_queued(
         &mut self,
@@ -511,17 +530,6 @@ impl DhcpService {
                 break;
             }
         }
-    }
-
-    /// Rewrites the lease file from the live DHCPv4 and DHCPv6 leases; empties the journal.
-    fn compact(&mut self, wall: u64) -> std::io::Result<()> {
-        let Some(store) = &mut self.store else {
-            return Ok(());
-        };
-        if let Some(v6) = &self.v6 {
-            store.set_v6_lines(v6.lines());
-        }
-        store.compact(&self.server.allocator().snapshot(wall))
     }
 
     /// Publishes the names of the live leases for DNS when they changed (RFC 2131 leases
@@ -603,20 +611,11 @@ impl DhcpService {
             "system clock stepped by {step} s; {moved} DHCP lease(s) keep their remaining time"
         );
         self.names_dirty = true;
-        if let Err(e) = self.compact(self.wall()) {
-            tracing::error!("DHCP lease file rewrite after the clock step failed: {e}");
-        }
+        self.request_compaction();
     }
 
     fn tick(&mut self, logged_drops: u64) -> u64 {
         self.follow_clock();
-        // Records left pending by a storage fault are retried even without client traffic.
-        if let Some(store) = &mut self.store {
-            match store.flush() {
-                Ok(()) => self.outage.recovered(),
-                Err(e) => self.outage.failed(&e, 0, store.pending_len()),
-            }
-        }
         let wall = self.wall();
         if self.server.allocator().expire(wall) > 0 {
             self.names_dirty = true;
@@ -641,12 +640,18 @@ impl DhcpService {
         }
         self.submit_v6_events();
         if self
-            .store
+            .writer
             .as_ref()
-            .is_some_and(LeaseStore::wants_compaction)
-            && let Err(e) = self.compact(wall)
+            .is_some_and(JournalWriter::wants_compaction)
         {
-            tracing::error!("DHCP lease file compaction failed: {e}");
+            self.request_compaction();
+        }
+        let refused = self.held.refused();
+        if refused != self.logged_refused {
+            self.logged_refused = refused;
+            tracing::error!(
+                "DHCP: {refused} ACK(s) dropped so far: the lease journal is too far behind"
+            );
         }
         let drops = self.server.stats.total_drops() + self.v6.as_ref().map_or(0, V6::drops);
         if drops != logged_drops {
@@ -720,12 +725,12 @@ impl DhcpService {
             }
         };
         let journal_start = self.journal.len();
-        if !journal.is_empty() {
+        let records = !journal.is_empty();
+        if records {
             self.names_dirty = true;
             self.journal.extend_from_slice(journal);
         }
-        let durable = !journal.is_empty();
-        if durable && let Some(s) = &mut self.script {
+        if records && let Some(s) = &mut self.script {
             let mut info = RequestInfo::from_request(bytes, name);
             if let Some(i) = &mut info {
                 i.tags = self.server.tag_names(scratch);
@@ -736,10 +741,24 @@ impl DhcpService {
         if let Some(to) = to {
             let reply = scratch.last_reply();
             let delay = scratch.reply_delay();
-            if delay > 0 {
-                // --dhcp-reply-delay (OFFERs only, which need no journal record): the reply
-                // leaves from the loop once due.
-                let due = StdInstant::now() + Duration::from_secs(u64::from(delay));
+            let due =
+                (delay > 0).then(|| StdInstant::now() + Duration::from_secs(u64::from(delay)));
+            if records || grants_lease(reply) {
+                // An ACK (also one with nothing new to record: the record of the same lease
+                // from an earlier turn may still be pending) leaves once its turn is durable.
+                let bytes = reply.to_vec();
+                self.hold(Held::V4 {
+                    to,
+                    ifindex,
+                    bytes,
+                    pxe,
+                    due,
+                });
+                return;
+            }
+            if let Some(due) = due {
+                // --dhcp-reply-delay (OFFERs; a rapid-commit ACK is held above first): the
+                // reply leaves from the loop once due.
                 let at = self.delayed.partition_point(|d| d.due <= due);
                 let bytes = reply.to_vec();
                 self.delayed.insert(
@@ -761,7 +780,6 @@ impl DhcpService {
                 ifindex,
                 start,
                 end: self.replies.len(),
-                durable,
                 pxe,
             });
         }
@@ -770,6 +788,10 @@ impl DhcpService {
 
 #[path = "service_reply.rs"]
 mod reply;
+
+#[path = "service_journal.rs"]
+mod journal;
+use journal::{HELD_MAX_BYTES, Held, grants_lease};
 
 #[path = "service_ping.rs"]
 mod held_offers;

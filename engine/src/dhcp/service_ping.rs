@@ -127,7 +127,6 @@ impl DhcpService {
                 ifindex: h.ifindex,
                 start,
                 end: self.replies.len(),
-                durable: false,
                 pxe: false,
             });
         }

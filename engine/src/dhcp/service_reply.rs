@@ -1,6 +1,6 @@
-//! Replies leaving the DHCP thread: the turn's group commit (journal write and `fdatasync`
-//! before any reply of the turn is sent), held-back replies (`--dhcp-reply-delay`), the
-//! destination of each reply (RFC 2131 §4.1) and its log line.
+//! Replies leaving the DHCP thread: the end of a turn (records to the journal writer, replies
+//! that need no durable record sent in one batch), held-back replies (`--dhcp-reply-delay`),
+//! the destination of each reply (RFC 2131 §4.1) and its log line.
 
 use super::*;
 
@@ -15,35 +15,19 @@ impl DhcpService {
         }
     }
 
-    /// Ends a turn: one durable journal append for all of its records, then its replies and
-    /// script events.
+    /// Ends a turn: its records to the journal writer with its ACKs and script events held,
+    /// then every reply ready to go.
     pub(super) fn commit(&mut self, sb: &mut SendBatch) {
-        let mut synced = true;
-        if let Some(store) = &mut self.store {
-            match store.append(&self.journal) {
-                Ok(()) => self.outage.recovered(),
-                Err(e) => {
-                    // Not durable: the ACKs must not go out; the records stay pending.
-                    synced = false;
-                    if store.pending_len() > PENDING_MAX {
-                        let wall = self.clock.now(crate::clock::boottime());
-                        let v6 = match &self.v6 {
-                            Some(v6) => v6.lines(),
-                            None => store.v6_lines().to_vec(),
-                        };
-                        store.collapse(&self.server.allocator().snapshot(wall), v6);
-                    }
-                    let withheld = self.outgoing.iter().filter(|o| o.durable).count()
-                        + self.v6.as_ref().map_or(0, V6::pending_replies);
-                    self.outage.failed(&e, withheld, store.pending_len());
-                }
-            }
-        }
-        self.journal.clear();
+        self.commit_journal();
+        self.send_outgoing(sb);
+    }
+
+    /// Sends the replies gathered in `outgoing` (one `sendmmsg` for those of the DHCP socket).
+    pub(super) fn send_outgoing(&mut self, sb: &mut SendBatch) {
         let outgoing = std::mem::take(&mut self.outgoing);
         let mut batch: Vec<(Datagram<'_>, &Outgoing)> = Vec::with_capacity(outgoing.len());
         for o in &outgoing {
-            if (synced || !o.durable) && !o.pxe && self.socket.is_some() {
+            if !o.pxe && self.socket.is_some() {
                 let (dst, ifindex) = self.route(o.to, o.ifindex);
                 let bytes = &self.replies[o.start..o.end];
                 batch.push((
@@ -69,28 +53,17 @@ impl DhcpService {
         }
         drop(batch);
         for o in &outgoing {
-            if (synced || !o.durable) && (o.pxe || self.socket.is_none()) {
+            if o.pxe || self.socket.is_none() {
                 self.send(o);
             }
         }
         self.flush_log();
         self.outgoing = outgoing;
         self.outgoing.clear();
-        if let Some(v6) = &mut self.v6 {
-            v6.send_pending(synced);
-        }
-        self.submit_v6_events();
         self.replies.clear();
-        if let Some(s) = &mut self.script
-            && !s.events.is_empty()
-        {
-            let wall = self.clock.now(crate::clock::boottime());
-            s.runner.submit(&s.events, wall);
-            s.events.clear();
-        }
     }
 
-    /// Hands the DHCPv6 lease events gathered so far to the script (after the turn's sync).
+    /// Hands the DHCPv6 lease events gathered so far (expiry, reload) to the script.
     pub(super) fn submit_v6_events(&mut self) {
         let wall = self.wall();
         if let (Some(s), Some(v6)) = (&mut self.script, &mut self.v6) {

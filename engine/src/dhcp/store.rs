@@ -1,7 +1,8 @@
 //! The durable lease store: dnsmasq's lease file plus an append-only journal beside it
 //! (`<file>.journal`), as laid out in [`ringmasq_proto::dhcp::journal`].
 //!
-//! Every journal append is written and `fdatasync`ed before the caller sends the ACK it
+//! The store lives on the journal writer thread ([`super::journal_writer`]); every journal
+//! append is written and `fdatasync`ed before the DHCP thread is told it may send the ACK it
 //! records, so an acknowledged lease survives `kill -9` at any moment. The lease file itself is
 //! only rewritten at compaction (write `<file>.tmp`, fsync, rename, fsync the directory, then
 //! truncate the journal), so a write costs O(change).
@@ -198,8 +199,14 @@ impl LeaseStore {
     /// records still pending from a failed append. On error the records stay pending: nothing
     /// they acknowledge may be sent.
     pub fn append(&mut self, records: &[u8]) -> io::Result<()> {
-        self.pending.extend_from_slice(records);
+        self.queue(records);
         self.flush()
+    }
+
+    /// Adds journal records to the pending ones, for the next [`LeaseStore::flush`] (group
+    /// commit: several turns' records, one write, one sync).
+    pub fn queue(&mut self, records: &[u8]) {
+        self.pending.extend_from_slice(records);
     }
 
     /// Bytes of records not yet durable.

@@ -2,8 +2,10 @@
 //! the sans-IO core ([`ringmasq_proto::dhcp6`]), a UDP socket on [::]:547 that has joined
 //! All_DHCP_Relay_Agents_and_Servers (ff02::1:2) on every interface with an IPv6 address
 //! (followed once a second, so new interfaces and prefixes are served without a restart), and
-//! the server DUID. Lease changes go into the DHCP thread's journal turn; replies leave after
-//! its `fdatasync`, as DHCPv4 ACKs do.
+//! the server DUID. Lease changes go into the DHCP thread's journal turn; replies that commit a
+//! lease (to Request, Renew, Rebind, relayed messages, and any that changed a lease) leave once
+//! the journal writer reports that turn durable, as DHCPv4 ACKs do; Advertise, Confirm and
+//! Information-request replies leave at the end of the turn.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
@@ -224,14 +226,25 @@ fn type_name(t: u8) -> &'static str {
     }
 }
 
+/// One DHCPv6 reply of a turn.
+#[derive(Debug)]
+pub struct Reply6 {
+    /// Its destination.
+    pub to: SocketAddrV6,
+    /// The message.
+    pub bytes: Vec<u8>,
+    /// Whether it must wait until the turn's journal records are durable.
+    pub durable: bool,
+}
+
 /// The DHCPv6 server with its socket.
 pub struct V6 {
     server: Server6,
     socket: UdpSocket,
     ifaces: Ifaces6,
     joined: HashSet<u32>,
-    /// Replies of the current turn, sent after the journal sync.
-    pending: Vec<(SocketAddrV6, Vec<u8>, u32)>,
+    /// Replies of the current turn, taken by [`V6::take_replies`].
+    pending: Vec<Reply6>,
     log: bool,
     /// With `--dhcp-script`: the leases the script knows, and its events not yet submitted.
     told: Option<Leases6Told>,
@@ -351,11 +364,6 @@ impl V6 {
         self.server.shift(step)
     }
 
-    /// Replies held for the next [`V6::send_pending`].
-    pub fn pending_replies(&self) -> usize {
-        self.pending.len()
-    }
-
     /// Removes expired leases; whether any went.
     pub fn expire(&mut self, wall: u64) -> bool {
         if let Some(t) = &mut self.told {
@@ -381,7 +389,7 @@ impl V6 {
         &self.server.config().server_duid
     }
 
-    /// Handles up to `max` waiting datagrams: replies are held for [`V6::send_pending`], lease
+    /// Handles up to `max` waiting datagrams: replies are kept for [`V6::take_replies`], lease
     /// changes appended to `journal`. Returns how many datagrams were read and whether a
     /// lease changed.
     pub fn receive(
@@ -490,22 +498,28 @@ impl V6 {
                 if self.log {
                     tracing::info!("DHCPv6 reply of {} bytes to {to}", bytes.len());
                 }
-                self.pending.push((to, bytes, index));
+                // A reply that may acknowledge a lease waits for the journal even when this
+                // message changed nothing: an earlier turn's record of it may still be pending.
+                let durable = !changes.is_empty()
+                    || !matches!(
+                        inbound,
+                        msg::SOLICIT | msg::CONFIRM | msg::INFORMATION_REQUEST
+                    );
+                self.pending.push(Reply6 { to, bytes, durable });
                 !changes.is_empty()
             }
         }
     }
 
-    /// Sends the turn's replies; with `synced` false (the journal write failed) only those
-    /// that commit nothing would be safe, so none are sent.
-    pub fn send_pending(&mut self, synced: bool) {
-        for (to, bytes, _) in self.pending.drain(..) {
-            if !synced {
-                continue;
-            }
-            if let Err(e) = self.socket.send_to(&bytes, to) {
-                tracing::warn!("DHCPv6 reply to {to}: send failed: {e}");
-            }
+    /// The turn's replies, to send now or once the turn is durable.
+    pub fn take_replies(&mut self) -> Vec<Reply6> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Sends one reply.
+    pub fn send(&self, to: SocketAddrV6, bytes: &[u8]) {
+        if let Err(e) = self.socket.send_to(bytes, to) {
+            tracing::warn!("DHCPv6 reply to {to}: send failed: {e}");
         }
     }
 
