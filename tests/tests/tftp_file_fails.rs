@@ -4,8 +4,11 @@
 //! get a TFTP ERROR (code 0, RFC 1350 §7) — not a short file passed off as complete, and not
 //! silence until it gives up — and receive only the file's true bytes before it. The failure
 //! is logged and counted, and the transfer's slot is freed: with `--tftp-max=1`, the next
-//! fetch (curl) runs and gets the file as it is now, whole.
+//! fetch (curl) runs and gets the file as it is now, whole. A netascii request, whose file is
+//! read whole before the answer, cut the same way, gets the same ERROR.
 
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use ringmasq_tests::read_gate::ReadGate;
@@ -28,37 +31,8 @@ fn a_file_truncated_mid_read_ends_with_an_error(b: Backend) -> anyhow::Result<()
     let path = s.root().join("image.img");
     let tmp = s.scratch("out");
     let out = tmp.join("hpa");
-    let mut gate = ReadGate::new(&path)?;
     let started = Instant::now();
-    let (o, reads) = std::thread::scope(|sc| {
-        let client = sc.spawn(|| s.tftp_hpa("image.img", "binary", &out));
-        // The first read goes through (a full chunk); the file is cut while the second waits,
-        // after the server has taken the size it announces.
-        let first = gate.next(Duration::from_secs(20));
-        assert!(
-            first.is_some(),
-            "the server never read the file:\n{}",
-            s.log()
-        );
-        drop(first);
-        let second = gate.next(Duration::from_secs(20));
-        assert!(second.is_some(), "no second read:\n{}", s.log());
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .and_then(|f| f.set_len(CUT as u64))
-            .unwrap();
-        drop(second);
-        // Every later read goes through until the client is done (bounded by its timeout).
-        let mut reads = 2;
-        while !client.is_finished() {
-            if gate.next(Duration::from_millis(100)).is_some() {
-                reads += 1;
-            }
-        }
-        (client.join().expect("client thread"), reads)
-    });
-    drop(gate);
+    let (o, reads) = cut_during_fetch(&s, &path, CUT, || s.tftp_hpa("image.img", "binary", &out))?;
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -106,7 +80,63 @@ fn a_file_truncated_mid_read_ends_with_an_error(b: Backend) -> anyhow::Result<()
     let got = std::fs::read(&now)?;
     assert_eq!(got.len(), CUT);
     assert!(got[..] == data[..CUT], "the cut file differs");
+    // netascii: the whole file is read at the request (to convert it); cut during that read,
+    // the request is answered with the same ERROR.
+    let text = s.root().join("text.txt");
+    std::fs::write(&text, "line\n".repeat(SIZE / 5))?;
+    let out = tmp.join("ascii");
+    let (o, _) = cut_during_fetch(&s, &text, CUT, || s.tftp_hpa("text.txt", "netascii", &out))?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("Error code 0") && said.contains("error reading the file"),
+        "netascii: {:?} {said:?}\n{}",
+        o.status,
+        s.log()
+    );
     Ok(())
+}
+
+/// Runs `client` while the reads of `path` are gated: the first read goes through (a full
+/// chunk); the file is cut to `cut` bytes while the second waits, after the server has taken
+/// the size it announces; every later read goes through until the client is done (bounded by
+/// its own timeout). Returns the client's output and the number of reads seen.
+fn cut_during_fetch(
+    s: &TftpServer,
+    path: &Path,
+    cut: usize,
+    client: impl FnOnce() -> Output + Send,
+) -> anyhow::Result<(Output, usize)> {
+    let mut gate = ReadGate::new(path)?;
+    let r = std::thread::scope(|sc| {
+        let client = sc.spawn(client);
+        let first = gate.next(Duration::from_secs(20));
+        assert!(
+            first.is_some(),
+            "the server never read the file:\n{}",
+            s.log()
+        );
+        drop(first);
+        let second = gate.next(Duration::from_secs(20));
+        assert!(second.is_some(), "no second read:\n{}", s.log());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(cut as u64))
+            .unwrap();
+        drop(second);
+        let mut reads = 2;
+        while !client.is_finished() {
+            if gate.next(Duration::from_millis(100)).is_some() {
+                reads += 1;
+            }
+        }
+        (client.join().expect("client thread"), reads)
+    });
+    Ok(r)
 }
 
 backend_tests!(a_file_truncated_mid_read_ends_with_an_error);

@@ -310,7 +310,14 @@ impl TftpService {
                     Ok(w) => FileBytes::complete(to_netascii(&w)),
                     Err(e) => {
                         tracing::warn!("TFTP cannot read {}: {e}", path.display());
-                        self.send_error(li, r, ErrorCode::AccessViolation, "cannot read file");
+                        // Not a refusal: code 0 with the reason (RFC 1350 §5), as for a read
+                        // failing during an octet transfer.
+                        self.send_error(
+                            li,
+                            r,
+                            ErrorCode::Undefined,
+                            "error reading the file: it changed or a read failed",
+                        );
                         return;
                     }
                 }
