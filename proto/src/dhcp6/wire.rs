@@ -87,8 +87,15 @@ pub mod status {
     pub const NOT_ON_LINK: u16 = 4;
 }
 
-/// Most relay agents a message may have passed (RFC 8415 §7.6 HOP_COUNT_LIMIT).
-pub const HOP_COUNT_LIMIT: u8 = 32;
+/// Highest hop count a relay agent passes on (RFC 8415 §7.6 HOP_COUNT_LIMIT = 8; it was 32 in
+/// RFC 3315 §5.5).
+pub const HOP_COUNT_LIMIT: u8 = 8;
+
+/// Most RELAY-FORW layers a conforming chain of relays can build: the first relay sets
+/// hop-count 0 (RFC 8415 §19.1.1); each next one discards a message whose hop-count is
+/// already at least HOP_COUNT_LIMIT and otherwise adds 1 (§19.1.2), so the outermost hop-count
+/// is at most HOP_COUNT_LIMIT and there are at most HOP_COUNT_LIMIT + 1 layers.
+pub const MAX_RELAY_LAYERS: usize = HOP_COUNT_LIMIT as usize + 1;
 
 /// Why a datagram could not be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -199,12 +206,13 @@ fn decode_layers(mut b: &[u8], relay_type: u8) -> Result<Inbound<'_>, WireError>
     loop {
         let t = *b.first().ok_or(WireError::Short)?;
         if t == relay_type {
-            if b.len() < 34 || relays.len() > usize::from(HOP_COUNT_LIMIT) {
-                return Err(if b.len() < 34 {
-                    WireError::Short
-                } else {
-                    WireError::Relay
-                });
+            if b.len() < 34 {
+                return Err(WireError::Short);
+            }
+            // RFC 8415 §19.1.2: no conforming relay chain is deeper than MAX_RELAY_LAYERS or
+            // carries a hop-count above HOP_COUNT_LIMIT; such a message is dropped.
+            if relays.len() >= MAX_RELAY_LAYERS || b[1] > HOP_COUNT_LIMIT {
+                return Err(WireError::Relay);
             }
             let link =
                 Ipv6Addr::from(<[u8; 16]>::try_from(&b[2..18]).map_err(|_| WireError::Short)?);
@@ -324,4 +332,44 @@ pub fn opaque_items(mut v: &[u8]) -> impl Iterator<Item = &[u8]> {
         v = &v[2 + len..];
         Some(item)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SOLICIT (elapsed time only) inside `layers` RELAY-FORW layers, the innermost with
+    /// hop-count 0 and each outer one 1 more, as a conforming chain of relays builds it.
+    fn chain(layers: u8) -> Vec<u8> {
+        let mut m = vec![msg::SOLICIT, 0, 0, 7, 0, 8, 0, 2, 0, 0];
+        for hop in 0..layers {
+            let mut r = vec![msg::RELAY_FORW, hop];
+            r.extend_from_slice(&Ipv6Addr::UNSPECIFIED.octets());
+            r.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+            put(&mut r, opt::RELAY_MSG, &m);
+            m = r;
+        }
+        m
+    }
+
+    #[test]
+    fn relay_chain_up_to_the_hop_count_limit() {
+        // Nine relays: the last got hop-count 7 (< 8) and sent 8 (RFC 8415 §19.1.2).
+        let nine = chain(HOP_COUNT_LIMIT + 1);
+        let d = decode(&nine).unwrap();
+        assert_eq!(d.relays.len(), MAX_RELAY_LAYERS);
+        assert_eq!(d.relays[0].hop_count, HOP_COUNT_LIMIT);
+        assert_eq!(d.msg_type, msg::SOLICIT);
+        // A tenth relay would have discarded it.
+        assert_eq!(decode(&chain(HOP_COUNT_LIMIT + 2)), Err(WireError::Relay));
+    }
+
+    #[test]
+    fn relay_hop_count_above_the_limit_dropped() {
+        let mut one = chain(1);
+        one[1] = HOP_COUNT_LIMIT;
+        assert!(decode(&one).is_ok());
+        one[1] = HOP_COUNT_LIMIT + 1;
+        assert_eq!(decode(&one), Err(WireError::Relay));
+    }
 }
