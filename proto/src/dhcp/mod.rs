@@ -31,6 +31,7 @@ pub mod release;
 mod reply;
 pub mod routes;
 pub mod script;
+pub mod script_env;
 pub mod server;
 pub mod stats;
 pub mod store_fuzzing;

@@ -7,12 +7,12 @@
 //! (`old`) and to give `del` the removed lease's MAC address and name.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use super::journal::{self, Record};
 use super::lease::Lease;
 use super::packet::{self, OptionTable, code};
+use super::script_env::{ScriptEnv, hex};
 
 /// The first argument given to the script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,17 +286,6 @@ fn event(
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 /// The MAC address argument: `aa:bb:...`, with `TT-` prepended for a hardware type other than
 /// Ethernet, as in the lease file.
 pub fn mac_text(l: &Lease) -> String {
@@ -331,76 +320,39 @@ pub fn command(
     if let Some(h) = &l.hostname {
         args.push(h.clone());
     }
-    let mut env: Vec<(&'static str, String)> = Vec::new();
-    env.push(("DNSMASQ_LEASE_EXPIRES", l.expires.to_string()));
-    let remaining = if l.expires == 0 {
-        0
-    } else {
-        l.expires.saturating_sub(wall)
-    };
-    env.push(("DNSMASQ_TIME_REMAINING", remaining.to_string()));
+    let mut env = ScriptEnv::default();
+    env.expiry(l.expires, wall);
     if let (Some(d), Some(_)) = (ctx.domain, &l.hostname) {
-        env.push(("DNSMASQ_DOMAIN", d.to_owned()));
+        env.push("DNSMASQ_DOMAIN", d.to_owned());
     }
     if let Some(c) = &l.client_id {
-        env.push(("DNSMASQ_CLIENT_ID", hex(c)));
+        env.push("DNSMASQ_CLIENT_ID", hex(c));
     }
-    if let Some(h) = &ev.old_hostname {
-        env.push(("DNSMASQ_OLD_HOSTNAME", h.clone()));
-    }
-    if ev.data_missing {
-        env.push(("DNSMASQ_DATA_MISSING", "1".to_owned()));
-    }
-    if ctx.log_dhcp {
-        env.push(("DNSMASQ_LOG_DHCP", "1".to_owned()));
-    }
+    env.event(ev.old_hostname.as_ref(), ev.data_missing, ctx.log_dhcp);
     if let Some(r) = &ev.request {
-        env.push(("DNSMASQ_INTERFACE", r.interface.clone()));
-        if let Some(h) = &r.supplied_hostname {
-            env.push(("DNSMASQ_SUPPLIED_HOSTNAME", h.clone()));
-        }
+        env.request(&r.interface, r.supplied_hostname.as_ref());
         if l.client_id.is_none()
             && let Some(c) = &r.client_id
         {
-            env.push(("DNSMASQ_CLIENT_ID", hex(c)));
+            env.push("DNSMASQ_CLIENT_ID", hex(c));
         }
         if let Some(v) = &r.vendor_class {
-            env.push(("DNSMASQ_VENDOR_CLASS", v.clone()));
+            env.push("DNSMASQ_VENDOR_CLASS", v.clone());
         }
-        const USER_CLASS: [&str; 8] = [
-            "DNSMASQ_USER_CLASS0",
-            "DNSMASQ_USER_CLASS1",
-            "DNSMASQ_USER_CLASS2",
-            "DNSMASQ_USER_CLASS3",
-            "DNSMASQ_USER_CLASS4",
-            "DNSMASQ_USER_CLASS5",
-            "DNSMASQ_USER_CLASS6",
-            "DNSMASQ_USER_CLASS7",
-        ];
-        for (name, v) in USER_CLASS.iter().zip(&r.user_classes) {
-            env.push((name, v.clone()));
-        }
-        if !r.requested_options.is_empty() {
-            let codes: Vec<String> = r.requested_options.iter().map(u8::to_string).collect();
-            env.push(("DNSMASQ_REQUESTED_OPTIONS", codes.join(",")));
-        }
-        if let Some(a) = r.relay {
-            env.push(("DNSMASQ_RELAY_ADDRESS", a.to_string()));
-        }
+        env.user_classes(&r.user_classes);
+        env.requested_and_relay(&r.requested_options, r.relay);
         for (name, v) in [
             ("DNSMASQ_CIRCUIT_ID", &r.circuit_id),
             ("DNSMASQ_REMOTE_ID", &r.remote_id),
             ("DNSMASQ_SUBSCRIBER_ID", &r.subscriber_id),
         ] {
             if let Some(v) = v {
-                env.push((name, hex(v)));
+                env.push(name, hex(v));
             }
         }
-        if !r.tags.is_empty() {
-            env.push(("DNSMASQ_TAGS", r.tags.join(" ")));
-        }
+        env.tags(&r.tags);
     }
-    (args, env)
+    (args, env.0)
 }
 
 #[cfg(test)]

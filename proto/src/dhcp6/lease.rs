@@ -78,17 +78,7 @@ impl Lease6 {
     }
 }
 
-/// Colon-separated lowercase hex, as dnsmasq writes DUIDs.
-pub fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 3);
-    for (i, x) in b.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        let _ = write!(s, "{x:02x}");
-    }
-    s
-}
+pub use crate::dhcp::script_env::hex;
 
 /// Parses colon-separated hex (one or two digits per byte).
 pub fn unhex(s: &str) -> Option<Vec<u8>> {

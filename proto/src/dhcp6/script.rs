@@ -13,6 +13,7 @@ use super::lease::{Lease6, hex};
 use super::server::Change6;
 use super::wire::{self, Inbound, Options, opt};
 use crate::dhcp::script::ScriptAction;
+use crate::dhcp::script_env::ScriptEnv;
 
 /// What the request behind a lease change tells the script.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,30 +71,6 @@ impl Request6Info {
         }
     }
 }
-
-/// `DNSMASQ_USER_CLASS0`.. (as many as the script is given).
-const USER_CLASS: [&str; 8] = [
-    "DNSMASQ_USER_CLASS0",
-    "DNSMASQ_USER_CLASS1",
-    "DNSMASQ_USER_CLASS2",
-    "DNSMASQ_USER_CLASS3",
-    "DNSMASQ_USER_CLASS4",
-    "DNSMASQ_USER_CLASS5",
-    "DNSMASQ_USER_CLASS6",
-    "DNSMASQ_USER_CLASS7",
-];
-
-/// `DNSMASQ_VENDOR_CLASS0`.. (as many as the script is given).
-const VENDOR_CLASS: [&str; 8] = [
-    "DNSMASQ_VENDOR_CLASS0",
-    "DNSMASQ_VENDOR_CLASS1",
-    "DNSMASQ_VENDOR_CLASS2",
-    "DNSMASQ_VENDOR_CLASS3",
-    "DNSMASQ_VENDOR_CLASS4",
-    "DNSMASQ_VENDOR_CLASS5",
-    "DNSMASQ_VENDOR_CLASS6",
-    "DNSMASQ_VENDOR_CLASS7",
-];
 
 /// One script run for a DHCPv6 lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -243,61 +220,31 @@ pub fn command6(
     if let Some(h) = &l.hostname {
         args.push(h.clone());
     }
-    let mut env: Vec<(&'static str, String)> = vec![
-        (
-            "DNSMASQ_IAID",
-            format!("{}{}", if l.temporary { "T" } else { "" }, l.iaid),
-        ),
-        ("DNSMASQ_SERVER_DUID", hex(server_duid)),
-        ("DNSMASQ_LEASE_EXPIRES", l.expires.to_string()),
-    ];
-    let remaining = if l.expires == 0 {
-        0
-    } else {
-        l.expires.saturating_sub(wall)
-    };
-    env.push(("DNSMASQ_TIME_REMAINING", remaining.to_string()));
+    let mut env = ScriptEnv::default();
+    env.push(
+        "DNSMASQ_IAID",
+        format!("{}{}", if l.temporary { "T" } else { "" }, l.iaid),
+    );
+    env.push("DNSMASQ_SERVER_DUID", hex(server_duid));
+    env.expiry(l.expires, wall);
     if let Some(mac) = duid_mac(&l.duid) {
-        env.push(("DNSMASQ_MAC", hex(mac)));
+        env.push("DNSMASQ_MAC", hex(mac));
     }
     if let (Some(d), Some(_)) = (domain, &l.hostname) {
-        env.push(("DNSMASQ_DOMAIN", d.to_owned()));
+        env.push("DNSMASQ_DOMAIN", d.to_owned());
     }
-    if let Some(h) = &ev.old_hostname {
-        env.push(("DNSMASQ_OLD_HOSTNAME", h.clone()));
-    }
-    if ev.data_missing {
-        env.push(("DNSMASQ_DATA_MISSING", "1".to_owned()));
-    }
-    if log_dhcp {
-        env.push(("DNSMASQ_LOG_DHCP", "1".to_owned()));
-    }
+    env.event(ev.old_hostname.as_ref(), ev.data_missing, log_dhcp);
     if let Some(r) = &ev.request {
-        env.push(("DNSMASQ_INTERFACE", r.interface.clone()));
-        if let Some(h) = &r.supplied_hostname {
-            env.push(("DNSMASQ_SUPPLIED_HOSTNAME", h.clone()));
-        }
-        for (name, v) in USER_CLASS.iter().zip(&r.user_classes) {
-            env.push((name, v.clone()));
-        }
+        env.request(&r.interface, r.supplied_hostname.as_ref());
+        env.user_classes(&r.user_classes);
         if let Some((e, classes)) = &r.vendor_class {
-            env.push(("DNSMASQ_VENDOR_CLASS_ID", e.to_string()));
-            for (name, v) in VENDOR_CLASS.iter().zip(classes) {
-                env.push((name, v.clone()));
-            }
+            env.push("DNSMASQ_VENDOR_CLASS_ID", e.to_string());
+            env.vendor_classes(classes);
         }
-        if !r.requested_options.is_empty() {
-            let codes: Vec<String> = r.requested_options.iter().map(u16::to_string).collect();
-            env.push(("DNSMASQ_REQUESTED_OPTIONS", codes.join(",")));
-        }
-        if let Some(a) = r.relay {
-            env.push(("DNSMASQ_RELAY_ADDRESS", a.to_string()));
-        }
-        if !r.tags.is_empty() {
-            env.push(("DNSMASQ_TAGS", r.tags.join(" ")));
-        }
+        env.requested_and_relay(&r.requested_options, r.relay);
+        env.tags(&r.tags);
     }
-    (args, env)
+    (args, env.0)
 }
 
 #[cfg(test)]
