@@ -325,6 +325,35 @@ impl Lab6 {
         }
     }
 
+    /// udhcpc once on the client's link (4 tries 2 s apart, no script) with `extra` arguments:
+    /// the address leased, if any, and udhcpc's output.
+    pub fn udhcpc(&self, extra: &[&str]) -> (Option<String>, String) {
+        let mut args = vec![
+            "udhcpc",
+            "-f",
+            "-q",
+            "-n",
+            "-i",
+            CLIENT_IF,
+            "-t",
+            "4",
+            "-T",
+            "2",
+            "-s",
+            "/bin/true",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.in_client(&args);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        let addr = text
+            .split("lease of ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .map(str::to_string);
+        (addr, text)
+    }
+
     /// dhclient -6's lease file.
     pub fn dhclient6_leases(&self) -> PathBuf {
         self.path("dhclient6.leases")
@@ -367,6 +396,16 @@ impl Drop for Lab6 {
             let _ = run_ok(&["ip", "netns", "del", ns]);
         }
     }
+}
+
+/// The last `iaaddr` of a dhclient -6 lease file's text (its newest lease).
+pub fn last_iaaddr(leases: &str) -> Option<String> {
+    leases
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("iaaddr "))
+        .and_then(|r| r.split_whitespace().next())
+        .map(str::to_string)
 }
 
 /// One field of rdisc6's output (`Name : value`), the first occurrence, trimmed.

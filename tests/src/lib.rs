@@ -32,6 +32,7 @@ pub mod pxe_lab;
 pub mod read_gate;
 pub mod recorder;
 pub mod ringmasq;
+pub mod script_log;
 pub mod scripted;
 pub mod signed_lab;
 pub mod tempdir;

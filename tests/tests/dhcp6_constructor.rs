@@ -4,17 +4,11 @@
 
 use std::time::Duration;
 
-use ringmasq_tests::lab6::{Lab6, SERVER_IF, usable};
+use ringmasq_tests::lab6::{Lab6, SERVER_IF, last_iaaddr, usable};
 
 fn lease_addr(lab: &Lab6) -> String {
-    std::fs::read_to_string(lab.dhclient6_leases())
+    last_iaaddr(&std::fs::read_to_string(lab.dhclient6_leases()).unwrap_or_default())
         .unwrap_or_default()
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("iaaddr "))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or("")
-        .to_string()
 }
 
 #[test]

@@ -6,16 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use ringmasq_tests::lab6::{Lab6, usable};
-
-fn iaaddr(leases: &str) -> Option<String> {
-    leases
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("iaaddr "))
-        .and_then(|r| r.split_whitespace().next())
-        .map(str::to_string)
-}
+use ringmasq_tests::lab6::{Lab6, last_iaaddr, usable};
 
 fn wait_file(
     path: &std::path::Path,
@@ -71,7 +62,7 @@ fn obtain_keep_and_release() {
     let conf = "send fqdn.fqdn \"client6\";\nsend fqdn.server-update off;\n";
     let out = lab.dhclient6(conf, &[]);
     let got = std::fs::read_to_string(lab.dhclient6_leases()).unwrap_or_default();
-    let addr = iaaddr(&got).unwrap_or_else(|| panic!("no lease:\n{out}\n{}", lab.log()));
+    let addr = last_iaaddr(&got).unwrap_or_else(|| panic!("no lease:\n{out}\n{}", lab.log()));
     let last: u128 = addr.parse::<std::net::Ipv6Addr>().unwrap().into();
     assert!(
         addr.starts_with("fd00:66::") && (0x100..=0x1ff).contains(&(last & 0xffff)),
@@ -121,7 +112,7 @@ fn obtain_keep_and_release() {
     lab.kill_dhclient6();
     let out = lab.dhclient6(conf, &[]);
     let again = std::fs::read_to_string(lab.dhclient6_leases()).unwrap_or_default();
-    assert_eq!(iaaddr(&again).as_deref(), Some(addr.as_str()), "{out}");
+    assert_eq!(last_iaaddr(&again).as_deref(), Some(addr.as_str()), "{out}");
     // Release: RELEASE reaches the server and the lease leaves the file.
     lab.kill_dhclient6();
     let out = lab.dhclient6(conf, &["-r"]);

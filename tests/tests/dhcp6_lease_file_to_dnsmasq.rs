@@ -4,17 +4,11 @@
 
 use std::time::Duration;
 
-use ringmasq_tests::lab6::{Lab6, usable};
+use ringmasq_tests::lab6::{Lab6, last_iaaddr, usable};
 
 fn leased(lab: &Lab6) -> (String, String) {
     let text = std::fs::read_to_string(lab.dhclient6_leases()).unwrap_or_default();
-    let addr = text
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("iaaddr "))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or("")
-        .to_string();
+    let addr = last_iaaddr(&text).unwrap_or_default();
     let server = text
         .lines()
         .rev()

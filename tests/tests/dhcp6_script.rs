@@ -5,47 +5,10 @@
 //! REPLY echoes the Client FQDN option (RFC 4704) with the name under `--domain`; a restart
 //! runs `old` with DNSMASQ_DATA_MISSING; `dhclient -6 -r` runs `del`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ringmasq_tests::lab6::{CLIENT_MAC, Lab6, usable};
-
-/// Each run of the script: its arguments and its `DNSMASQ_*` variables.
-fn runs(log: &std::path::Path) -> Vec<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut parts: Vec<&str> = text.split("END\n").collect();
-    // The last part is a run still being written (or empty): only finished runs count.
-    parts.pop();
-    parts
-        .into_iter()
-        .filter(|r| r.starts_with("ARGS "))
-        .map(|r| {
-            let mut lines = r.lines();
-            let args = lines.next().unwrap_or("")["ARGS ".len()..].to_string();
-            (args, lines.map(str::to_string).collect())
-        })
-        .collect()
-}
-
-fn wait_run(lab: &Lab6, log: &std::path::Path, action: &str) -> (String, Vec<String>) {
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(r) = runs(log).into_iter().find(|(a, _)| a.starts_with(action)) {
-            return r;
-        }
-        assert!(
-            Instant::now() < end,
-            "no {action:?} run: {:?}\n{}",
-            runs(log),
-            lab.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn var<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
-    env.iter()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
-}
+use ringmasq_tests::script_log::{ScriptLog, var};
 
 #[test]
 fn add_old_del_with_v6_environment() {
@@ -54,19 +17,9 @@ fn add_old_del_with_v6_environment() {
     }
     let mut lab = Lab6::new("sc", &["fd00:68::1/64"]);
     let leases = lab.path("leases");
-    let log = lab.path("script.log");
-    let script = lab.path("script.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n{{ echo \"ARGS $*\"; env | grep '^DNSMASQ_' | sort; echo END; }} >> {}\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = ScriptLog::new(&lab.path(""));
     let leasefile = format!("--dhcp-leasefile={}", leases.display());
-    let scriptarg = format!("--dhcp-script={}", script.display());
+    let scriptarg = script.arg();
     let args = [
         "--port=0",
         "--domain=lab6",
@@ -94,7 +47,7 @@ fn add_old_del_with_v6_environment() {
         "no FQDN option in the reply:\n{got}"
     );
     assert!(got.contains("client6.lab6"), "{got}");
-    let (a, env) = wait_run(&lab, &log, "add ");
+    let (a, env) = script.wait_run(|a| a.starts_with("add "), || lab.log());
     let f: Vec<&str> = a.split(' ').collect();
     assert_eq!((f[2], f[3]), (addr.as_str(), "client6"), "{a}");
     assert!(f[1].ends_with(CLIENT_MAC), "DUID argument: {a}");
@@ -123,12 +76,12 @@ fn add_old_del_with_v6_environment() {
         "{file}\n{server_duid}"
     );
     lab.start_ringmasq(&args);
-    let (a, env) = wait_run(&lab, &log, "old ");
+    let (a, env) = script.wait_run(|a| a.starts_with("old "), || lab.log());
     assert!(a.contains(&addr), "{a}");
     assert_eq!(var(&env, "DNSMASQ_DATA_MISSING"), Some("1"), "{env:?}");
     assert_eq!(var(&env, "DNSMASQ_IAID"), Some(iaid), "{env:?}");
     // Released: `del`.
     let out = lab.dhclient6(conf, &["-r"]);
-    let (a, _) = wait_run(&lab, &log, "del ");
+    let (a, _) = script.wait_run(|a| a.starts_with("del "), || lab.log());
     assert!(a.contains(&addr), "{a}\n{out}");
 }

@@ -6,47 +6,14 @@
 //! option. The `--dhcp-script` sees each lease's tags in DNSMASQ_TAGS.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ringmasq_tests::lab6::{Lab6, usable};
+use ringmasq_tests::lab6::{Lab6, last_iaaddr, usable};
+use ringmasq_tests::script_log::{ScriptLog, var};
 
-/// The `DNSMASQ_*` lines of the script's finished `add` run for `addr`.
-fn add_run(lab: &Lab6, log: &Path, addr: &str) -> Vec<String> {
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let mut parts: Vec<&str> = text.split("END\n").collect();
-        // The last part is a run still being written (or empty).
-        parts.pop();
-        if let Some(run) = parts
-            .iter()
-            .find(|r| r.starts_with("ARGS add ") && r.lines().next().unwrap_or("").contains(addr))
-        {
-            return run.lines().skip(1).map(str::to_string).collect();
-        }
-        assert!(
-            Instant::now() < end,
-            "no add run for {addr}:\n{text}\n{}",
-            lab.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn var<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
-    env.iter()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
-}
-
-/// The last `iaaddr` of a dhclient -6 lease file.
+/// The newest `iaaddr` of a dhclient -6 lease file.
 fn leased(file: &Path) -> Option<String> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("iaaddr "))
-        .and_then(|r| r.split_whitespace().next())
-        .map(str::to_string)
+    last_iaaddr(&std::fs::read_to_string(file).unwrap_or_default())
 }
 
 fn low16(a: &str) -> u128 {
@@ -60,19 +27,9 @@ fn host_tag_selects_range_options_and_script_tags() {
     }
     let mut lab = Lab6::new("tg", &["fd00:69::1/64"]);
     let leases = lab.path("leases");
-    let log = lab.path("script.log");
-    let script = lab.path("script.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n{{ echo \"ARGS $*\"; env | grep '^DNSMASQ_' | sort; echo END; }} >> {}\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = ScriptLog::new(&lab.path(""));
     let leasefile = format!("--dhcp-leasefile={}", leases.display());
-    let scriptarg = format!("--dhcp-script={}", script.display());
+    let scriptarg = script.arg();
     lab.start_ringmasq(&[
         "--dhcp-range=tag:vip,set:vipnet,fd00:69::10,fd00:69::1f,64,1h",
         "--dhcp-range=set:lan,fd00:69::100,fd00:69::1ff,64,1h",
@@ -102,7 +59,7 @@ fn host_tag_selects_range_options_and_script_tags() {
         got.contains("option dhcp6.domain-search \"vip.test.\";"),
         "{got}"
     );
-    let env = add_run(&lab, &log, &vip);
+    let (_, env) = script.wait_run(|a| a.starts_with("add ") && a.contains(&vip), || lab.log());
     assert_eq!(
         var(&env, "DNSMASQ_TAGS"),
         Some("known lan vip vipnet"),
@@ -126,7 +83,10 @@ fn host_tag_selects_range_options_and_script_tags() {
         got.contains("option dhcp6.domain-search \"lan.test.\";"),
         "{got}"
     );
-    let env = add_run(&lab, &log, &guest);
+    let (_, env) = script.wait_run(
+        |a| a.starts_with("add ") && a.contains(&guest),
+        || lab.log(),
+    );
     assert_eq!(var(&env, "DNSMASQ_TAGS"), Some("fq lan"), "{env:?}");
     assert_eq!(
         var(&env, "DNSMASQ_SUPPLIED_HOSTNAME"),

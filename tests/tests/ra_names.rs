@@ -66,30 +66,8 @@ fn slaac_address_of_a_dhcpv4_host_is_named_once_it_answers() {
     assert_eq!(addr, format!("{SLAAC}/64"));
     // The host does not answer pings yet.
     echo_ignore(&lab, true);
-    let out = lab.in_client(&[
-        "udhcpc",
-        "-f",
-        "-q",
-        "-n",
-        "-i",
-        "rmq6c",
-        "-t",
-        "4",
-        "-T",
-        "2",
-        "-s",
-        "/bin/true",
-        "-x",
-        "hostname:dual",
-    ]);
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    let v4 = text
-        .split("lease of ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\n{}", lab.log()))
-        .to_string();
+    let (v4, text) = lab.udhcpc(&["-x", "hostname:dual"]);
+    let v4 = v4.unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\n{}", lab.log()));
     wait_dig(&lab, &["A", "dual.lab"], &v4, Duration::from_secs(5));
     // Two echo requests went unanswered: still no AAAA.
     lab.wait_log(

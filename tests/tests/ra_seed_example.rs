@@ -30,27 +30,8 @@ fn ra_and_dhcpv4_with_infinite_leases() {
     lab.start_ringmasq(&["--port=0", &format!("--conf-file={}", conf.display())]);
     let (_, valid, preferred) = lab.wait_client_addr("2001:db8:60:0:", Duration::from_secs(20));
     assert_eq!((valid.as_str(), preferred.as_str()), ("forever", "forever"));
-    let out = lab.in_client(&[
-        "udhcpc",
-        "-f",
-        "-q",
-        "-n",
-        "-i",
-        "rmq6c",
-        "-t",
-        "4",
-        "-T",
-        "2",
-        "-s",
-        "/bin/true",
-    ]);
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    let addr = text
-        .split("lease of ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\n{}", lab.log()));
+    let (addr, text) = lab.udhcpc(&[]);
+    let addr = addr.unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\n{}", lab.log()));
     assert!(addr.starts_with("10.66.0."), "{addr}");
     // An infinite lease: option 51 is 0xffffffff (RFC 2131 3.3).
     assert!(text.contains("lease time 4294967295"), "{text}");

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use ringmasq_tests::lab6::{CLIENT_MAC, Lab6, rdisc6_field, usable};
+use ringmasq_tests::lab6::{CLIENT_MAC, Lab6, last_iaaddr, rdisc6_field, usable};
 
 #[test]
 fn slaac_dhcpv6_and_dhcpv4_all_infinite() {
@@ -48,38 +48,12 @@ fn slaac_dhcpv6_and_dhcpv4_all_infinite() {
     // DHCPv6: an address from the pool, infinite lifetimes (0xffffffff).
     let out = lab.dhclient6("", &[]);
     let got = std::fs::read_to_string(lab.dhclient6_leases()).unwrap_or_default();
-    let v6 = got
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("iaaddr "))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no DHCPv6 lease:\n{out}\n{}", lab.log()))
-        .to_string();
+    let v6 = last_iaaddr(&got).unwrap_or_else(|| panic!("no DHCPv6 lease:\n{out}\n{}", lab.log()));
     assert!(v6.starts_with("2001:db8:63::1"), "{v6}");
     assert!(got.contains("max-life 4294967295;"), "{got}");
     // DHCPv4: an infinite lease (option 51 = 0xffffffff, RFC 2131 §3.3).
-    let out = lab.in_client(&[
-        "udhcpc",
-        "-f",
-        "-q",
-        "-n",
-        "-i",
-        "rmq6c",
-        "-t",
-        "4",
-        "-T",
-        "2",
-        "-s",
-        "/bin/true",
-    ]);
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    let v4 = text
-        .split("lease of ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\n{}", lab.log()))
-        .to_string();
+    let (v4, text) = lab.udhcpc(&[]);
+    let v4 = v4.unwrap_or_else(|| panic!("udhcpc got no lease:\n{text}\n{}", lab.log()));
     assert!(v4.starts_with("10.68.0."), "{v4}");
     assert!(text.contains("lease time 4294967295"), "{text}");
     // The lease file after a clean stop: v4 line, duid line, v6 line; expiry 0 = never.
