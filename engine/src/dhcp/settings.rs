@@ -3,7 +3,9 @@
 
 use ringmasq_config::Config;
 use ringmasq_config::dhcp::{DhcpHost, DhcpRange, LeaseLength, MacPattern, RangeMode as CfgMode};
-use ringmasq_config::dhcp_match::{DhcpMatch, MatchKind, MatchValue as CfgValue};
+use ringmasq_config::dhcp_match::{
+    DhcpMatch, MatchKind, MatchValue as CfgValue, TagIf as CfgTagIf,
+};
 use ringmasq_config::dhcp_option::{DhcpOption, TagCondition};
 use ringmasq_config::pxe::PxeBoot as CfgBoot;
 use ringmasq_proto::dhcp::config::{
@@ -58,11 +60,23 @@ fn host(h: &DhcpHost) -> Host {
     }
 }
 
-fn conds(c: &[TagCondition]) -> Vec<TagCond> {
+/// Tag conditions (`tag:x`, `tag:!x`) as the protocol core takes them (both families).
+pub(super) fn conds(c: &[TagCondition]) -> Vec<TagCond> {
     c.iter()
         .map(|t| TagCond {
             tag: t.tag.clone(),
             negated: t.negated,
+        })
+        .collect()
+}
+
+/// `--tag-if` rules as the protocol core takes them (both families).
+pub(super) fn tag_ifs(rules: &[CfgTagIf]) -> Vec<TagIf> {
+    rules
+        .iter()
+        .map(|t| TagIf {
+            set: t.set.clone(),
+            when: conds(&t.when),
         })
         .collect()
 }
@@ -153,14 +167,7 @@ pub fn dhcp_config_with(
         bootp_dynamic_tags: d.bootp_dynamic_tags.clone(),
         domain: cfg.domain.clone(),
         matches: d.matches.iter().filter_map(matcher).collect(),
-        tag_ifs: d
-            .tag_ifs
-            .iter()
-            .map(|t| TagIf {
-                set: t.set.clone(),
-                when: conds(&t.when),
-            })
-            .collect(),
+        tag_ifs: tag_ifs(&d.tag_ifs),
         ignore: d.ignore.iter().map(|c| conds(c)).collect(),
         ignore_names: d.ignore_names.iter().map(|c| conds(c)).collect(),
         generate_names: d.generate_names.iter().map(|c| conds(c)).collect(),

@@ -14,10 +14,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use anyhow::{Context, Result};
 use ringmasq_config::Config;
 use ringmasq_config::dhcp_match::{DhcpMatch, MatchKind, MatchValue as CfgValue};
-use ringmasq_config::dhcp_option::TagCondition;
-use ringmasq_proto::dhcp::config::{HwAddrPattern, TagCond};
+use ringmasq_proto::dhcp::config::HwAddrPattern;
 use ringmasq_proto::dhcp::journal;
-use ringmasq_proto::dhcp::matching::{MatchValue, TagIf};
+use ringmasq_proto::dhcp::matching::MatchValue;
 use ringmasq_proto::dhcp6::config::{duid_en, duid_llt};
 use ringmasq_proto::dhcp6::lease::{emit_lines, hex, parse_duid_line};
 use ringmasq_proto::dhcp6::script::{Event6, Leases6Told, Request6Info};
@@ -29,6 +28,7 @@ use ringmasq_proto::dhcp6::{
 };
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::settings::{conds, tag_ifs};
 use crate::access::interface_addrs;
 
 /// Interface index → (name, IPv6 addresses).
@@ -118,15 +118,7 @@ pub fn config6(cfg: &Config, server_duid: Vec<u8>) -> Config6 {
         },
         client_update: cfg.dhcp.client_update,
         matches: cfg.dhcp.matches.iter().filter_map(matcher6).collect(),
-        tag_ifs: cfg
-            .dhcp
-            .tag_ifs
-            .iter()
-            .map(|t| TagIf {
-                set: t.set.clone(),
-                when: conds(&t.when),
-            })
-            .collect(),
+        tag_ifs: tag_ifs(&cfg.dhcp.tag_ifs),
         ignore: cfg.dhcp.ignore.iter().map(|c| conds(c)).collect(),
         ignore_names: cfg.dhcp.ignore_names.iter().map(|c| conds(c)).collect(),
         ..Config6::default()
@@ -158,15 +150,6 @@ pub fn config6(cfg: &Config, server_duid: Vec<u8>) -> Config6 {
         }
     }
     c
-}
-
-fn conds(c: &[TagCondition]) -> Vec<TagCond> {
-    c.iter()
-        .map(|t| TagCond {
-            tag: t.tag.clone(),
-            negated: t.negated,
-        })
-        .collect()
 }
 
 /// The DHCPv6 form of a tag-setting match, if it applies to DHCPv6 (`--dhcp-circuitid` and
