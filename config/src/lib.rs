@@ -29,6 +29,7 @@ pub mod ipv6;
 mod load;
 mod local_record;
 pub mod option;
+mod option6;
 mod option_table;
 mod origin;
 pub mod pxe;
