@@ -6,6 +6,7 @@
 //! IP_PKTINFO and the bytes, then acts on the [`Action`]: persist the journal bytes, then send.
 
 pub mod allocator;
+mod compiled;
 pub mod config;
 pub mod dns_names;
 mod exchange;
@@ -19,6 +20,7 @@ pub mod matching;
 mod names;
 pub mod neighbour_fuzzing;
 pub mod neighbours;
+mod network;
 pub mod occupancy;
 pub mod option_fuzzing;
 pub mod packet;

@@ -7,9 +7,12 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use super::allocator::{AllocError, Allocator, ClientKey, Pool};
-use super::config::{DhcpConfig, HwAddrPattern, LeaseTime, RangeMode, TagCond};
+use super::allocator::{AllocError, Allocator, ClientKey};
+pub use super::compiled::ConfigError;
+pub(super) use super::compiled::{CHost, COpt, CRange};
+use super::config::{DhcpConfig, RangeMode};
 use super::matching::{Cond, TagRules};
+pub(super) use super::network::Net;
 use super::packet::{self, OptionTable, Request, code, msg};
 use super::stats::{DhcpStats, DropReason};
 use super::tags::{TagSet, Tags};
@@ -37,10 +40,6 @@ fn prefix_mask(prefix: u8) -> Ipv4Addr {
             .checked_shl(32 - u32::from(prefix.min(32)))
             .unwrap_or(0),
     )
-}
-
-fn same_net(a: Ipv4Addr, b: Ipv4Addr, mask: Ipv4Addr) -> bool {
-    u32::from(a) & u32::from(mask) == u32::from(b) & u32::from(mask)
 }
 
 /// The interface a request arrived on (from IP_PKTINFO and the rtnetlink view of interfaces).
@@ -186,80 +185,6 @@ impl Default for Scratch {
     }
 }
 
-/// Errors in a [`DhcpConfig`] found when building the server.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// More distinct tags than the server supports.
-    #[error("more than {max} distinct DHCP tags")]
-    TooManyTags {
-        /// The limit.
-        max: usize,
-    },
-    /// A range whose end is before its start.
-    #[error("DHCP range {start}..{end} ends before it starts")]
-    BadRange {
-        /// Start.
-        start: Ipv4Addr,
-        /// End.
-        end: Ipv4Addr,
-    },
-}
-
-#[derive(Debug)]
-pub(super) struct CRange {
-    pub(super) pool: Pool,
-    pub(super) netmask: Option<Ipv4Addr>,
-    pub(super) broadcast: Option<Ipv4Addr>,
-    pub(super) lease: LeaseTime,
-    pub(super) mode: RangeMode,
-    pub(super) need: TagSet,
-    pub(super) set: TagSet,
-}
-
-#[derive(Debug)]
-pub(super) struct CHost {
-    pub(super) macs: Vec<HwAddrPattern>,
-    pub(super) client_ids: Vec<Vec<u8>>,
-    pub(super) addr: Option<Ipv4Addr>,
-    pub(super) name: Option<Vec<u8>>,
-    pub(super) lease: Option<LeaseTime>,
-    pub(super) ignore: bool,
-    pub(super) set: TagSet,
-    pub(super) need: TagSet,
-}
-
-#[derive(Debug)]
-pub(super) struct COpt {
-    pub(super) code: u8,
-    pub(super) value: Vec<u8>,
-    pub(super) pos: TagSet,
-    pub(super) neg: TagSet,
-    pub(super) weight: u32,
-    pub(super) force: bool,
-    pub(super) vendor_class: Option<Vec<u8>>,
-    pub(super) encap: Option<u8>,
-}
-
-impl COpt {
-    pub(super) fn applies(&self, tags: &TagSet) -> bool {
-        tags.contains_all(&self.pos) && !tags.intersects(&self.neg)
-    }
-}
-
-/// The network a request is served on.
-pub(super) struct Net<'c> {
-    pub(super) range: &'c CRange,
-    pub(super) server_id: Ipv4Addr,
-    pub(super) mask: Ipv4Addr,
-    pub(super) relayed: bool,
-}
-
-impl Net<'_> {
-    pub(super) fn contains(&self, a: Ipv4Addr) -> bool {
-        same_net(a, self.range.pool.start, self.mask)
-    }
-}
-
 /// The DHCPv4 server: compiled configuration, the shared allocator and counters.
 /// Send + Sync: one instance (in an `Arc`) serves every worker.
 #[derive(Debug)]
@@ -295,127 +220,6 @@ pub(super) struct Ctx<'r> {
 }
 
 impl Server {
-    /// Compile `cfg` and create a server with a fresh allocator.
-    pub fn new(cfg: DhcpConfig) -> Result<Self, ConfigError> {
-        let pools: Vec<Pool> = cfg
-            .ranges
-            .iter()
-            .filter(|r| r.mode == RangeMode::Dynamic && r.start <= r.end)
-            .map(|r| Pool {
-                start: r.start,
-                end: r.end,
-            })
-            .collect();
-        let alloc = Arc::new(Allocator::with_pools(cfg.lease_max, &pools));
-        Self::with_allocator(cfg, alloc)
-    }
-
-    /// Compile `cfg` around an existing allocator (kept across SIGHUP reloads).
-    pub fn with_allocator(cfg: DhcpConfig, alloc: Arc<Allocator>) -> Result<Self, ConfigError> {
-        let mut tags = Tags::default();
-        let mut ranges = Vec::new();
-        for r in &cfg.ranges {
-            if r.end < r.start {
-                return Err(ConfigError::BadRange {
-                    start: r.start,
-                    end: r.end,
-                });
-            }
-            let end = if r.mode == RangeMode::Dynamic {
-                r.end
-            } else {
-                r.start
-            };
-            ranges.push(CRange {
-                pool: Pool {
-                    start: r.start,
-                    end,
-                },
-                netmask: r.netmask,
-                broadcast: r.broadcast,
-                lease: r.lease_time,
-                mode: r.mode,
-                need: tags.set_of(r.match_tags.iter())?,
-                set: tags.set_of(r.set_tag.iter())?,
-            });
-        }
-        let mut hosts = Vec::new();
-        let mut reserved = Vec::new();
-        for h in &cfg.hosts {
-            if let Some(a) = h.addr {
-                reserved.push(a);
-            }
-            hosts.push(CHost {
-                macs: h.macs.clone(),
-                client_ids: h.client_ids.clone(),
-                addr: h.addr,
-                name: h.name.as_ref().map(|n| n.as_bytes().to_vec()),
-                lease: h.lease_time,
-                ignore: h.ignore,
-                set: tags.set_of(h.set_tags.iter())?,
-                need: tags.set_of(h.match_tags.iter())?,
-            });
-        }
-        reserved.sort();
-        reserved.dedup();
-        let mut opts = Vec::new();
-        for o in &cfg.options {
-            let pos = tags.set_of(o.tags.iter().filter(|t| !t.negated).map(|t| &t.tag))?;
-            let neg = tags.set_of(o.tags.iter().filter(|t| t.negated).map(|t| &t.tag))?;
-            opts.push(COpt {
-                code: o.code,
-                value: o.value.clone(),
-                weight: pos.count(),
-                pos,
-                neg,
-                force: o.force,
-                vendor_class: o.vendor_class.as_ref().map(|v| v.as_bytes().to_vec()),
-                encap: o.encap,
-            });
-        }
-        let known = tags.set_of(["known"].iter())?;
-        let conds = |tags: &mut Tags, l: &[Vec<TagCond>]| -> Result<Vec<Cond>, ConfigError> {
-            l.iter().map(|c| Cond::compile(tags, c)).collect()
-        };
-        let ignore = conds(&mut tags, &cfg.ignore)?;
-        let ignore_names = conds(&mut tags, &cfg.ignore_names)?;
-        let generate_names = conds(&mut tags, &cfg.generate_names)?;
-        let mut reply_delay = Vec::new();
-        for (c, secs) in &cfg.reply_delay {
-            reply_delay.push((Cond::compile(&mut tags, c)?, *secs));
-        }
-        let rules = TagRules::compile(&mut tags, &cfg.matches, &cfg.tag_ifs)?;
-        let bcast = conds(&mut tags, &cfg.broadcast)?;
-        let bootp_dynamic = tags.set_of(cfg.bootp_dynamic_tags.iter())?;
-        let pxe = super::pxe::Pxe::compile(
-            &mut tags,
-            &cfg.boot,
-            &cfg.pxe_services,
-            &cfg.pxe_prompts,
-            &cfg.pxe_vendors,
-        )?;
-        Ok(Server {
-            cfg,
-            tags,
-            ranges,
-            hosts,
-            opts,
-            reserved,
-            known,
-            ignore,
-            ignore_names,
-            generate_names,
-            reply_delay,
-            rules,
-            bcast,
-            bootp_dynamic,
-            pxe,
-            dns_self: true,
-            alloc,
-            stats: DhcpStats::default(),
-        })
-    }
-
     /// The shared allocator (restore leases into it at start, sweep it, snapshot it).
     pub fn allocator(&self) -> &Arc<Allocator> {
         &self.alloc
@@ -545,103 +349,6 @@ impl Server {
                 Action::Drop(r)
             }
         }
-    }
-
-    /// Whether range `r` is on the request's network: by giaddr when relayed (RFC 2131 §4.3.1),
-    /// else by the addresses of the interface it arrived on.
-    fn on_net<'s>(
-        &'s self,
-        r: &'s CRange,
-        iface: &InterfaceInfo<'_>,
-        giaddr: Ipv4Addr,
-    ) -> Option<Net<'s>> {
-        if giaddr != Ipv4Addr::UNSPECIFIED {
-            // A relayed range needs a netmask; without one assume /24.
-            let mask = r.netmask.unwrap_or(Ipv4Addr::new(255, 255, 255, 0));
-            let server_id = iface.addrs.first()?.addr;
-            return same_net(giaddr, r.pool.start, mask).then_some(Net {
-                range: r,
-                server_id,
-                mask,
-                relayed: true,
-            });
-        }
-        iface.addrs.iter().find_map(|a| {
-            let mask = r.netmask.unwrap_or(a.mask());
-            same_net(a.addr, r.pool.start, mask).then_some(Net {
-                range: r,
-                server_id: a.addr,
-                mask,
-                relayed: false,
-            })
-        })
-    }
-
-    /// The range serving a request: the first on its network whose `tag:` conditions hold.
-    fn network(
-        &self,
-        iface: &InterfaceInfo<'_>,
-        giaddr: Ipv4Addr,
-        tags: &TagSet,
-    ) -> Option<Net<'_>> {
-        self.ranges
-            .iter()
-            .filter(|r| tags.contains_all(&r.need))
-            .find_map(|r| self.on_net(r, iface, giaddr))
-    }
-
-    /// The request's tags, in dnsmasq's order of sources: the interface name, the matchers
-    /// (`--dhcp-match` and friends), the `dhcp-host` entry (its `set:` tags and `known`), the
-    /// `set:` tags of the ranges on the request's network, then `--tag-if` in order.
-    fn request_tags(
-        &self,
-        req: &Request<'_>,
-        opts: &OptionTable,
-        iface: &InterfaceInfo<'_>,
-    ) -> Result<(TagSet, Option<usize>), DropReason> {
-        let mut tags = TagSet::default();
-        if let Some(t) = self.tags.id(iface.name) {
-            tags.insert(t);
-        }
-        self.rules.apply_matches(req, opts, &mut tags);
-        let host = self.find_host(req, opts.get(code::CLIENT_ID), &tags);
-        if let Some(h) = host {
-            let h = &self.hosts[h];
-            if h.ignore {
-                return Err(DropReason::Ignored);
-            }
-            tags.union(&h.set);
-            tags.union(&self.known);
-        }
-        let mut net_tags = TagSet::default();
-        for r in &self.ranges {
-            if tags.contains_all(&r.need) && self.on_net(r, iface, req.giaddr).is_some() {
-                net_tags.union(&r.set);
-            }
-        }
-        tags.union(&net_tags);
-        self.rules.apply_tag_ifs(&mut tags);
-        Ok((tags, host))
-    }
-
-    fn find_host(&self, req: &Request<'_>, clid: Option<&[u8]>, tags: &TagSet) -> Option<usize> {
-        if let Some(id) = clid
-            && let Some(i) = self.hosts.iter().position(|h| {
-                tags.contains_all(&h.need) && h.client_ids.iter().any(|c| c.as_slice() == id)
-            })
-        {
-            return Some(i);
-        }
-        // Exact MACs before wildcards.
-        let by_mac = |wild: bool| {
-            self.hosts.iter().position(|h| {
-                tags.contains_all(&h.need)
-                    && h.macs
-                        .iter()
-                        .any(|m| m.has_wildcard() == wild && m.matches(req.htype, req.chaddr))
-            })
-        };
-        by_mac(false).or_else(|| by_mac(true))
     }
 
     #[allow(clippy::too_many_arguments)]
