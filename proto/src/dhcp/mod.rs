@@ -48,6 +48,10 @@ mod tests_clid;
 #[cfg(test)]
 mod tests_clock;
 #[cfg(test)]
+mod tests_inform;
+#[cfg(test)]
+mod tests_lease;
+#[cfg(test)]
 mod tests_ping;
 #[cfg(test)]
 mod tests_tags;

@@ -1,22 +1,23 @@
 //! Server tests on real captured client packets (dhclient 4.4 and udhcpc 1.35 talking to
-//! dnsmasq 2.90 on a veth pair; see `testdata/`), with time passed as arguments.
+//! dnsmasq 2.90 on a veth pair; see `testdata/`), with time passed as arguments: the fixtures
+//! the other server test files share, and DISCOVER/REQUEST (DORA, server selection, static
+//! hosts, options, rapid commit). Lease life after the ACK is in `tests_lease.rs`; relayed
+//! requests, INFORM, BOOTP, ignored clients and malformed input in `tests_inform.rs`.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::Arc;
 
 use dhcproto::{Decodable, Decoder, v4};
-use proptest::prelude::*;
 
 use super::packet::{HEADER_LEN, MAGIC, code, msg};
 use super::*;
 use crate::time::Instant;
 
 pub(super) const DHCLIENT_DISCOVER: &[u8] = include_bytes!("testdata/dhclient_discover.bin");
-const DHCLIENT_REQUEST: &[u8] = include_bytes!("testdata/dhclient_request.bin");
+pub(super) const DHCLIENT_REQUEST: &[u8] = include_bytes!("testdata/dhclient_request.bin");
 pub(super) const UDHCPC_DISCOVER: &[u8] = include_bytes!("testdata/udhcpc_discover.bin");
-const UDHCPC_REQUEST: &[u8] = include_bytes!("testdata/udhcpc_request.bin");
+pub(super) const UDHCPC_REQUEST: &[u8] = include_bytes!("testdata/udhcpc_request.bin");
 pub(super) const WALL: u64 = 1_700_000_000;
-const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+pub(super) const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 
 pub(super) fn addrs() -> [Ipv4Net; 1] {
     [Ipv4Net {
@@ -174,123 +175,6 @@ fn dora_with_real_udhcpc_packets() {
         Some(&[1, 0x52, 0x54, 0, 0xab, 0xcd, 0xef][..])
     );
     assert_eq!(snap[0].hostname.as_deref(), Some("udhost"));
-}
-
-#[test]
-fn renew_rebind_release_decline() {
-    let s = Server::new(config()).unwrap();
-    let mac = [2, 0, 0, 0, 0, 9];
-    let (_, offer, _) = run(
-        &s,
-        WALL,
-        &build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]),
-    )
-    .unwrap();
-    let ip = offer.yiaddr();
-    let sid = SERVER.octets();
-    let (_, ack, _) = run(
-        &s,
-        WALL,
-        &build(
-            msg::REQUEST,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip.octets()), (54, &sid)],
-        ),
-    )
-    .unwrap();
-    assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
-    // RENEWING at T1: unicast, ciaddr set, no 50/54 -> ACK unicast to ciaddr.
-    let (to, ack, j) = run(&s, WALL + 21600, &build(msg::REQUEST, mac, ip, &[])).unwrap();
-    assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
-    assert_eq!(to, ReplyTo::Unicast(ip));
-    assert_eq!(ack.ciaddr(), ip);
-    let journal::Record::Upsert(l) = journal::decode(&j).unwrap().0 else {
-        panic!()
-    };
-    assert_eq!(l.expires, WALL + 21600 + 43200);
-    // REBINDING after expiry of the hold but with the lease still ours.
-    let (_, ack, _) = run(&s, WALL + 60000, &build(msg::REQUEST, mac, ip, &[])).unwrap();
-    assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
-    // INIT-REBOOT asking for a wrong-network address -> NAK, broadcast.
-    let (to, nak, _) = run(
-        &s,
-        WALL,
-        &build(
-            msg::REQUEST,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &[192, 168, 9, 9])],
-        ),
-    )
-    .unwrap();
-    assert_eq!(msg_type(&nak), Some(v4::MessageType::Nak));
-    assert_eq!(to, ReplyTo::Broadcast);
-    // Another client asking for our address -> NAK.
-    let (_, nak, _) = run(
-        &s,
-        WALL,
-        &build(
-            msg::REQUEST,
-            [2, 0, 0, 0, 0, 8],
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip.octets())],
-        ),
-    )
-    .unwrap();
-    assert_eq!(msg_type(&nak), Some(v4::MessageType::Nak));
-    // RELEASE removes the lease and journals a removal.
-    let (_, _, j) = run(&s, WALL, &build(msg::RELEASE, mac, ip, &[(54, &sid)])).unwrap();
-    assert_eq!(journal::decode(&j).unwrap().0, journal::Record::Remove(ip));
-    assert!(s.allocator().snapshot(WALL).is_empty());
-    assert_eq!(
-        run(&s, WALL, &build(msg::RELEASE, mac, ip, &[])).unwrap_err(),
-        DropReason::NotHeld
-    );
-    // DECLINE quarantines: the next DISCOVER gets another address.
-    let (_, offer, _) = run(
-        &s,
-        WALL,
-        &build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]),
-    )
-    .unwrap();
-    let ip2 = offer.yiaddr();
-    run(
-        &s,
-        WALL,
-        &build(
-            msg::REQUEST,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip2.octets()), (54, &sid)],
-        ),
-    )
-    .unwrap();
-    let (_, _, j) = run(
-        &s,
-        WALL,
-        &build(
-            msg::DECLINE,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip2.octets()), (54, &sid)],
-        ),
-    )
-    .unwrap();
-    assert_eq!(journal::decode(&j).unwrap().0, journal::Record::Remove(ip2));
-    assert!(s.allocator().quarantined(ip2, WALL + 1));
-    let (_, offer, _) = run(
-        &s,
-        WALL + 1,
-        &build(
-            msg::DISCOVER,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip2.octets())],
-        ),
-    )
-    .unwrap();
-    assert_ne!(offer.yiaddr(), ip2);
 }
 
 #[test]
@@ -453,212 +337,6 @@ fn static_host_options_order_and_rapid_commit() {
     )
     .unwrap();
     assert_ne!(offer.yiaddr(), Ipv4Addr::new(10, 77, 0, 200));
-}
-
-#[test]
-fn relay_inform_bootp_and_ignore() {
-    let mut cfg = config();
-    let mut far = Range::new(Ipv4Addr::new(10, 88, 0, 10), Ipv4Addr::new(10, 88, 0, 20));
-    far.netmask = Some(Ipv4Addr::new(255, 255, 255, 0));
-    cfg.ranges.push(far);
-    cfg.hosts.push(Host {
-        macs: vec![HwAddrPattern::exact(&[2, 0, 0, 0, 0, 0x66])],
-        ignore: true,
-        ..Host::default()
-    });
-    cfg.hosts.push(Host {
-        macs: vec![HwAddrPattern::exact(&[2, 0, 0, 0, 0, 0x77])],
-        addr: Some(Ipv4Addr::new(10, 77, 0, 222)),
-        ..Host::default()
-    });
-    let s = Server::new(cfg).unwrap();
-    // Relayed DISCOVER: range from giaddr, option 82 echoed last, reply to the relay.
-    let mut p = build(
-        msg::DISCOVER,
-        [2, 0, 0, 0, 0, 1],
-        Ipv4Addr::UNSPECIFIED,
-        &[(82, &[1, 3, b'e', b't', b'h'])],
-    );
-    p[24..28].copy_from_slice(&[10, 88, 0, 1]);
-    let mut sc = Scratch::default();
-    let a = addrs();
-    let (Action::Reply { to, bytes, .. } | Action::Probe { to, bytes, .. }) =
-        s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &p)
-    else {
-        panic!()
-    };
-    assert_eq!(to, ReplyTo::Relay(Ipv4Addr::new(10, 88, 0, 1)));
-    let m = v4::Message::decode(&mut Decoder::new(bytes)).unwrap();
-    assert!((10..=20).contains(&m.yiaddr().octets()[3]) && m.yiaddr().octets()[..3] == [10, 88, 0]);
-    let end = bytes[240..].iter().rposition(|b| *b == 255).unwrap() + 240;
-    assert_eq!(&bytes[end - 7..end], &[82, 5, 1, 3, b'e', b't', b'h']);
-    // INFORM: ACK without lease time, unicast to ciaddr.
-    let ci = Ipv4Addr::new(10, 77, 0, 9);
-    let (to, ack, j) = run(&s, WALL, &build(msg::INFORM, [2, 0, 0, 0, 0, 2], ci, &[])).unwrap();
-    assert_eq!(to, ReplyTo::Unicast(ci));
-    assert!(ack.opts().get(v4::OptionCode::AddressLeaseTime).is_none());
-    assert!(j.is_empty());
-    // BOOTP: static host gets its address; unknown BOOTP client is dropped.
-    let mut bootp = build(0, [2, 0, 0, 0, 0, 0x77], Ipv4Addr::UNSPECIFIED, &[]);
-    bootp.truncate(HEADER_LEN + 4);
-    bootp.resize(300, 0);
-    let (_, r, j) = run(&s, WALL, &bootp).unwrap();
-    assert_eq!(r.yiaddr(), Ipv4Addr::new(10, 77, 0, 222));
-    assert!(!j.is_empty());
-    bootp[33] = 0x78;
-    assert_eq!(
-        run(&s, WALL, &bootp).unwrap_err(),
-        DropReason::BootpNoAddress
-    );
-    assert_eq!(
-        run(
-            &s,
-            WALL,
-            &build(
-                msg::DISCOVER,
-                [2, 0, 0, 0, 0, 0x66],
-                Ipv4Addr::UNSPECIFIED,
-                &[]
-            )
-        )
-        .unwrap_err(),
-        DropReason::Ignored
-    );
-    // No address on the interface's network: NoRange.
-    let other = [Ipv4Net {
-        addr: Ipv4Addr::new(192, 168, 1, 1),
-        prefix: 24,
-    }];
-    let mut sc = Scratch::default();
-    let r = s.handle(
-        &mut sc,
-        Instant::default(),
-        WALL,
-        &iface(&other),
-        src(),
-        DHCLIENT_DISCOVER,
-    );
-    assert_eq!(r, Action::Drop(DropReason::NoRange));
-}
-
-#[test]
-fn malformed_packets_dropped_and_counted() {
-    let s = Server::new(config()).unwrap();
-    let mut zero = DHCLIENT_DISCOVER.to_vec();
-    zero[2] = 0;
-    assert_eq!(run(&s, WALL, &zero).unwrap_err(), DropReason::ZeroHlen);
-    let mut bad = DHCLIENT_DISCOVER.to_vec();
-    bad[241] = 200;
-    assert_eq!(
-        run(&s, WALL, &bad).unwrap_err(),
-        DropReason::BadOptionLength
-    );
-    assert_eq!(s.stats.total_drops(), 2);
-}
-
-#[test]
-fn two_workers_race_on_the_same_clients() {
-    let s = Arc::new(
-        Server::new(DhcpConfig {
-            lease_max: 10_000,
-            ..config()
-        })
-        .unwrap(),
-    );
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let s = s.clone();
-            std::thread::spawn(move || {
-                let mut sc = Scratch::default();
-                let a = addrs();
-                let mut got = Vec::new();
-                for i in 0..60u8 {
-                    let mac = [2, 1, 0, 0, 0, i];
-                    let d = build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]);
-                    let (Action::Reply { bytes, .. } | Action::Probe { bytes, .. }) =
-                        s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &d)
-                    else {
-                        panic!()
-                    };
-                    let ip = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
-                    let r = build(
-                        msg::REQUEST,
-                        mac,
-                        Ipv4Addr::UNSPECIFIED,
-                        &[(50, &ip.octets()), (54, &SERVER.octets())],
-                    );
-                    match s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &r) {
-                        Action::Reply { bytes, .. } => {
-                            assert_eq!(
-                                bytes[242],
-                                msg::ACK,
-                                "the same client's concurrent requests agree"
-                            );
-                            got.push(ip);
-                        }
-                        other => panic!("{other:?}"),
-                    }
-                }
-                got
-            })
-        })
-        .collect();
-    let res: Vec<Vec<Ipv4Addr>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(res[0], res[1]);
-    let mut all = res[0].clone();
-    all.sort();
-    all.dedup();
-    assert_eq!(all.len(), 60);
-    assert_eq!(s.allocator().snapshot(WALL).len(), 60);
-}
-
-#[test]
-fn lease_file_and_journal_restore() {
-    let s = Server::new(config()).unwrap();
-    run(&s, WALL, DHCLIENT_DISCOVER).unwrap();
-    let (_, _, j1) = run(&s, WALL, DHCLIENT_REQUEST).unwrap();
-    run(&s, WALL, UDHCPC_DISCOVER).unwrap();
-    let (_, _, j2) = run(&s, WALL, UDHCPC_REQUEST).unwrap();
-    let file = lease_file::emit(&s.allocator().snapshot(WALL), &[]);
-    let mut journal_bytes = [j1, j2].concat();
-    journal_bytes.truncate(journal_bytes.len() - 3);
-    // Restart: file + journal (torn tail) into a fresh allocator.
-    let s2 = Server::new(config()).unwrap();
-    for l in lease_file::parse(&file).leases {
-        assert!(s2.allocator().restore(&l, false, WALL));
-    }
-    let r = journal::replay(&journal_bytes);
-    assert_eq!(r.records.len(), 1);
-    for rec in &r.records {
-        if let journal::Record::Upsert(l) = rec {
-            s2.allocator().restore(l, false, WALL);
-        }
-    }
-    assert_eq!(s2.allocator().snapshot(WALL), s.allocator().snapshot(WALL));
-    // The restored client renews its address.
-    let (_, ack, _) = run(&s2, WALL + 10, DHCLIENT_REQUEST).unwrap();
-    assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
-    assert_eq!(ack.yiaddr(), Ipv4Addr::new(10, 77, 0, 107));
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
-    #[test]
-    fn random_bytes_never_panic(mut b in proptest::collection::vec(any::<u8>(), 0..700), valid_head in any::<bool>()) {
-        let s = Server::new(config()).unwrap();
-        if valid_head && b.len() >= 243 {
-            // Mostly-valid requests reach deep into the state machine.
-            b[0] = 1;
-            b[2] = 6;
-            b[236..240].copy_from_slice(&MAGIC);
-            b[240] = 53;
-            b[241] = 1;
-            b[242] = 1 + b[242] % 8;
-        }
-        let mut sc = Scratch::default();
-        let a = addrs();
-        let _ = s.handle(&mut sc, Instant::default(), WALL, &iface(&a), src(), &b);
-    }
 }
 
 #[test]
