@@ -52,6 +52,19 @@ impl<T> HeldQueue<T> {
         out
     }
 
+    /// Takes the entries of turn `seq` and later (the turn being built), newest last.
+    pub fn take_from(&mut self, seq: u64) -> Vec<T> {
+        let mut out = Vec::new();
+        while self.entries.back().is_some_and(|(s, _, _)| *s >= seq) {
+            if let Some((_, size, item)) = self.entries.pop_back() {
+                self.bytes -= size;
+                out.push(item);
+            }
+        }
+        out.reverse();
+        out
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -97,6 +110,18 @@ mod tests {
         assert_eq!(q.take_upto(6), ["a5", "a6"]);
         // A later sync makes 5..7 durable: only 7 is still there to send.
         assert_eq!(q.take_upto(7), ["a7"]);
+    }
+
+    #[test]
+    fn the_newest_turn_can_be_taken_back() {
+        let mut q = HeldQueue::new(1000);
+        q.push(1, 10, "a1").unwrap();
+        q.push(2, 10, "a2").unwrap();
+        q.push(2, 10, "b2").unwrap();
+        assert_eq!(q.take_from(2), ["a2", "b2"]);
+        assert!(q.take_from(2).is_empty());
+        assert_eq!(q.take_upto(2), ["a1"]);
+        q.push(3, 1000, "big").unwrap();
     }
 
     #[test]

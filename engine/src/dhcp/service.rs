@@ -151,6 +151,8 @@ pub struct DhcpService {
     turn_seq: u64,
     /// Whether the turn being built holds anything.
     turn_held: bool,
+    /// Records the writer has not reported on yet (bounded).
+    in_flight: InFlight,
     /// Held replies refused (queue full) as last logged.
     logged_refused: u64,
     ifaces: Interfaces,
@@ -194,25 +196,6 @@ struct Delayed {
     bytes: Vec<u8>,
     ifindex: u32,
     pxe: bool,
-}
-
-/// At most this often are lease names republished during a burst of lease changes.
-const NAMES_INTERVAL: Duration = Duration::from_millis(100);
-
-/// `(address, name)` of every lease that has a name, by address (IPv4 first).
-fn named(
-    v4: Vec<(Ipv4Addr, String)>,
-    v6: Option<&V6>,
-    ra: Option<&RaNames>,
-) -> Vec<(IpAddr, String)> {
-    let mut v: Vec<(IpAddr, String)> = v4.into_iter().map(|(a, n)| (IpAddr::V4(a), n)).collect();
-    if let Some(v6) = v6 {
-        v.extend(v6.names().into_iter().map(|(a, n)| (IpAddr::V6(a), n)));
-    }
-    if let Some(ra) = ra {
-        v.extend(ra.names().into_iter().map(|(a, n)| (IpAddr::V6(a), n)));
-    }
-    v
 }
 
 /// `--dhcp-scriptuser` resolved (root by default, as dnsmasq).
@@ -350,6 +333,7 @@ impl DhcpService {
             held: HeldQueue::new(HELD_MAX_BYTES),
             turn_seq: 1,
             turn_held: false,
+            in_flight: InFlight::default(),
             logged_refused: 0,
             ifaces: interfaces(),
             stop,
@@ -532,132 +516,9 @@ impl DhcpService {
         }
     }
 
-    /// Publishes the names of the live leases for DNS when they changed (RFC 2131 leases
-    /// named by option 12 or their `dhcp-host`).
-    fn publish_names(&mut self) {
-        self.names_dirty = false;
-        self.names_at = StdInstant::now();
-        let now = named(
-            self.server.allocator().named(self.wall()),
-            self.v6.as_ref(),
-            self.ra_names.as_ref(),
-        );
-        if now == self.published {
-            return;
-        }
-        let table = DhcpNames::build_with(
-            now.iter().map(|(a, n)| (*a, n.as_str())),
-            self.domain.as_deref(),
-            self.dns_ttl,
-            self.cfg.dhcp.fqdn,
-        );
-        self.names
-            .store((!table.is_empty()).then(|| Arc::new(table)));
-        self.published = now;
-    }
-
-    /// SIGHUP: re-reads the hosts and options files and recompiles the server around the same
-    /// allocator (every lease kept). A configuration that no longer compiles keeps the old one.
-    /// The script hears `old` for every lease, as with dnsmasq.
-    fn reload(&mut self) {
-        self.files = super::files::DhcpFiles::load(&self.cfg);
-        self.rebuild();
-        let wall = self.wall();
-        if let Some(s) = &mut self.script {
-            let mut events = Vec::new();
-            s.leases.all_old(&mut events);
-            s.runner.submit(&events, wall);
-            if let Some(v6) = &mut self.v6 {
-                v6.all_old();
-            }
-        }
-        self.submit_v6_events();
-    }
-
-    /// Recompiles the server from the configuration and the files' entries, around the same
-    /// allocator (every lease kept). A configuration that no longer compiles keeps the old one.
-    fn rebuild(&mut self) {
-        let pcfg = super::settings::dhcp_config_with(
-            &self.cfg,
-            &self.files.hosts(),
-            &self.files.options(),
-        );
-        match Server::with_allocator(pcfg, Arc::clone(self.server.allocator())) {
-            Ok(mut server) => {
-                server.stats = std::mem::take(&mut self.server.stats);
-                server.dns_self = self.server.dns_self;
-                self.server = server;
-                // Names given by dhcp-host lines apply from the next exchange.
-                self.names_dirty = true;
-            }
-            Err(e) => tracing::error!("DHCP configuration after reload: {e}; keeping the old one"),
-        }
-    }
-
     /// Lease-clock seconds now.
     fn wall(&self) -> u64 {
         self.clock.now(crate::clock::boottime())
-    }
-
-    /// Once a second: a step of the system clock (more than [`lease_clock::STEP_SECS`]) moves
-    /// every lease by it, so each keeps its remaining time, and rewrites the lease file.
-    fn follow_clock(&mut self) {
-        let Some(step) = self.clock.check(system_wall(), crate::clock::boottime()) else {
-            return;
-        };
-        let moved =
-            self.server.allocator().shift(step) + self.v6.as_mut().map_or(0, |v| v.shift(step));
-        tracing::warn!(
-            "system clock stepped by {step} s; {moved} DHCP lease(s) keep their remaining time"
-        );
-        self.names_dirty = true;
-        self.request_compaction();
-    }
-
-    fn tick(&mut self, logged_drops: u64) -> u64 {
-        self.follow_clock();
-        let wall = self.wall();
-        if self.server.allocator().expire(wall) > 0 {
-            self.names_dirty = true;
-        }
-        if let Some(s) = &mut self.script {
-            let mut events = Vec::new();
-            s.leases.expire(wall, &mut events);
-            s.runner.submit(&events, wall);
-            s.poll_neighbours();
-        }
-        self.ifaces = interfaces();
-        if let Some(r) = &mut self.ra_names {
-            // A lease, its name or the advertised prefix that went takes its AAAA with it.
-            self.names_dirty |= r.sync(&self.server.allocator().snapshot(wall));
-        }
-        if let Some(v6) = &mut self.v6 {
-            if v6.expire(wall) {
-                self.names_dirty = true;
-            }
-            // New interfaces and prefixes (constructor: ranges) are served from here on.
-            v6.refresh();
-        }
-        self.submit_v6_events();
-        if self
-            .writer
-            .as_ref()
-            .is_some_and(JournalWriter::wants_compaction)
-        {
-            self.request_compaction();
-        }
-        let refused = self.held.refused();
-        if refused != self.logged_refused {
-            self.logged_refused = refused;
-            tracing::error!(
-                "DHCP: {refused} ACK(s) dropped so far: the lease journal is too far behind"
-            );
-        }
-        let drops = self.server.stats.total_drops() + self.v6.as_ref().map_or(0, V6::drops);
-        if drops != logged_drops {
-            tracing::info!("DHCP: {drops} malformed or unusable packet(s) dropped so far");
-        }
-        drops
     }
 
     /// Handles one datagram: the reply and journal records join the turn's batch. `tries`:
@@ -786,12 +647,16 @@ impl DhcpService {
     }
 }
 
+#[path = "service_upkeep.rs"]
+mod upkeep;
+use upkeep::NAMES_INTERVAL;
+
 #[path = "service_reply.rs"]
 mod reply;
 
 #[path = "service_journal.rs"]
 mod journal;
-use journal::{HELD_MAX_BYTES, Held, grants_lease};
+use journal::{HELD_MAX_BYTES, Held, InFlight, grants_lease};
 
 #[path = "service_ping.rs"]
 mod held_offers;

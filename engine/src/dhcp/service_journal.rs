@@ -16,6 +16,11 @@ use super::*;
 /// counted (clients retransmit) rather than growing memory while the disk is far behind.
 pub(crate) const HELD_MAX_BYTES: usize = PENDING_MAX;
 
+/// Journal bytes handed to the writer and not yet reported on at most: past this, a turn's
+/// records are not queued (its ACKs are dropped and counted) and once the writer has caught up
+/// one collapse (every live lease) replaces them, so a hung disk cannot grow memory.
+const IN_FLIGHT_MAX: usize = PENDING_MAX;
+
 /// What counts against [`HELD_MAX_BYTES`] besides a reply's bytes, and per script event.
 const ENTRY_BYTES: usize = 64;
 
@@ -57,6 +62,29 @@ impl Held {
 /// DHCPINFORM and PXE boot-server ACKs give none, RFC 2131 §3.4, PXE 2.1 §2.2.2).
 pub(crate) fn grants_lease(reply: &[u8]) -> bool {
     reply_kind(reply) == "DHCPACK" && reply.get(16..20).is_some_and(|y| y != [0, 0, 0, 0])
+}
+
+/// Journal records handed to the writer that it has not reported on yet.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    /// `(turn, bytes)` in order.
+    turns: std::collections::VecDeque<(u64, usize)>,
+    bytes: usize,
+    /// Turns were skipped: the next queued turn is preceded by a collapse.
+    resync: bool,
+    /// ACKs dropped because the writer was too far behind.
+    pub(crate) dropped: u64,
+}
+
+impl InFlight {
+    /// The writer reported on every turn up to `seq`.
+    fn settled(&mut self, seq: u64) {
+        while self.turns.front().is_some_and(|(s, _)| *s <= seq) {
+            if let Some((_, b)) = self.turns.pop_front() {
+                self.bytes -= b;
+            }
+        }
+    }
 }
 
 impl DhcpService {
@@ -108,8 +136,27 @@ impl DhcpService {
         self.turn_seq += 1;
         self.turn_held = false;
         match &self.writer {
+            Some(_) if self.in_flight.bytes + self.journal.len() > IN_FLIGHT_MAX => {
+                // The writer is far behind: nothing of this turn may wait for it.
+                self.journal.clear();
+                self.in_flight.resync = true;
+                for item in self.held.take_from(seq) {
+                    if item.is_reply() {
+                        self.in_flight.dropped += 1;
+                    } else {
+                        self.unhold(item);
+                    }
+                }
+            }
             Some(w) => {
+                if self.in_flight.resync {
+                    // The records of the turns not queued, superseded by every live lease.
+                    self.in_flight.resync = false;
+                    w.send(Request::Collapse(self.snapshot()));
+                }
                 let records = std::mem::replace(&mut self.journal, Vec::with_capacity(1024));
+                self.in_flight.bytes += records.len();
+                self.in_flight.turns.push_back((seq, records.len()));
                 w.send(Request::Append { seq, records });
             }
             None => {
@@ -137,6 +184,11 @@ impl DhcpService {
     /// One report: a durable turn releases what it held; a failed one withholds its replies
     /// for good (its records stay pending in the writer and are retried).
     fn apply_report(&mut self, r: Report) {
+        let settled = match &r {
+            Report::Durable(seq) => *seq,
+            Report::Failed { upto, .. } => *upto,
+        };
+        self.in_flight.settled(settled);
         match r {
             Report::Durable(seq) => {
                 self.outage.recovered();
