@@ -328,6 +328,12 @@ impl Lab6 {
     /// udhcpc once on the client's link (4 tries 2 s apart, no script) with `extra` arguments:
     /// the address leased, if any, and udhcpc's output.
     pub fn udhcpc(&self, extra: &[&str]) -> (Option<String>, String) {
+        self.udhcpc_tries(4, 2, extra)
+    }
+
+    /// [`Lab6::udhcpc`] with `tries` DISCOVERs `secs` seconds apart.
+    pub fn udhcpc_tries(&self, tries: u32, secs: u32, extra: &[&str]) -> (Option<String>, String) {
+        let (tries, secs) = (tries.to_string(), secs.to_string());
         let mut args = vec![
             "udhcpc",
             "-f",
@@ -336,9 +342,9 @@ impl Lab6 {
             "-i",
             CLIENT_IF,
             "-t",
-            "4",
+            &tries,
             "-T",
-            "2",
+            &secs,
             "-s",
             "/bin/true",
         ];
