@@ -32,21 +32,9 @@ fn a_file_truncated_mid_read_ends_with_an_error(b: Backend) -> anyhow::Result<()
     let tmp = s.scratch("out");
     let out = tmp.join("hpa");
     let started = Instant::now();
-    let (o, reads) = cut_during_fetch(&s, &path, CUT, || s.tftp_hpa("image.img", "binary", &out))?;
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    // tftp-hpa prints the server's ERROR ("Error code 0: MESSAGE"); without one it would wait
-    // for DATA until it gave up (its timeout is far longer than this limit).
-    assert!(
-        said.contains("Error code 0") && said.contains("error reading the file"),
-        "expected the server's ERROR, got {:?} {said:?} after {} reads\n{}",
-        o.status,
-        reads,
-        s.log()
-    );
+    // Without the server's ERROR tftp-hpa would wait for DATA until it gave up (its timeout is
+    // far longer than this limit).
+    fetch_cut_gets_error(&s, &path, "image.img", "binary", &out)?;
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the client took {:?}",
@@ -85,7 +73,21 @@ fn a_file_truncated_mid_read_ends_with_an_error(b: Backend) -> anyhow::Result<()
     let text = s.root().join("text.txt");
     std::fs::write(&text, "line\n".repeat(SIZE / 5))?;
     let out = tmp.join("ascii");
-    let (o, _) = cut_during_fetch(&s, &text, CUT, || s.tftp_hpa("text.txt", "netascii", &out))?;
+    fetch_cut_gets_error(&s, &text, "text.txt", "netascii", &out)?;
+    Ok(())
+}
+
+/// Fetches `name` (the file at `path`) with tftp-hpa in `mode` into `out` while the file is
+/// cut to `CUT` bytes mid-read ([`cut_during_fetch`]); asserts the client got the server's
+/// ERROR, which tftp-hpa prints as "Error code 0: MESSAGE".
+fn fetch_cut_gets_error(
+    s: &TftpServer,
+    path: &Path,
+    name: &str,
+    mode: &str,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let (o, reads) = cut_during_fetch(s, path, CUT, || s.tftp_hpa(name, mode, out))?;
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -93,7 +95,7 @@ fn a_file_truncated_mid_read_ends_with_an_error(b: Backend) -> anyhow::Result<()
     );
     assert!(
         said.contains("Error code 0") && said.contains("error reading the file"),
-        "netascii: {:?} {said:?}\n{}",
+        "{mode}: expected the server's ERROR, got {:?} {said:?} after {reads} reads\n{}",
         o.status,
         s.log()
     );

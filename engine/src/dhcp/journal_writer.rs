@@ -304,20 +304,9 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dhcp::store::tests::{fresh_dir, lease};
     use ringmasq_proto::dhcp::journal;
-    use std::net::Ipv4Addr;
     use std::time::Instant;
-
-    fn lease(n: u8) -> Lease {
-        Lease {
-            expires: 4_000_000_000,
-            htype: 1,
-            hwaddr: vec![2, 0, 0, 0, 2, n],
-            addr: Ipv4Addr::new(10, 0, 2, n),
-            hostname: None,
-            client_id: None,
-        }
-    }
 
     fn record(n: u8) -> Vec<u8> {
         let mut rec = Vec::new();
@@ -342,15 +331,23 @@ mod tests {
         got.remove(0)
     }
 
+    /// Waits until the turns up to `seq` are reported durable; any other report fails.
+    fn wait_durable(w: &JournalWriter, got: &mut Vec<Report>, seq: u64) {
+        let mut durable = 0;
+        while durable < seq {
+            match next(w, got) {
+                Report::Durable(s) => durable = s,
+                r => panic!("{r:?}"),
+            }
+        }
+    }
+
     /// The store's fault hook through the writer: a failed `fdatasync` is reported for the
     /// turns it covered, the records stay pending and the next append makes both durable;
     /// the stop compacts everything into the lease file.
     #[test]
     fn failed_sync_is_reported_then_retried_with_the_next_turn() {
-        let dir = std::env::temp_dir().join(format!("ringmasq-writer-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("leases");
+        let (dir, path) = fresh_dir("writer");
         let (mut store, _) = LeaseStore::open(&path).unwrap();
         // Step 0 writes turn 1's records, step 1 (their fdatasync) fails.
         store.faults.fail_at = Some((1, libc::EIO));
@@ -377,13 +374,7 @@ mod tests {
             records: record(2),
         });
         // (The writer's own retry may have made turn 1 durable first.)
-        let mut durable = 0;
-        while durable < 2 {
-            match next(&w, &mut got) {
-                Report::Durable(s) => durable = s,
-                r => panic!("{r:?}"),
-            }
-        }
+        wait_durable(&w, &mut got, 2);
         let (_, leases) = LeaseStore::open(&path).unwrap();
         assert_eq!(leases, [lease(1), lease(2)]);
         let last = Snapshot {
@@ -401,10 +392,7 @@ mod tests {
     /// A compaction is a barrier: records sent after its snapshot survive it in the journal.
     #[test]
     fn records_after_a_compaction_request_are_kept() {
-        let dir = std::env::temp_dir().join(format!("ringmasq-writer-c-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("leases");
+        let (dir, path) = fresh_dir("writer-c");
         let (store, _) = LeaseStore::open(&path).unwrap();
         let w = JournalWriter::start(store).unwrap();
         let mut got = Vec::new();
@@ -420,13 +408,7 @@ mod tests {
             seq: 2,
             records: record(2),
         });
-        let mut durable = 0;
-        while durable < 2 {
-            match next(&w, &mut got) {
-                Report::Durable(s) => durable = s,
-                r => panic!("{r:?}"),
-            }
-        }
+        wait_durable(&w, &mut got, 2);
         assert!(!w.wants_compaction());
         let (_, leases) = LeaseStore::open(&path).unwrap();
         assert_eq!(leases, [lease(1), lease(2)]);

@@ -620,29 +620,17 @@ impl DhcpService {
             if let Some(due) = due {
                 // --dhcp-reply-delay (OFFERs; a rapid-commit ACK is held above first): the
                 // reply leaves from the loop once due.
-                let at = self.delayed.partition_point(|d| d.due <= due);
                 let bytes = reply.to_vec();
-                self.delayed.insert(
-                    at,
-                    Delayed {
-                        due,
-                        to,
-                        bytes,
-                        ifindex,
-                        pxe,
-                    },
-                );
+                self.delay_reply(Delayed {
+                    due,
+                    to,
+                    bytes,
+                    ifindex,
+                    pxe,
+                });
                 return;
             }
-            let start = self.replies.len();
-            self.replies.extend_from_slice(reply);
-            self.outgoing.push(Outgoing {
-                to,
-                ifindex,
-                start,
-                end: self.replies.len(),
-                pxe,
-            });
+            self.queue_reply(to, ifindex, reply, pxe);
         }
     }
 }

@@ -232,28 +232,14 @@ impl DhcpService {
                     pxe,
                     due,
                 } => match due {
-                    Some(due) if due > now => {
-                        let at = self.delayed.partition_point(|d| d.due <= due);
-                        let d = Delayed {
-                            due,
-                            to,
-                            bytes,
-                            ifindex,
-                            pxe,
-                        };
-                        self.delayed.insert(at, d);
-                    }
-                    _ => {
-                        let start = self.replies.len();
-                        self.replies.extend_from_slice(&bytes);
-                        self.outgoing.push(Outgoing {
-                            to,
-                            ifindex,
-                            start,
-                            end: self.replies.len(),
-                            pxe,
-                        });
-                    }
+                    Some(due) if due > now => self.delay_reply(Delayed {
+                        due,
+                        to,
+                        bytes,
+                        ifindex,
+                        pxe,
+                    }),
+                    _ => self.queue_reply(to, ifindex, &bytes, pxe),
                 },
                 Held::V6 { to, bytes } => {
                     if let Some(v6) = &self.v6 {

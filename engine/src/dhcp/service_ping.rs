@@ -107,28 +107,16 @@ impl DhcpService {
         for (_, h) in settled.free {
             let due = h.since + Duration::from_secs(u64::from(h.delay));
             if due > now {
-                let at = self.delayed.partition_point(|d| d.due <= due);
-                self.delayed.insert(
-                    at,
-                    Delayed {
-                        due,
-                        to: h.to,
-                        bytes: h.reply,
-                        ifindex: h.ifindex,
-                        pxe: false,
-                    },
-                );
+                self.delay_reply(Delayed {
+                    due,
+                    to: h.to,
+                    bytes: h.reply,
+                    ifindex: h.ifindex,
+                    pxe: false,
+                });
                 continue;
             }
-            let start = self.replies.len();
-            self.replies.extend_from_slice(&h.reply);
-            self.outgoing.push(Outgoing {
-                to: h.to,
-                ifindex: h.ifindex,
-                start,
-                end: self.replies.len(),
-                pxe: false,
-            });
+            self.queue_reply(h.to, h.ifindex, &h.reply, false);
         }
         self.commit(sb);
     }

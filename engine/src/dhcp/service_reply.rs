@@ -15,6 +15,27 @@ impl DhcpService {
         }
     }
 
+    /// Holds a reply back until its `due` time; the queue stays in due order (a reply due at
+    /// the same time as others goes after them).
+    pub(super) fn delay_reply(&mut self, d: Delayed) {
+        let at = self.delayed.partition_point(|q| q.due <= d.due);
+        self.delayed.insert(at, d);
+    }
+
+    /// Adds a reply to this turn's batch: its bytes copied into the turn's reply buffer, its
+    /// destination into `outgoing`.
+    pub(super) fn queue_reply(&mut self, to: ReplyTo, ifindex: u32, bytes: &[u8], pxe: bool) {
+        let start = self.replies.len();
+        self.replies.extend_from_slice(bytes);
+        self.outgoing.push(Outgoing {
+            to,
+            ifindex,
+            start,
+            end: self.replies.len(),
+            pxe,
+        });
+    }
+
     /// Ends a turn: its records to the journal writer with its ACKs and script events held,
     /// then every reply ready to go.
     pub(super) fn commit(&mut self, sb: &mut SendBatch) {

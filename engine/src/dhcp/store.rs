@@ -336,11 +336,13 @@ impl LeaseStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn lease(last: u8) -> Lease {
+    /// A lease for the store's tests: 10.0.0.`last` held by 02:00:00:00:00:`last`, named
+    /// h`last`.
+    pub(in crate::dhcp) fn lease(last: u8) -> Lease {
         Lease {
             expires: 4_000_000_000,
             htype: 1,
@@ -351,11 +353,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn journal_survives_reopen_and_compaction() {
-        let dir = std::env::temp_dir().join(format!("ringmasq-store-{}", std::process::id()));
+    /// A fresh, empty directory `ringmasq-TAG-PID` in the temporary directory, and the path
+    /// of a lease file in it.
+    pub(in crate::dhcp) fn fresh_dir(tag: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("ringmasq-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("leases");
+        (dir, path)
+    }
+
+    #[test]
+    fn journal_survives_reopen_and_compaction() {
+        let (dir, path) = fresh_dir("store");
         std::fs::write(&path, "garbage line\n").unwrap();
         let (mut s, leases) = LeaseStore::open(&path).unwrap();
         assert!(leases.is_empty());
@@ -386,9 +396,7 @@ mod tests {
 
     #[test]
     fn torn_in_place_rewrite_loses_nothing() {
-        let dir = std::env::temp_dir().join(format!("ringmasq-store-ip-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("leases");
+        let (dir, path) = fresh_dir("store-ip");
         let (mut s, _) = LeaseStore::open(&path).unwrap();
         let all = [lease(1), lease(2), lease(3)];
         let text = lease_file::emit(&all, &[]);
