@@ -379,6 +379,9 @@ impl Drop for DhcpLab {
             // SAFETY: kills the dhclient this lab started, by the PID file it wrote.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
+        // A dhclient that forked into the background after the PID file was read (or before
+        // it was written) still names this lab's directory in its arguments.
+        crate::process::kill_mentioning(&self.dir.path().to_string_lossy());
     }
 }
 

@@ -397,6 +397,8 @@ impl Drop for Lab6 {
     fn drop(&mut self) {
         // Processes first (killed by PID in their guards), then the namespaces.
         self.kill_dhclient6();
+        // A dhclient -6 that forked away before writing its PID file names this lab's paths.
+        crate::process::kill_mentioning(&self.path("dhclient6.conf").to_string_lossy());
         self.children.clear();
         for ns in [&self.server, &self.client] {
             let _ = run_ok(&["ip", "netns", "del", ns]);

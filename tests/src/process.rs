@@ -104,3 +104,59 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let from = all.len().saturating_sub(lines);
     all[from..].join("\n")
 }
+
+/// Kills (SIGKILL) every process whose command line mentions `fragment` — a path unique to one
+/// test, such as its own temp directory — and returns their PIDs. For daemons a test starts
+/// that fork away from their parent (dhclient after its first lease): the PID file they write
+/// comes a moment after the parent exits, so a lab dropped in between would miss them.
+pub fn kill_mentioning(fragment: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut killed = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return killed;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if text.contains(fragment) {
+            // SAFETY: signals a process whose command line names this test's own path.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed.push(pid);
+        }
+    }
+    killed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_mentioning_finds_a_process_by_its_arguments() {
+        let tag = format!("/tmp/rmq-kill-mentioning-{}", std::process::id());
+        // The tag as argv[0], so the process itself (not a shell around it) carries it.
+        let mut child = Command::new("sleep")
+            .arg0(&tag)
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id() as i32;
+        let killed = kill_mentioning(&tag);
+        assert_eq!(killed, vec![pid]);
+        let status = child.wait().expect("wait");
+        assert!(!status.success());
+        assert!(kill_mentioning(&tag).is_empty());
+    }
+}
