@@ -15,25 +15,8 @@ use crate::time::Instant;
 fn renew_rebind_release_decline() {
     let s = Server::new(config()).unwrap();
     let mac = [2, 0, 0, 0, 0, 9];
-    let (_, offer, _) = run(
-        &s,
-        WALL,
-        &build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]),
-    )
-    .unwrap();
-    let ip = offer.yiaddr();
+    let (ip, ack) = discover_request(&s, mac);
     let sid = SERVER.octets();
-    let (_, ack, _) = run(
-        &s,
-        WALL,
-        &build(
-            msg::REQUEST,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip.octets()), (54, &sid)],
-        ),
-    )
-    .unwrap();
     assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
     // RENEWING at T1: unicast, ciaddr set, no 50/54 -> ACK unicast to ciaddr.
     let (to, ack, j) = run(&s, WALL + 21600, &build(msg::REQUEST, mac, ip, &[])).unwrap();
@@ -83,24 +66,7 @@ fn renew_rebind_release_decline() {
         DropReason::NotHeld
     );
     // DECLINE quarantines: the next DISCOVER gets another address.
-    let (_, offer, _) = run(
-        &s,
-        WALL,
-        &build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]),
-    )
-    .unwrap();
-    let ip2 = offer.yiaddr();
-    run(
-        &s,
-        WALL,
-        &build(
-            msg::REQUEST,
-            mac,
-            Ipv4Addr::UNSPECIFIED,
-            &[(50, &ip2.octets()), (54, &sid)],
-        ),
-    )
-    .unwrap();
+    let (ip2, _) = discover_request(&s, mac);
     let (_, _, j) = run(
         &s,
         WALL,
@@ -211,4 +177,28 @@ fn lease_file_and_journal_restore() {
     let (_, ack, _) = run(&s2, WALL + 10, DHCLIENT_REQUEST).unwrap();
     assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
     assert_eq!(ack.yiaddr(), Ipv4Addr::new(10, 77, 0, 107));
+}
+
+/// DISCOVER, then REQUEST (SELECTING: options 50 and 54) of the offered address, at `WALL`:
+/// the offered address and the reply to the REQUEST.
+fn discover_request(s: &Server, mac: [u8; 6]) -> (Ipv4Addr, v4::Message) {
+    let (_, offer, _) = run(
+        s,
+        WALL,
+        &build(msg::DISCOVER, mac, Ipv4Addr::UNSPECIFIED, &[]),
+    )
+    .unwrap();
+    let ip = offer.yiaddr();
+    let (_, reply, _) = run(
+        s,
+        WALL,
+        &build(
+            msg::REQUEST,
+            mac,
+            Ipv4Addr::UNSPECIFIED,
+            &[(50, &ip.octets()), (54, &SERVER.octets())],
+        ),
+    )
+    .unwrap();
+    (ip, reply)
 }
