@@ -153,6 +153,21 @@ mod tests {
             .spawn()
             .expect("spawn sleep");
         let pid = child.id() as i32;
+        // spawn returns once the kernel has switched the child to its new image, which is a
+        // moment before the new argument area is set: until then the child's cmdline reads
+        // empty. Wait for the arguments to appear (as a forked daemon's have from the start).
+        let cmdline = format!("/proc/{pid}/cmdline");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read(&cmdline)
+            .map(|bytes| String::from_utf8_lossy(&bytes).contains(&tag))
+            .unwrap_or(false)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{cmdline} never named {tag}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let killed = kill_mentioning(&tag);
         assert_eq!(killed, vec![pid]);
         let status = child.wait().expect("wait");
