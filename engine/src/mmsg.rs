@@ -9,6 +9,7 @@ use crate::epoll::{Epoll, Token};
 use crate::socket::{CMSG_SPACE, from_sockaddr, parse_pktinfo, to_sockaddr, write_pktinfo};
 use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
+use ringmasq_proto::dns::stats::DropReason;
 use std::mem::zeroed;
 use std::os::fd::AsRawFd;
 
@@ -358,7 +359,9 @@ fn send_batch(fd: i32, sb: &mut SendBatch, sent: &mut Vec<Transmit>, core: &mut 
             )
         };
         if n <= 0 {
-            // A datagram the kernel refuses (e.g. unreachable) is skipped, not retried forever.
+            // A datagram the kernel refuses (socket buffer full, unreachable) is skipped and
+            // counted, not retried forever.
+            core.counters.drop_packet(DropReason::SendFailed);
             done += 1;
         } else {
             done += n as usize;

@@ -9,9 +9,10 @@
 //! Latency: a long batch of completions (after a stall, hundreds of queries) does not hold
 //! every answer back until its end: the answers made so far are submitted every
 //! [`FLUSH_EVERY`] datagrams, and the receive buffers used so far go back to the kernel with
-//! them. CPU: sends complete inline during the submission, so each turn waits for one
-//! completion beyond the sends it submitted (one `io_uring_enter` per turn, not two), and
-//! receive completions are run in our own `io_uring_enter` only (DEFER_TASKRUN, Linux 6.1).
+//! them. CPU: sends carry `MSG_DONTWAIT`, so each one is done (sent, or failed with a completion
+//! saying why) before the `io_uring_enter` that submits it returns, and successful sends post no
+//! completion (`IOSQE_CQE_SKIP_SUCCESS`): their slots are free again after that call. Receive
+//! completions are run in our own `io_uring_enter` only (DEFER_TASKRUN, Linux 6.1).
 
 mod buf_ring;
 pub mod file_bytes;
@@ -24,7 +25,7 @@ use crate::socket::{CMSG_SPACE, from_sockaddr, parse_pktinfo, to_sockaddr, write
 use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use buf_ring::BufRing;
 use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
-use io_uring::{IoUring, cqueue, opcode};
+use io_uring::{IoUring, cqueue, opcode, squeue};
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
 use ringmasq_proto::dns::stats::DropReason;
 use std::io;
@@ -53,9 +54,15 @@ const GEN_MASK: u64 = (1 << (KIND_SHIFT - GEN_SHIFT)) - 1;
 const INDEX_MASK: u64 = (1 << GEN_SHIFT) - 1;
 
 /// Checks that io_uring works here with what this backend needs (multishot recvmsg, 6.0+;
-/// buffer rings, 5.19+).
+/// buffer rings, 5.19+; sends without success completions, 5.17+).
 pub fn probe() -> io::Result<()> {
     let ring = IoUring::new(8)?;
+    if !ring.params().is_feature_skip_cqe_on_success() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "io_uring lacks IOSQE_CQE_SKIP_SUCCESS",
+        ));
+    }
     let mut p = io_uring::Probe::new();
     ring.submitter().register_probe(&mut p)?;
     for op in [
@@ -75,7 +82,8 @@ pub fn probe() -> io::Result<()> {
     Ok(())
 }
 
-/// One in-flight send: everything the kernel reads until the completion arrives.
+/// One queued send: everything the kernel reads until the `io_uring_enter` that submits it
+/// returns.
 struct SendSlot {
     hdr: libc::msghdr,
     iov: libc::iovec,
@@ -116,11 +124,44 @@ struct Ring {
     recv_hdr: Box<libc::msghdr>,
     sends: Box<[SendSlot]>,
     free_sends: Vec<u16>,
-    /// Completions taken off the queue early (while waiting for a free send slot).
-    deferred: Vec<(u64, i32, u32)>,
-    /// Sends queued since completions were last taken off the queue: they complete during
-    /// their submission, so the next wait asks for this many completions plus one.
-    unharvested_sends: usize,
+    /// Slots of the sends queued since the submission queue was last seen empty.
+    queued_sends: Vec<u16>,
+}
+
+impl Ring {
+    /// Submits what is queued (waiting for `want` completions, within `args`' timeout), then
+    /// frees the send slots the kernel is done with.
+    fn submit(
+        &mut self,
+        core: &mut WorkerCore,
+        want: usize,
+        args: &SubmitArgs<'_, '_>,
+    ) -> io::Result<()> {
+        let result = match self.ring.submitter().submit_with_args(want, args) {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.release_sends(core);
+        result
+    }
+
+    /// Frees the slots of queued sends once the kernel has taken every queued entry. A send
+    /// marked `MSG_DONTWAIT` is issued when it is taken: it either went out, or failed (its
+    /// completion reports that), and in neither case does the kernel read its memory again.
+    fn release_sends(&mut self, core: &mut WorkerCore) {
+        if self.queued_sends.is_empty() || !self.ring.submission().is_empty() {
+            return;
+        }
+        for idx in self.queued_sends.drain(..) {
+            if let Some(t) = self.sends[usize::from(idx)].transmit.take() {
+                core.outbox.recycle(t.buf);
+            }
+            self.free_sends.push(idx);
+        }
+    }
 }
 
 /// Runs the worker on io_uring until it is told to stop.
@@ -161,8 +202,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         recv_hdr,
         sends,
         free_sends: (0..SEND_SLOTS as u16).rev().collect(),
-        deferred: Vec::with_capacity(1024),
-        unharvested_sends: 0,
+        queued_sends: Vec::with_capacity(SEND_SLOTS),
     };
     // Registered files: client sockets, then upstream v4, then upstream v6.
     let mut fds = Vec::new();
@@ -255,7 +295,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                 let e = opcode::RecvMsgMulti::new(Fixed(s.fixed), &*r.recv_hdr, r.bufs.bgid())
                     .build()
                     .user_data(s.user_data(i));
-                if push(&mut r.ring, &e) {
+                if r.push(&mut core, &e) {
                     s.armed = true;
                 }
             }
@@ -265,36 +305,22 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                 .multi(true)
                 .build()
                 .user_data(KIND_POLL << KIND_SHIFT);
-            if push(&mut r.ring, &e) {
+            if r.push(&mut core, &e) {
                 poll_armed = true;
             }
         }
         queue_sends(&mut core, &mut r, &fixed_for);
         let now = clock::now();
-        let wait = if epoll_busy || !r.deferred.is_empty() {
-            0
-        } else {
-            core.wait_ms(now)
-        };
+        let wait = if epoll_busy { 0 } else { core.wait_ms(now) };
         let ts = Timespec::new()
             .sec(wait / 1000)
             .nsec(((wait % 1000) * 1_000_000) as u32);
-        let args = SubmitArgs::new().timespec(&ts);
-        // The sends submitted since the last harvest complete during their submission: wait
-        // for one completion more (a datagram, a timer's end, an epoll event).
-        let want = r.unharvested_sends + 1;
-        r.unharvested_sends = 0;
-        match r.ring.submitter().submit_with_args(want, &args) {
-            Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
-            Err(e) => return Err(e.into()),
-        }
+        // Sends post no completion when they succeed: wait for one completion (a datagram, a
+        // failed send, a timer's end, an epoll event).
+        r.submit(&mut core, 1, &SubmitArgs::new().timespec(&ts))?;
         let now = clock::now();
         core.refresh();
         cqes.clear();
-        cqes.append(&mut r.deferred);
         cqes.extend(
             r.ring
                 .completion()
@@ -311,7 +337,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     returned = false;
                 }
                 queue_sends(&mut core, &mut r, &fixed_for);
-                let _ = r.ring.submit();
+                r.submit(&mut core, 0, &SubmitArgs::new())?;
             }
             let idx = (ud & INDEX_MASK) as usize;
             match ud >> KIND_SHIFT {
@@ -382,14 +408,8 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     returned = true;
                     handled += 1;
                 }
-                KIND_SEND => {
-                    if let Some(slot) = r.sends.get_mut(idx)
-                        && let Some(t) = slot.transmit.take()
-                    {
-                        core.outbox.recycle(t.buf);
-                        r.free_sends.push(idx as u16);
-                    }
-                }
+                // Only a failed send posts a completion; its slot was freed at submission.
+                KIND_SEND if res < 0 => core.counters.drop_packet(DropReason::SendFailed),
                 KIND_POLL => {
                     if !cqueue::more(flags) {
                         poll_armed = false;
@@ -423,8 +443,8 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         )?;
         apply_udp_changes(&mut core, &mut r, &mut sockets, &mut recv, client_slots)?;
     }
-    // Let in-flight sends finish before their buffers are freed with the ring.
-    let _ = r.ring.submitter().submit();
+    // Let queued sends go before their buffers are freed with the ring.
+    let _ = r.submit(&mut core, 0, &SubmitArgs::new());
     release_files(&r.ring);
     Ok(())
 }
@@ -464,11 +484,11 @@ fn renew_ports(
             Ok(old) => {
                 if old.v4.is_some() {
                     let fd = sockets.upstream_v4[usize::from(slot)].as_raw_fd();
-                    swap_file(r, recv, (up_v4_base + u32::from(slot)) as usize, fd)?;
+                    swap_file(r, core, recv, (up_v4_base + u32::from(slot)) as usize, fd)?;
                 }
                 if old.v6.is_some() {
                     let fd = sockets.upstream_v6[usize::from(slot)].as_raw_fd();
-                    swap_file(r, recv, (up_v6_base + u32::from(slot)) as usize, fd)?;
+                    swap_file(r, core, recv, (up_v6_base + u32::from(slot)) as usize, fd)?;
                 }
                 // The old files stay open in the kernel until their cancelled receives end.
                 drop(old);
@@ -502,13 +522,13 @@ fn apply_udp_changes(
                     );
                     continue;
                 };
-                swap_file(r, recv, i, fd)?;
+                swap_file(r, core, recv, i, fd)?;
             }
             UdpChange::Remove(addr) => {
                 let Some((i, old)) = sockets.remove_udp(addr) else {
                     continue;
                 };
-                swap_file(r, recv, i, -1)?;
+                swap_file(r, core, recv, i, -1)?;
                 // The file stays open in the kernel until the cancelled receive ends.
                 drop(old);
             }
@@ -520,14 +540,20 @@ fn apply_udp_changes(
 /// Puts `fd` (-1: none) in fixed-file slot `i`: the receive armed on the old file, if any, is
 /// cancelled and the slot takes a new generation, so completions of the old receive are told
 /// apart and discarded; a slot with a file is re-armed on the next loop turn.
-fn swap_file(r: &mut Ring, recv: &mut [RecvSocket], i: usize, fd: i32) -> anyhow::Result<()> {
+fn swap_file(
+    r: &mut Ring,
+    core: &mut WorkerCore,
+    recv: &mut [RecvSocket],
+    i: usize,
+    fd: i32,
+) -> anyhow::Result<()> {
     r.ring.submitter().register_files_update(i as u32, &[fd])?;
     let slot = &mut recv[i];
     if slot.armed {
         let e = opcode::AsyncCancel::new(slot.user_data(i))
             .build()
             .user_data(KIND_CANCEL << KIND_SHIFT);
-        push(&mut r.ring, &e);
+        r.push(core, &e);
     }
     slot.generation += 1;
     slot.active = fd >= 0;
@@ -537,14 +563,31 @@ fn swap_file(r: &mut Ring, recv: &mut [RecvSocket], i: usize, fd: i32) -> anyhow
 
 /// Pushes one SQE; when the queue is full, submits first. False if it still does not fit.
 fn push(ring: &mut IoUring, e: &io_uring::squeue::Entry) -> bool {
-    // SAFETY: every pointer in `e` (msghdr templates, send slots) stays valid until its
-    // completion: they live in the `Ring` that outlives the IoUring's use of them.
+    // SAFETY: every pointer in `e` (msghdr templates, registered buffers) stays valid until its
+    // completion: they live beside the IoUring and outlive its use of them.
     if unsafe { ring.submission().push(e) }.is_ok() {
         return true;
     }
     let _ = ring.submit();
     // SAFETY: as above.
     unsafe { ring.submission().push(e) }.is_ok()
+}
+
+impl Ring {
+    /// Pushes one SQE; when the queue is full, submits first (which frees the send slots
+    /// queued so far). False if it still does not fit.
+    fn push(&mut self, core: &mut WorkerCore, e: &io_uring::squeue::Entry) -> bool {
+        // SAFETY: every pointer in `e` (msghdr templates, send slots) stays valid for as long
+        // as the kernel reads it: they live in this `Ring`, which outlives the IoUring's use of
+        // them, and a send slot is reused only after the submission that took its entry
+        // (`release_sends`).
+        if unsafe { self.ring.submission().push(e) }.is_ok() {
+            return true;
+        }
+        let _ = self.submit(core, 0, &SubmitArgs::new());
+        // SAFETY: as above.
+        unsafe { self.ring.submission().push(e) }.is_ok()
+    }
 }
 
 /// Turns the outbox into SendMsg entries (UDP) or TCP actions.
@@ -576,8 +619,8 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
     let slot_idx = match r.free_sends.pop() {
         Some(i) => i,
         None => {
-            // Every send slot is busy: wait for some completions to come back.
-            reap_sends(core, r);
+            // Every send slot is queued: submit them, which frees them.
+            let _ = r.submit(core, 0, &SubmitArgs::new());
             match r.free_sends.pop() {
                 Some(i) => i,
                 None => {
@@ -611,44 +654,19 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
     slot.hdr.msg_controllen = clen as _;
     slot.hdr.msg_flags = 0;
     slot.transmit = Some(t);
+    // MSG_DONTWAIT: a send that cannot go at once fails (and is counted) instead of waiting in
+    // the kernel for socket buffer space, so its memory is free when the submission returns.
     let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
+        .flags(libc::MSG_DONTWAIT as u32)
         .build()
+        .flags(squeue::Flags::SKIP_SUCCESS)
         .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
-    if push(&mut r.ring, &e) {
-        r.unharvested_sends += 1;
+    if r.push(core, &e) {
+        r.queued_sends.push(slot_idx);
     } else {
-        if let Some(t) = slot.transmit.take() {
+        if let Some(t) = r.sends[usize::from(slot_idx)].transmit.take() {
             core.outbox.recycle(t.buf);
         }
         r.free_sends.push(slot_idx);
-    }
-}
-
-/// Submits and collects send completions (used when every send slot is busy); other
-/// completions are kept for the main loop.
-fn reap_sends(core: &mut WorkerCore, r: &mut Ring) {
-    let _ = r.ring.submitter().submit_and_wait(1);
-    let Ring {
-        ring,
-        sends,
-        free_sends,
-        deferred,
-        unharvested_sends,
-        ..
-    } = r;
-    for c in ring.completion() {
-        if c.user_data() >> KIND_SHIFT == KIND_SEND {
-            // Taken off the queue here: the next wait must not count on it.
-            *unharvested_sends = unharvested_sends.saturating_sub(1);
-            let idx = (c.user_data() & ((1 << KIND_SHIFT) - 1)) as usize;
-            if let Some(slot) = sends.get_mut(idx)
-                && let Some(t) = slot.transmit.take()
-            {
-                core.outbox.recycle(t.buf);
-                free_sends.push(idx as u16);
-            }
-        } else {
-            deferred.push((c.user_data(), c.result(), c.flags()));
-        }
     }
 }

@@ -25,11 +25,13 @@ pub enum DropReason {
     NotAllowed,
     /// An upstream answer held an `--ignore-address` address: dropped, the query keeps waiting.
     IgnoredAddress,
+    /// A reply or upstream query the kernel would not send (socket buffer full, no route).
+    SendFailed,
 }
 
 impl DropReason {
     /// All reasons, in counter order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::MalformedQuery,
         Self::ResponseFromClient,
         Self::RejectedAnswer,
@@ -38,6 +40,7 @@ impl DropReason {
         Self::InFlightFull,
         Self::NotAllowed,
         Self::IgnoredAddress,
+        Self::SendFailed,
     ];
 
     /// A short name for logs and statistics.
@@ -51,6 +54,7 @@ impl DropReason {
             Self::InFlightFull => "in-flight-full",
             Self::NotAllowed => "not-allowed",
             Self::IgnoredAddress => "ignored-address",
+            Self::SendFailed => "send-failed",
         }
     }
 }
