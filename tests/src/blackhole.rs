@@ -21,6 +21,8 @@ pub struct BlackHole {
     _tcp: TcpListener,
     received: Arc<AtomicU64>,
     names: Arc<Mutex<BTreeSet<String>>>,
+    /// When each distinct name was first seen, in order.
+    first_seen: Arc<Mutex<Vec<Instant>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -42,7 +44,13 @@ impl BlackHole {
             let received = Arc::new(AtomicU64::new(0));
             let stop = Arc::new(AtomicBool::new(false));
             let names = Arc::new(Mutex::new(BTreeSet::new()));
-            let (r, s, n) = (received.clone(), stop.clone(), names.clone());
+            let first_seen = Arc::new(Mutex::new(Vec::new()));
+            let (r, s, n, f) = (
+                received.clone(),
+                stop.clone(),
+                names.clone(),
+                first_seen.clone(),
+            );
             let thread = std::thread::Builder::new()
                 .name("black-hole".into())
                 .spawn(move || {
@@ -57,7 +65,12 @@ impl BlackHole {
                                 .and_then(|m| m.queries.first().cloned())
                             {
                                 let name = q.name().to_ascii().to_lowercase();
-                                n.lock().unwrap_or_else(|p| p.into_inner()).insert(name);
+                                let new = n.lock().unwrap_or_else(|p| p.into_inner()).insert(name);
+                                if new {
+                                    f.lock()
+                                        .unwrap_or_else(|p| p.into_inner())
+                                        .push(Instant::now());
+                                }
                             }
                         }
                     }
@@ -68,6 +81,7 @@ impl BlackHole {
                 _tcp: tcp,
                 received,
                 names,
+                first_seen,
                 stop,
                 thread: Some(thread),
             });
@@ -90,6 +104,14 @@ impl BlackHole {
         self.names.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The most distinct names first seen within any `window` of time: with a server that
+    /// keeps at most N queries in flight and gives each up after a timeout longer than
+    /// `window`, at most N new names can arrive within it.
+    pub fn most_new_names_within(&self, window: Duration) -> usize {
+        let seen = self.first_seen.lock().unwrap_or_else(|p| p.into_inner());
+        most_within(&seen, window)
+    }
+
     /// UDP datagrams swallowed so far.
     pub fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
@@ -102,5 +124,36 @@ impl Drop for BlackHole {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// The most entries of the sorted `times` within any span of `window` (two pointers).
+fn most_within(times: &[Instant], window: Duration) -> usize {
+    let mut best = 0;
+    let mut from = 0;
+    for (to, t) in times.iter().enumerate() {
+        while t.duration_since(times[from]) >= window {
+            from += 1;
+        }
+        best = best.max(to - from + 1);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_within_counts_the_densest_window() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // 3 at 0-20 ms, then 4 at 1000-1030 ms, then 1 at 5000 ms.
+        let times = [0, 10, 20, 1000, 1010, 1020, 1030, 5000].map(at);
+        assert_eq!(most_within(&times, Duration::from_millis(500)), 4);
+        assert_eq!(most_within(&times, Duration::from_millis(1001)), 4);
+        assert_eq!(most_within(&times, Duration::from_millis(1031)), 7);
+        assert_eq!(most_within(&times, Duration::from_secs(10)), 8);
+        assert_eq!(most_within(&[], Duration::from_secs(1)), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! A black-holed upstream under a flood of 10,000 distinct names: at most `--dns-forward-max`
-//! (100) of them reach it, the rest are refused and counted (`forward-limit`); memory stays
-//! bounded; local (`--address`) and cached answers keep coming throughout; and once one query
+//! (100) of them are in flight to it at once, the rest are refused and counted
+//! (`forward-limit`); memory stays bounded; local (`--address`) and cached answers keep coming throughout; and once one query
 //! timeout (`--fast-dns-retry=200,1500`: 1.5 s) has passed, the upstream is used again.
 
 use std::time::Duration;
@@ -54,12 +54,17 @@ fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
         percentile(&lat, 99),
         percentile(&lat, 100)
     );
+    // In flight at once: names first seen within one second (the server gives a query up after
+    // 1.5 s, so a slot cannot be used twice within a second). On a quiet machine the whole
+    // flood lands within that second; on a loaded one it may take longer, and slots freed
+    // by the timeout are then rightly used again.
+    let peak = hole.most_new_names_within(Duration::from_secs(1));
     ensure!(
-        seen <= FORWARD_MAX,
-        "{seen} distinct names in flight upstream"
+        peak <= FORWARD_MAX,
+        "{peak} distinct names reached the upstream within one second"
     );
     ensure!(
-        refused as usize >= NAMES * 9 / 10 - seen,
+        refused as usize >= (NAMES * 9 / 10).saturating_sub(seen),
         "only {refused} refused"
     );
     ensure!(
