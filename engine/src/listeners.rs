@@ -11,7 +11,7 @@ use std::os::fd::RawFd;
 use crossbeam_channel::Sender;
 use ringmasq_config::Config;
 
-use crate::socket::{ensure_udp_free, tcp_listener, udp_listener};
+use crate::socket::{Pktinfo, ensure_udp_free, tcp_listener, udp_listener};
 use crate::worker::Control;
 
 /// Whether the listening addresses follow the interfaces under this configuration.
@@ -66,7 +66,10 @@ impl DynamicListeners {
         ensure_udp_free(addr)?;
         let mut socks = Vec::with_capacity(self.workers.len());
         for _ in &self.workers {
-            socks.push((udp_listener(addr)?, tcp_listener(addr)?));
+            socks.push((
+                udp_listener(addr, Pktinfo::WildcardOnly)?,
+                tcp_listener(addr)?,
+            ));
         }
         let mut socks = socks.into_iter();
         self.send(|| {

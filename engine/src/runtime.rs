@@ -4,8 +4,8 @@ use crate::access::{AccessPolicy, interface_addrs};
 use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
 use crate::socket::{
-    bound_upstream_socket, ensure_udp_free, eventfd, steer_by_query_id, tcp_listener, udp_listener,
-    upstream_socket,
+    Pktinfo, bound_upstream_socket, ensure_udp_free, eventfd, steer_by_query_id, tcp_listener,
+    udp_listener, upstream_socket,
 };
 use crate::tcp::TcpManager;
 use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
@@ -189,7 +189,7 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             port_range: range,
         };
         for a in &listen {
-            w.udp.push(Some(udp_listener(*a)?));
+            w.udp.push(Some(udp_listener(*a, Pktinfo::WildcardOnly)?));
             w.tcp.push(tcp_listener(*a)?);
         }
         // With --query-port every query leaves from that one port.

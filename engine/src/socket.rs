@@ -28,9 +28,21 @@ fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> std::io::Resu
     }
 }
 
+/// Whether a listener reports each datagram's destination address and interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pktinfo {
+    /// Always (IP_PKTINFO / IPV6_RECVPKTINFO): the receiver needs the interface.
+    Always,
+    /// Only on a wildcard address, where the answer must name its source address. A socket
+    /// bound to one address answers from it anyway, so the kernel is spared writing the control
+    /// message on every datagram and checking the source address on every reply.
+    WildcardOnly,
+}
+
 /// A UDP socket for client queries on `addr`, shared with the other workers through
-/// SO_REUSEPORT, reporting each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO).
-pub fn udp_listener(addr: SocketAddr) -> Result<Socket> {
+/// SO_REUSEPORT, reporting each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO)
+/// as `pktinfo` says.
+pub fn udp_listener(addr: SocketAddr, pktinfo: Pktinfo) -> Result<Socket> {
     let domain = Domain::for_address(addr);
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
         .with_context(|| format!("creating UDP socket for {addr}"))?;
@@ -39,10 +51,13 @@ pub fn udp_listener(addr: SocketAddr) -> Result<Socket> {
     s.set_nonblocking(true)?;
     let _ = s.set_recv_buffer_size(4 << 20);
     let _ = s.set_send_buffer_size(4 << 20);
+    let report = pktinfo == Pktinfo::Always || addr.ip().is_unspecified();
     if addr.is_ipv6() {
         s.set_only_v6(true)?;
-        setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
-    } else {
+        if report {
+            setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        }
+    } else if report {
         setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
     }
     s.bind(&SockAddr::from(addr))

@@ -22,8 +22,8 @@ pub use crate::uring::file_bytes::{FileBytes, Loader};
 
 use ringmasq_proto::time::Instant;
 
-/// A cached file stays this long after its last transfer started, so clients arriving a little
-/// apart still share one read.
+/// A cached file stays this long after it was last seen in use (asked for, or still being
+/// sent), so clients arriving a little apart, or one after another, still share one read.
 const LINGER: Duration = Duration::from_secs(30);
 
 /// Opens directory `dir` as a handle for [`open_beneath`].
@@ -130,12 +130,53 @@ impl FileCache {
         (data, Some(loader))
     }
 
-    /// Drops files no transfer uses that were last asked for more than [`LINGER`] ago, and
-    /// files that could not be read.
+    /// Drops files no transfer has used for [`LINGER`], and files that could not be read. A
+    /// file a transfer still holds counts as used now, so the linger runs from the end of its
+    /// last transfer, however long that took.
     pub fn expire(&self, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|_, e| {
-            !e.data.failed() && (Arc::strong_count(&e.data) > 1 || now - e.used < LINGER)
+            if Arc::strong_count(&e.data) > 1 {
+                e.used = now;
+            }
+            !e.data.failed() && now - e.used < LINGER
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> Instant {
+        Instant::from_secs(secs)
+    }
+
+    #[test]
+    fn linger_runs_from_the_end_of_the_last_transfer() {
+        let dir = std::env::temp_dir().join(format!("rmq-files-linger-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("boot.img");
+        std::fs::write(&path, b"kernel").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let cache = FileCache::default();
+        let (held, loader) = cache.get(&meta, at(0));
+        assert!(loader.is_some(), "first request reads the file");
+        // The loader holds the bytes too (as the reading thread does until it is done).
+        drop(loader);
+        // A transfer that takes longer than the linger keeps the file, and counts as a use.
+        cache.expire(at(45));
+        drop(held);
+        cache.expire(at(70));
+        let (again, loader) = cache.get(&meta, at(70));
+        assert!(
+            loader.is_none(),
+            "25 s after the transfer ended: still cached"
+        );
+        drop(again);
+        cache.expire(at(101));
+        let (_, loader) = cache.get(&meta, at(101));
+        assert!(loader.is_some(), "31 s after the last use: read again");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
