@@ -54,6 +54,7 @@ pub fn metavar(long: &str) -> &'static str {
         "dnssec-limits" => "sig-fails[,work[,sub-queries[,nsec3-iterations]]]",
         "io-backend" => "auto, uring or epoll",
         "tcp-idle-timeout" => "a duration (seconds, or with s/m/h/d/w)",
+        "tftp-ack-gather" => "microseconds (0 = answer every ACK at once; default 100)",
         "dhcp-range" => "[tag:T,][set:T,]start[,end|static|proxy][,netmask[,broadcast]][,lease]",
         "dhcp-host" => "[mac...][,id:clid|*][,set:T][,tag:T][,ipv4][,name][,lease][,ignore]",
         "dhcp-option" | "dhcp-option-force" => {
@@ -267,6 +268,7 @@ fn describe(long: &str) -> &'static str {
         "threads" => "Worker threads (default one per online CPU).",
         "io-backend" => "Packet I/O: io_uring, epoll, or auto (default).",
         "tcp-idle-timeout" => "Close idle TCP connections after this long (default 10s).",
+        "tftp-ack-gather" => "Gather ACKs of concurrent TFTP transfers this long (io_uring).",
         _ => "",
     }
 }

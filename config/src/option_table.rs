@@ -238,5 +238,6 @@ pub static OPTIONS: &[OptionSpec] = &[
     dns("version", Some('v'), FLAG),
     ext("io-backend", REQ),
     ext("tcp-idle-timeout", REQ),
+    ext("tftp-ack-gather", REQ),
     ext("threads", REQ),
 ];

@@ -8,6 +8,10 @@ use crate::value::{ValueError, parse_port, parse_uint, split_list};
 /// dnsmasq's default `--tftp-max` (concurrent transfers).
 pub const DEFAULT_TFTP_MAX: u32 = 50;
 
+/// Default `--tftp-ack-gather` (ringmasq): microseconds the io_uring TFTP loop may gather ACKs
+/// of concurrent transfers before answering them.
+pub const DEFAULT_TFTP_ACK_GATHER_USEC: u32 = 100;
+
 /// `--tftp-unique-root`: which client identity becomes a directory under the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueRoot {
@@ -53,6 +57,9 @@ pub struct TftpSettings {
     pub single_port: bool,
     /// `--tftp-no-fail`.
     pub no_fail: bool,
+    /// `--tftp-ack-gather` (ringmasq): bound in microseconds on how long the io_uring loop
+    /// gathers ACKs of concurrent transfers per wake-up; 0 answers every ACK at once.
+    pub ack_gather_usec: u32,
 }
 
 impl Default for TftpSettings {
@@ -70,6 +77,7 @@ impl Default for TftpSettings {
             port_range: None,
             single_port: false,
             no_fail: false,
+            ack_gather_usec: DEFAULT_TFTP_ACK_GATHER_USEC,
         }
     }
 }
@@ -117,6 +125,7 @@ impl TftpSettings {
             "tftp-no-fail" => self.no_fail = true,
             "tftp-max" => self.max = parse_uint(req()?, u64::from(u32::MAX))? as u32,
             "tftp-mtu" => self.mtu = Some(parse_uint(req()?, 65535)? as u32),
+            "tftp-ack-gather" => self.ack_gather_usec = parse_uint(req()?, 10_000)? as u32,
             "tftp-port-range" => {
                 let v = req()?;
                 let (a, b) = v
@@ -163,11 +172,13 @@ mod tests {
             ("tftp-port-range", Some("7000,7100")),
             ("tftp-single-port", None),
             ("tftp-no-fail", None),
+            ("tftp-ack-gather", Some("250")),
         ] {
             assert_eq!(t.apply(n, v), Ok(true), "{n}");
         }
         assert!(t.enabled && t.secure && t.lowercase && t.no_blocksize);
         assert!(t.single_port && t.no_fail);
+        assert_eq!(t.ack_gather_usec, 250);
         assert_eq!(t.interfaces, ["eth0", "eth1"]);
         assert_eq!(t.unique_root, Some(UniqueRoot::Mac));
         assert_eq!(
@@ -192,6 +203,8 @@ mod tests {
         assert!(t.apply("tftp-port-range", Some("7100,7000")).is_err());
         assert!(t.apply("tftp-port-range", Some("7000")).is_err());
         assert!(t.apply("tftp-max", Some("x")).is_err());
+        assert!(t.apply("tftp-ack-gather", Some("10001")).is_err());
+        assert!(t.apply("tftp-ack-gather", None).is_err());
         assert!(t.apply("tftp-unique-root", Some("name")).is_err());
         assert!(t.apply("tftp-root", Some(",eth0")).is_err());
         assert!(t.apply("tftp-root", None).is_err());

@@ -168,6 +168,16 @@ impl TftpService {
         !self.out.is_empty()
     }
 
+    /// `--tftp-ack-gather`: how long the io_uring loop may gather ACKs, in microseconds.
+    pub fn ack_gather_usec(&self) -> u32 {
+        self.settings.ack_gather_usec
+    }
+
+    /// Transfers running on this thread.
+    pub fn running(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
     /// The socket of transfer `owner`, while it runs.
     pub fn transfer_fd(&self, owner: Owner) -> Option<RawFd> {
         self.active(owner)?.sock.as_ref().map(AsRawFd::as_raw_fd)

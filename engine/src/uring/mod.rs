@@ -18,6 +18,7 @@ mod buf_ring;
 pub mod file_bytes;
 pub mod tftp;
 mod tftp_load;
+mod tftp_wait;
 
 use crate::clock;
 use crate::epoll::Epoll;

@@ -13,7 +13,9 @@
 //! - One `io_uring_enter` per loop turn submits every send the turn queued and waits for the
 //!   next completions or the next timer scan ([`TICK`]); the ACK receives complete as task work
 //!   of that same call. So a burst of clients costs roughly one kernel entry per turn instead of
-//!   an epoll wait, a receive and a send per ACK.
+//!   an epoll wait, a receive and a send per ACK. With several transfers running, the wait
+//!   gathers their ACKs for a bounded time (`--tftp-ack-gather`, `super::tftp_wait`), so the
+//!   thread is not put to sleep and woken once per ACK.
 //! - A file the shared cache does not hold is read through this ring into registered buffers,
 //!   chunk by chunk, without blocking the loop (`super::tftp_load`); transfers of it send each
 //!   block once its bytes have arrived.
@@ -34,6 +36,7 @@ use super::buf_ring::BufRing;
 use super::file_bytes::FileBytes;
 use super::push;
 use super::tftp_load::Loads;
+use super::tftp_wait::Batching;
 use crate::clock;
 use crate::socket::{CMSG_SPACE, to_sockaddr, write_pktinfo};
 use crate::tftp::outbox::{Out, Owner, Route};
@@ -139,6 +142,21 @@ pub fn run(mut service: TftpService) -> Result<()> {
             .setup_single_issuer()
             .build(RING_ENTRIES)?,
     };
+    let supported = ring.params().is_feature_min_timeout();
+    let mut batching = Batching::new(supported, service.ack_gather_usec());
+    if batching.enabled() {
+        tracing::info!(
+            "TFTP ring: ACKs of concurrent transfers gathered for up to {} us per wake-up",
+            service.ack_gather_usec()
+        );
+    } else if supported {
+        tracing::info!("TFTP ring: one wake-up per ACK (--tftp-ack-gather=0)");
+    } else {
+        tracing::info!(
+            "TFTP ring: one wake-up per ACK (this kernel's io_uring has no minimum wait time, \
+             Linux 6.12)"
+        );
+    }
     let bufs = BufRing::new(&ring, BUFFERS, BUF_SIZE, 0)?;
     let loads = Loads::new(&ring, KIND_READ << KIND_SHIFT);
     let sends: Box<[SendSlot]> = (0..SEND_SLOTS)
@@ -198,11 +216,26 @@ pub fn run(mut service: TftpService) -> Result<()> {
             next_tick.saturating_duration_since(now)
         };
         let ts = Timespec::from(wait);
-        let args = SubmitArgs::new().timespec(&ts);
-        let want = r.queued_sends + 1;
+        let plan = if wait.is_zero() {
+            Batching::plain()
+        } else {
+            batching.plan(service.running())
+        };
+        let args = SubmitArgs::new()
+            .timespec(&ts)
+            .min_wait_usec(plan.min_wait_usec);
+        let want = r.queued_sends + plan.completions;
         r.queued_sends = 0;
         match r.ring.submitter().submit_with_args(want, &args) {
             Ok(_) => {}
+            // A kernel that announced the minimum wait but refuses it (the queued entries
+            // were submitted before the wait argument was checked).
+            Err(e) if plan.min_wait_usec > 0 && e.raw_os_error() == Some(libc::EINVAL) => {
+                tracing::info!(
+                    "TFTP ring: one wake-up per ACK (the kernel refused a minimum wait time)"
+                );
+                batching.disable();
+            }
             Err(e)
                 if matches!(
                     e.raw_os_error(),
