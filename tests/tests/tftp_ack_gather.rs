@@ -1,6 +1,6 @@
-//! Gathered ACKs (`--tftp-ack-gather`): eight curl clients fetch one 2 MiB file at once from a
-//! single TFTP thread, so its ring has enough transfers running to gather their ACKs per
-//! wake-up. Every copy is intact both with the default gathering time and with
+//! Gathered ACKs (`--tftp-ack-gather`): sixteen curl clients fetch one 1 MiB file at once from
+//! a single TFTP thread, so its ring has enough transfers running (twelve or more) to gather
+//! their ACKs per wake-up. Every copy is intact both with the default gathering time and with
 //! `--tftp-ack-gather=0` (one wake-up per ACK, also the path of kernels before 6.12). On
 //! io_uring the log names the wait the ring uses: gathering on a kernel that has the minimum
 //! wait time (Linux 6.12+), the plain wait with `=0`. The epoll loop ignores the option.
@@ -8,8 +8,8 @@
 use ringmasq_tests::tftp::{TftpServer, pattern};
 use ringmasq_tests::{Backend, backend_tests};
 
-const SIZE: usize = 2 * 1024 * 1024 + 7;
-const CLIENTS: usize = 8;
+const SIZE: usize = 1024 * 1024 + 7;
+const CLIENTS: usize = 16;
 const GATHERED: &str = "ACKs of concurrent transfers gathered for up to 100 us";
 const PLAIN: &str = "one wake-up per ACK";
 

@@ -14,12 +14,14 @@
 //! keeps the clients busy while the thread waits: with few transfers, waiting for every ACK
 //! would turn them into one lock-step round.
 //!
-//! A lone transfer (fewer than [`BATCH_FROM`] running) waits for one completion as before, so
-//! it never waits for ACKs that cannot come. Kernels without the feature, and
+//! A few transfers (fewer than [`BATCH_FROM`] running) wait for one completion as before: a
+//! lone one never waits for ACKs that cannot come, and below about a dozen lock-step clients
+//! gathering saved no CPU (A/B in benches/results/2026-11-26-tftp-s7.md: 4 transfers cost
+//! 21–24 µs per block gathering against 14–16 without, 8 about equal, 16 and more 20–45 % less). Kernels without the feature, and
 //! `--tftp-ack-gather=0`, keep that plain wait for every turn.
 
 /// Running transfers from which ACKs are gathered in batches.
-pub const BATCH_FROM: usize = 4;
+pub const BATCH_FROM: usize = 12;
 /// Most completions one wait asks for beyond the turn's sends.
 pub const MAX_BATCH: usize = 64;
 
