@@ -157,17 +157,17 @@ mod tests {
         // moment before the new argument area is set: until then the child's cmdline reads
         // empty. Wait for the arguments to appear (as a forked daemon's have from the start).
         let cmdline = format!("/proc/{pid}/cmdline");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !std::fs::read(&cmdline)
-            .map(|bytes| String::from_utf8_lossy(&bytes).contains(&tag))
-            .unwrap_or(false)
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{cmdline} never named {tag}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        let named = crate::wait::poll_until(
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_millis(1),
+            5000,
+            || {
+                std::fs::read(&cmdline)
+                    .ok()
+                    .filter(|bytes| String::from_utf8_lossy(bytes).contains(&tag))
+            },
+        );
+        assert!(named.is_some(), "{cmdline} never named {tag}");
         let killed = kill_mentioning(&tag);
         assert_eq!(killed, vec![pid]);
         let status = child.wait().expect("wait");

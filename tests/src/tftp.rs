@@ -159,6 +159,33 @@ impl TftpServer {
         run(c)
     }
 
+    /// `clients` curls fetch `name` at once (each into its own file under the scratch
+    /// directory `out`, with `--tftp-blksize` when given): each copy's path and curl's output,
+    /// in client order.
+    pub fn curl_burst(
+        &self,
+        name: &str,
+        clients: usize,
+        blksize: Option<u16>,
+    ) -> Vec<(PathBuf, Output)> {
+        let tmp = self.scratch("out");
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..clients)
+                .map(|i| {
+                    let out = tmp.join(format!("c{i}"));
+                    sc.spawn(move || {
+                        let o = self.curl(name, blksize, &out);
+                        (out, o)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("client thread"))
+                .collect()
+        })
+    }
+
     /// tftp-hpa: `tftp -m MODE IP -c get NAME OUT` (no options: 512-byte blocks).
     pub fn tftp_hpa(&self, name: &str, mode: &str, out: &Path) -> Output {
         let mut c = Command::new("timeout");

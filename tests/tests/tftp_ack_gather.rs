@@ -30,23 +30,7 @@ fn burst(b: Backend, extra: &[&str], data: &[u8]) -> anyhow::Result<String> {
     let s = TftpServer::start(b, &args, move |root| {
         std::fs::write(root.join("image.img"), &d2).unwrap()
     })?;
-    let tmp = s.scratch("out");
-    let outs: Vec<_> = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..CLIENTS)
-            .map(|i| {
-                let out = tmp.join(format!("c{i}"));
-                let s = &s;
-                sc.spawn(move || {
-                    let o = s.curl("image.img", Some(1468), &out);
-                    (out, o)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client thread"))
-            .collect()
-    });
+    let outs = s.curl_burst("image.img", CLIENTS, Some(1468));
     for (i, (out, o)) in outs.iter().enumerate() {
         assert!(
             o.status.success(),
