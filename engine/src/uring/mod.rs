@@ -55,7 +55,8 @@ const GEN_MASK: u64 = (1 << (KIND_SHIFT - GEN_SHIFT)) - 1;
 const INDEX_MASK: u64 = (1 << GEN_SHIFT) - 1;
 
 /// Checks that io_uring works here with what this backend needs (multishot recvmsg, 6.0+;
-/// buffer rings, 5.19+; sends without success completions, 5.17+).
+/// buffer rings, 5.19+; sends without success completions, 5.17+; sends with a destination
+/// address, 6.0+).
 pub fn probe() -> io::Result<()> {
     let ring = IoUring::new(8)?;
     if !ring.params().is_feature_skip_cqe_on_success() {
@@ -69,6 +70,7 @@ pub fn probe() -> io::Result<()> {
     for op in [
         opcode::RecvMsg::CODE,
         opcode::SendMsg::CODE,
+        opcode::Send::CODE,
         opcode::PollAdd::CODE,
     ] {
         if !p.is_supported(op) {
@@ -366,12 +368,13 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     let Some((bid, data)) = (unsafe { r.bufs.get(flags, res as usize) }) else {
                         continue;
                     };
-                    if let Ok(msg) = RecvMsgOut::parse(data, &r.recv_hdr)
+                    let parsed = RecvMsgOut::parse(data, &r.recv_hdr);
+                    if let Ok(msg) = &parsed
                         && msg.is_payload_truncated()
                     {
                         // Larger than a buffer: dropped, and counted.
                         core.truncated_datagram(matches!(recv[idx].kind, SocketKind::Upstream(_)));
-                    } else if let Ok(msg) = RecvMsgOut::parse(data, &r.recv_hdr) {
+                    } else if let Ok(msg) = parsed {
                         let name = msg.name_data();
                         // SAFETY: all-zero sockaddr_storage is valid; we copy at most its size.
                         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
@@ -591,7 +594,7 @@ impl Ring {
     }
 }
 
-/// Turns the outbox into SendMsg entries (UDP) or TCP actions.
+/// Turns the outbox into Send/SendMsg entries (UDP) or TCP actions.
 fn queue_sends(
     core: &mut WorkerCore,
     r: &mut Ring,
@@ -615,7 +618,8 @@ fn queue_sends(
     }
 }
 
-/// Queues one UDP transmit as a SendMsg entry in a free send slot.
+/// Queues one UDP transmit in a free send slot: a SendMsg entry when it sets its source
+/// address (IP_PKTINFO), else a Send entry with the destination address.
 fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
     let slot_idx = match r.free_sends.pop() {
         Some(i) => i,
@@ -639,6 +643,20 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
     };
     let namelen = to_sockaddr(&peer, &mut slot.name);
     let clen = write_pktinfo(local, ifindex, &mut slot.control);
+    if clen == 0 {
+        // No source address to set: a plain send with a destination (IORING_OP_SEND with
+        // `addr2`, Linux 6.0) spares the kernel copying and checking a msghdr and an iovec.
+        let e = opcode::Send::new(Fixed(fixed), t.buf.as_ptr(), t.len as u32)
+            .dest_addr((&slot.name as *const libc::sockaddr_storage).cast())
+            .dest_addr_len(namelen)
+            .flags(libc::MSG_DONTWAIT)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+        slot.transmit = Some(t);
+        finish_queue(core, r, slot_idx, &e);
+        return;
+    }
     slot.iov = libc::iovec {
         iov_base: t.buf.as_ptr() as *mut _,
         iov_len: t.len,
@@ -662,7 +680,12 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
         .build()
         .flags(squeue::Flags::SKIP_SUCCESS)
         .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
-    if r.push(core, &e) {
+    finish_queue(core, r, slot_idx, &e);
+}
+
+/// Pushes a send slot's entry; when it does not fit, the slot and its buffer are freed.
+fn finish_queue(core: &mut WorkerCore, r: &mut Ring, slot_idx: u16, e: &io_uring::squeue::Entry) {
+    if r.push(core, e) {
         r.queued_sends.push(slot_idx);
     } else {
         if let Some(t) = r.sends[usize::from(slot_idx)].transmit.take() {
