@@ -387,7 +387,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             }
             c.tcp_idle_timeout_secs = secs;
         }
-        n if n == "enable-tftp" || n.starts_with("tftp-") => {
+        n if n == "enable-tftp" || n == "quiet-tftp" || n.starts_with("tftp-") => {
             c.tftp
                 .apply(n, value)
                 .map_err(|e| invalid(value.unwrap_or(""), e))?;

@@ -129,6 +129,9 @@ fn describe(long: &str) -> &'static str {
         "dhcp-ttl" => "TTL of DNS answers for DHCP lease names (default --local-ttl).",
         "enable-ra" => "Send IPv6 router advertisements for the IPv6 dhcp-ranges.",
         "quiet-ra" => "Do not log router advertisement changes.",
+        "quiet-tftp" => {
+            "Do not log each TFTP transfer (problems still; a missing file is not one)."
+        }
         "quiet-dhcp" => "Do not log each DHCPv4 reply (errors still; --log-dhcp overrides).",
         "quiet-dhcp6" => "Do not log each DHCPv6 reply (errors still; --log-dhcp overrides).",
         "dhcp-duid" => "The DHCPv6 server's DUID: ENTERPRISE-NUMBER,UID (hex) as a DUID-EN.",

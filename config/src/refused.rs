@@ -36,7 +36,6 @@ pub const REFUSED: &[&str] = &[
     "localmx",
     "nftset",
     "port-limit",
-    "quiet-tftp",
     "selfmx",
     "shared-network",
     "strip-mac",

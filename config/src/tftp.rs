@@ -57,6 +57,9 @@ pub struct TftpSettings {
     pub single_port: bool,
     /// `--tftp-no-fail`.
     pub no_fail: bool,
+    /// `--quiet-tftp`: no log line per transfer sent, nor per request for a missing file
+    /// (problems are still logged).
+    pub quiet: bool,
     /// `--tftp-ack-gather` (ringmasq): bound in microseconds on how long the io_uring loop
     /// gathers ACKs of concurrent transfers per wake-up; 0 answers every ACK at once.
     pub ack_gather_usec: u32,
@@ -71,6 +74,7 @@ impl Default for TftpSettings {
             unique_root: None,
             secure: false,
             lowercase: false,
+            quiet: false,
             max: DEFAULT_TFTP_MAX,
             mtu: None,
             no_blocksize: false,
@@ -120,6 +124,7 @@ impl TftpSettings {
             }
             "tftp-secure" => self.secure = true,
             "tftp-lowercase" => self.lowercase = true,
+            "quiet-tftp" => self.quiet = true,
             "tftp-no-blocksize" => self.no_blocksize = true,
             "tftp-single-port" => self.single_port = true,
             "tftp-no-fail" => self.no_fail = true,
@@ -173,11 +178,12 @@ mod tests {
             ("tftp-single-port", None),
             ("tftp-no-fail", None),
             ("tftp-ack-gather", Some("250")),
+            ("quiet-tftp", None),
         ] {
             assert_eq!(t.apply(n, v), Ok(true), "{n}");
         }
         assert!(t.enabled && t.secure && t.lowercase && t.no_blocksize);
-        assert!(t.single_port && t.no_fail);
+        assert!(t.single_port && t.no_fail && t.quiet);
         assert_eq!(t.ack_gather_usec, 250);
         assert_eq!(t.interfaces, ["eth0", "eth1"]);
         assert_eq!(t.unique_root, Some(UniqueRoot::Mac));

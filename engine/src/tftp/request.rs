@@ -188,10 +188,13 @@ impl TftpService {
         ) {
             Ok(p) => p,
             Err(e) => {
-                tracing::warn!(
-                    "TFTP request for {name:?} from {} refused: {e}",
-                    r.peer.ip()
-                );
+                // --quiet-tftp: a missing file is routine, not a problem.
+                if !(self.settings.quiet && matches!(e, PathError::Empty)) {
+                    tracing::warn!(
+                        "TFTP request for {name:?} from {} refused: {e}",
+                        r.peer.ip()
+                    );
+                }
                 let (code, msg) = match e {
                     PathError::Empty => (ErrorCode::FileNotFound, "file not found"),
                     PathError::Traversal => (
@@ -239,11 +242,14 @@ impl TftpService {
                     ),
                     _ => (ErrorCode::AccessViolation, "cannot open file"),
                 };
-                tracing::warn!(
-                    "TFTP cannot send {} to {}: {e}",
-                    path.display(),
-                    r.peer.ip()
-                );
+                // --quiet-tftp: a missing file is routine, not a problem.
+                if !(self.settings.quiet && code == ErrorCode::FileNotFound) {
+                    tracing::warn!(
+                        "TFTP cannot send {} to {}: {e}",
+                        path.display(),
+                        r.peer.ip()
+                    );
+                }
                 self.send_error(li, r, code, msg);
                 return;
             }

@@ -427,7 +427,9 @@ impl TftpService {
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
         if ok {
             self.stats.add(&self.stats.completed, 1);
-            tracing::info!("TFTP sent {} to {}", a.path.display(), a.peer.ip());
+            if !self.settings.quiet {
+                tracing::info!("TFTP sent {} to {}", a.path.display(), a.peer.ip());
+            }
             if let Some(sc) = &self.script
                 && !sc.submit(a.data.len() as u64, a.peer.ip(), &a.path)
             {
