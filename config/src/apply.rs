@@ -192,6 +192,8 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             let t = crate::server::normalize_domain(v).map_err(|e| invalid(v, e))?;
             c.mx_target = Some(t);
         }
+        "localmx" => c.localmx = true,
+        "selfmx" => c.selfmx = true,
         "no-ident" => c.no_ident = true,
         "expand-hosts" => c.expand_hosts = true,
         "domain" => {

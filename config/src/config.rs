@@ -159,6 +159,12 @@ pub struct Config {
     pub local_records: Vec<crate::LocalRecord>,
     /// `-t/--mx-target`.
     pub mx_target: Option<String>,
+    /// `-L/--localmx`: an MX record for every local machine (hosts files, DHCP leases)
+    /// pointing to the `--mx-target` or this host.
+    pub localmx: bool,
+    /// `-e/--selfmx`: an MX record for every local machine pointing to itself (wins over
+    /// `--localmx`).
+    pub selfmx: bool,
     /// `-D/--domain-needed`: never forward A/AAAA/ANY queries for names without a dot.
     pub domain_needed: bool,
     /// `-b/--bogus-priv`: answer private reverse lookups (RFC 6303) NXDOMAIN.
@@ -277,6 +283,8 @@ impl Default for Config {
             domain_interfaces: Vec::new(),
             hostsdir: Vec::new(),
             mx_target: None,
+            localmx: false,
+            selfmx: false,
             no_ident: false,
             domain_needed: false,
             bogus_priv: false,

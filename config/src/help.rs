@@ -190,6 +190,8 @@ fn describe(long: &str) -> &'static str {
         }
         "mx-host" => "Answer an MX record for a name.",
         "mx-target" => "Default MX target (default this host's name).",
+        "localmx" => "MX record for each local machine (hosts, leases) pointing to --mx-target.",
+        "selfmx" => "MX record for each local machine (hosts, leases) pointing to itself.",
         "srv-host" => "Answer an SRV record.",
         "txt-record" => "Answer a TXT record.",
         "ptr-record" => "Answer a PTR record.",

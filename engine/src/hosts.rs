@@ -5,7 +5,8 @@
 use ringmasq_config::{Config, LocalRecord};
 use ringmasq_proto::dns::hosts::HostsTable;
 use ringmasq_proto::dns::local::synth::SynthRule;
-use ringmasq_proto::dns::local::{LocalData, LocalDataBuilder, LocalError};
+use ringmasq_proto::dns::local::{LocalData, LocalDataBuilder, LocalError, wire_name};
+use ringmasq_proto::dns::local_mx::LocalMx;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -69,6 +70,24 @@ fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_ascii_lowercase())
         .unwrap_or_else(|_| "localhost".to_string())
+}
+
+/// The `--selfmx` / `--localmx` policy; None without either. `--selfmx` wins, as in dnsmasq.
+pub fn local_mx(cfg: &Config) -> Option<LocalMx> {
+    if cfg.selfmx {
+        return Some(LocalMx::SelfName);
+    }
+    if !cfg.localmx {
+        return None;
+    }
+    let target = cfg.mx_target.clone().unwrap_or_else(host_name);
+    match wire_name(&target) {
+        Ok(w) => Some(LocalMx::Target(w)),
+        Err(e) => {
+            tracing::error!("--localmx: {e}");
+            None
+        }
+    }
 }
 
 /// Encodes the configuration's local records (CNAME chains resolved against `hosts`). None

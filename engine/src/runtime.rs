@@ -278,6 +278,7 @@ fn forwarder_config(
         no_ident: cfg.no_ident,
         dnssec,
         proxy_dnssec: cfg.dnssec.proxy,
+        local_mx: crate::hosts::local_mx(cfg),
     }
 }
 

@@ -13,6 +13,7 @@ use super::chaos::{ChaosName, StatsView, is_chaos_local, write_chaos_reply};
 use super::guard::{AnswerVerdict, GuardReply, Guards, QueryVerdict, write_guard_reply};
 use super::hosts::HostsTable;
 use super::local::{LocalData, write_address_reply};
+use super::local_mx::{CLASS_IN, LocalMx, TYPE_MX};
 use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
     Edns, PacketError, Query, QuestionKey, RCODE_FORMERR, parse_query, parse_response_head,
@@ -114,6 +115,8 @@ pub struct ForwarderConfig {
     pub dnssec: Option<DnssecForwarding>,
     /// `--proxy-dnssec`: pass the upstream AD bit on (when not validating).
     pub proxy_dnssec: bool,
+    /// `--selfmx` / `--localmx`: MX records for the names of hosts files and leases.
+    pub local_mx: Option<LocalMx>,
 }
 
 impl Default for ForwarderConfig {
@@ -142,6 +145,7 @@ impl Default for ForwarderConfig {
             no_ident: false,
             dnssec: None,
             proxy_dnssec: false,
+            local_mx: None,
         }
     }
 }

@@ -429,6 +429,14 @@ impl HostsTable {
         v4.chain(v6).collect()
     }
 
+    /// Whether `wire` (a name in wire form, any case) has an address here: a local machine
+    /// for `--selfmx`/`--localmx`.
+    pub fn has_name(&self, wire: &[u8]) -> bool {
+        self.names.find(wire).is_some_and(|id| {
+            !range_of(&self.fwd4, id).is_empty() || !range_of(&self.fwd6, id).is_empty()
+        })
+    }
+
     /// If the query is one the hosts data answers (see the module docs), writes the whole reply
     /// into `out` and returns `Some(length)`; otherwise returns `None` and writes nothing (the
     /// caller goes on to the cache / upstream).

@@ -10,6 +10,7 @@ pub mod fuzzing;
 pub mod guard;
 pub mod hosts;
 pub mod local;
+pub mod local_mx;
 pub mod name;
 pub mod outbox;
 pub mod packet;

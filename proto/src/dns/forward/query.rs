@@ -120,6 +120,29 @@ impl Forwarder {
                 _ => out.recycle(buf),
             }
         }
+        // `--selfmx`/`--localmx`: an MX for a local machine, after any `--mx-host` record.
+        if let Some(mx) = &self.cfg.local_mx
+            && q.key.qtype() == TYPE_MX
+            && q.key.qclass() == CLASS_IN
+            && (self
+                .hosts
+                .as_ref()
+                .is_some_and(|h| h.has_name(q.key.name_wire()))
+                || self
+                    .dhcp_names
+                    .as_ref()
+                    .is_some_and(|n| n.table.has_name(q.key.name_wire())))
+        {
+            let mut buf = out.buffer_for(!udp);
+            match mx.write_reply(&q, self.cfg.local_ttl, our_size, udp, &mut buf) {
+                Some(len) if len > 0 => {
+                    self.counters.bump(Counter::LocalAnswers);
+                    out.push(Destination::Client(client), buf, len);
+                    return;
+                }
+                _ => out.recycle(buf),
+            }
+        }
         // `--address` and `--local` rules answer before the cache (they share the domain
         // table, and its precedence, with `--server`).
         if self.table.answers_locally() {

@@ -563,3 +563,53 @@ fn upstream_nxdomain_for_a_local_name_becomes_noerror_aa() {
         }
     }
 }
+
+#[test]
+fn localmx_answers_lease_names_after_mx_host_records() {
+    use crate::dhcp::DhcpNames;
+    use crate::dns::local::{LocalDataBuilder, wire_name};
+    use crate::dns::local_mx::LocalMx;
+    let cfg = ForwarderConfig {
+        local_mx: Some(LocalMx::Target(wire_name("mail.lab.test").unwrap())),
+        local_ttl: 9,
+        ..ForwarderConfig::default()
+    };
+    let mut h = Harness::new(&[UP1], cfg);
+    let leases = [("10.0.0.5", "laptop"), ("10.0.0.6", "nas")];
+    h.fwd.set_dhcp_names(Some(Arc::new(DhcpNames::build(
+        leases,
+        Some("lan.test"),
+        0,
+    ))));
+    let mut l = LocalDataBuilder::new();
+    l.mx("nas.lan.test", 5, "relay.lab.test").unwrap();
+    h.fwd.set_local(Some(Arc::new(l.build(0, None))));
+    let t0 = Instant(100_000);
+    // (name, the MX exchange answered locally; None: forwarded).
+    let cases = [
+        ("laptop.lan.test.", Some((1, "mail.lab.test."))),
+        ("LAPTOP.", Some((1, "mail.lab.test."))),
+        ("nas.lan.test.", Some((5, "relay.lab.test."))),
+        ("printer.lan.test.", None),
+    ];
+    for (i, (name, want)) in cases.into_iter().enumerate() {
+        let q = query(i as u16, name, RecordType::MX);
+        h.fwd
+            .handle_query(t0, client(9100 + i as u16), &q, &mut h.out);
+        let sent = h.take();
+        match want {
+            Some((pref, exchange)) => {
+                let reply = msg(&sent[0].1);
+                let RData::MX(mx) = &reply.answers[0].data else {
+                    panic!("{name}: {reply:?}")
+                };
+                assert_eq!(
+                    (mx.preference, mx.exchange.to_string()),
+                    (pref, exchange.into())
+                );
+                assert_eq!(reply.answers[0].name.to_string(), name, "case kept");
+            }
+            None => assert_eq!(Harness::upstream_of(&sent).len(), 1, "{name}"),
+        }
+    }
+}
