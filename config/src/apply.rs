@@ -450,6 +450,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "script-arp" => c.dhcp.script_arp = true,
         "dhcp-authoritative" => c.dhcp.authoritative = true,
         "dhcp-rapid-commit" => c.dhcp.rapid_commit = true,
+        "dhcp-no-override" => c.dhcp.no_override = true,
         "dhcp-sequential-ip" => c.dhcp.sequential_ip = true,
         "dhcp-ignore-clid" => c.dhcp.ignore_clid = true,
         // ringmasq never pings before offering (dnsmasq does unless -5 is given): a no-op.

@@ -111,6 +111,8 @@ pub struct DhcpSettings {
     pub authoritative: bool,
     /// `--dhcp-rapid-commit`.
     pub rapid_commit: bool,
+    /// `--dhcp-no-override`: never use the `file` and `sname` fields as option space.
+    pub no_override: bool,
     /// `-X/--dhcp-lease-max`.
     pub lease_max: u32,
     /// `--dhcp-sequential-ip`.
@@ -191,6 +193,7 @@ impl Default for DhcpSettings {
             lease_file_ro: false,
             authoritative: false,
             rapid_commit: false,
+            no_override: false,
             lease_max: DEFAULT_LEASE_MAX,
             sequential_ip: false,
             ignore_clid: false,

@@ -22,7 +22,6 @@ pub const REFUSED: &[&str] = &[
     "conntrack",
     "dhcp-alternate-port",
     "dhcp-luascript",
-    "dhcp-no-override",
     "dhcp-proxy",
     "dhcp-relay",
     "dns-loop-detect",

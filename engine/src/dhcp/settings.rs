@@ -158,6 +158,7 @@ pub fn dhcp_config_with(
         options: d.options.iter().chain(file_opts).map(option).collect(),
         authoritative: d.authoritative,
         rapid_commit: d.rapid_commit,
+        no_override: d.no_override,
         lease_max: d.lease_max as usize,
         sequential_ip: d.sequential_ip,
         ignore_clid: d.ignore_clid,

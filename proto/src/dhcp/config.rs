@@ -226,6 +226,10 @@ pub struct DhcpConfig {
     pub authoritative: bool,
     /// `--dhcp-rapid-commit` (RFC 4039).
     pub rapid_commit: bool,
+    /// `--dhcp-no-override`: options that do not fit the options field are left out rather
+    /// than carried in the `file` and `sname` fields (option overload, RFC 2132 §9.3), for
+    /// clients that do not follow overload.
+    pub no_override: bool,
     /// `--dhcp-lease-max` (dnsmasq default 1000).
     pub lease_max: usize,
     /// `--dhcp-sequential-ip`: lowest free address instead of the identity hash.
@@ -286,6 +290,7 @@ impl Default for DhcpConfig {
             options: Vec::new(),
             authoritative: false,
             rapid_commit: false,
+            no_override: false,
             lease_max: 1000,
             sequential_ip: false,
             ignore_clid: false,

@@ -150,6 +150,9 @@ impl Server {
             giaddr: req.giaddr,
         };
         let mut w = ReplyWriter::new(out.reply, max, &h).ok_or(DropReason::ReplyTooBig)?;
+        if self.cfg.no_override {
+            w.keep_header_fields(true, true);
+        }
         if !r.file.is_empty() {
             w.boot_file(r.file);
         }

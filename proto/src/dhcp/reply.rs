@@ -75,6 +75,9 @@ impl Server {
             giaddr: req.giaddr,
         };
         let mut w = ReplyWriter::new(out.reply, max, &h).ok_or(DropReason::ReplyTooBig)?;
+        if self.cfg.no_override {
+            w.keep_header_fields(true, true);
+        }
         if let Some(b) = boot {
             // --dhcp-boot: the BOOTP header fields, kept out of option overload.
             w.boot_file(&b.file);

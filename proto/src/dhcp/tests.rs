@@ -387,3 +387,58 @@ fn static_address_leased_to_another_client_falls_back_to_the_range() {
     assert_eq!(msg_type(&ack), Some(v4::MessageType::Ack));
     assert_eq!(ack.yiaddr(), dynamic);
 }
+
+/// `--dhcp-no-override`: forced options too long for the options field are carried in `file`
+/// and `sname` (option 52) by default, and left out with the flag; the header fields stay empty.
+#[test]
+fn no_override_keeps_options_out_of_file_and_sname() {
+    let offer = |no_override: bool| {
+        let cfg = DhcpConfig {
+            options: vec![
+                OptionSpec {
+                    force: true,
+                    ..OptionSpec::new(17, vec![b'r'; 250])
+                },
+                OptionSpec {
+                    force: true,
+                    ..OptionSpec::new(18, vec![b'e'; 120])
+                },
+            ],
+            no_override,
+            ..config()
+        };
+        let s = Server::new(cfg).unwrap();
+        let d = build(
+            msg::DISCOVER,
+            [2, 0, 0, 0, 0, 9],
+            Ipv4Addr::UNSPECIFIED,
+            &[],
+        );
+        run(&s, 1_000, &d).unwrap().1
+    };
+    let root_path = |m: &v4::Message| m.opts().get(v4::OptionCode::RootPath).is_some();
+    let overloaded = offer(false);
+    assert!(
+        overloaded
+            .opts()
+            .get(v4::OptionCode::OptionOverload)
+            .is_some()
+    );
+    assert!(root_path(&overloaded));
+    let plain = offer(true);
+    assert_eq!(msg_type(&plain), Some(v4::MessageType::Offer));
+    assert!(plain.opts().get(v4::OptionCode::OptionOverload).is_none());
+    assert!(
+        plain.fname().is_none_or(|f| f.is_empty()),
+        "{:?}",
+        plain.fname()
+    );
+    assert!(
+        plain.sname().is_none_or(|f| f.is_empty()),
+        "{:?}",
+        plain.sname()
+    );
+    // The options field (576-byte reply) holds one of the two long options, not both.
+    let extensions = plain.opts().get(v4::OptionCode::ExtensionsPath).is_some();
+    assert!(root_path(&plain) ^ extensions, "{plain:?}");
+}
