@@ -451,6 +451,28 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "dhcp-authoritative" => c.dhcp.authoritative = true,
         "dhcp-rapid-commit" => c.dhcp.rapid_commit = true,
         "dhcp-no-override" => c.dhcp.no_override = true,
+        "dhcp-alternate-port" => {
+            c.dhcp.alternate_ports = Some(match value.map(str::trim).filter(|v| !v.is_empty()) {
+                None => (1067, 1068),
+                Some(v) => {
+                    let mut ports = v.split(',').map(|p| crate::value::parse_port(p.trim()));
+                    let server = ports.next().unwrap_or(Ok(0)).map_err(|e| invalid(v, e))?;
+                    let client = match ports.next() {
+                        Some(p) => p.map_err(|e| invalid(v, e))?,
+                        None => server.checked_add(1).ok_or_else(|| {
+                            invalid(v, crate::value::ValueError::expected("a port below 65535"))
+                        })?,
+                    };
+                    if ports.next().is_some() || server == 0 || client == 0 {
+                        return Err(invalid(
+                            v,
+                            crate::value::ValueError::expected("SERVER-PORT[,CLIENT-PORT]"),
+                        ));
+                    }
+                    (server, client)
+                }
+            });
+        }
         "dhcp-sequential-ip" => c.dhcp.sequential_ip = true,
         "dhcp-ignore-clid" => c.dhcp.ignore_clid = true,
         // ringmasq never pings before offering (dnsmasq does unless -5 is given): a no-op.

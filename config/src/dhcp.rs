@@ -113,6 +113,9 @@ pub struct DhcpSettings {
     pub rapid_commit: bool,
     /// `--dhcp-no-override`: never use the `file` and `sname` fields as option space.
     pub no_override: bool,
+    /// `--dhcp-alternate-port[=SERVER[,CLIENT]]`: the DHCPv4 server and client ports instead
+    /// of 67 and 68 (alone: 1067 and 1068; one port: it and the next).
+    pub alternate_ports: Option<(u16, u16)>,
     /// `-X/--dhcp-lease-max`.
     pub lease_max: u32,
     /// `--dhcp-sequential-ip`.
@@ -194,6 +197,7 @@ impl Default for DhcpSettings {
             authoritative: false,
             rapid_commit: false,
             no_override: false,
+            alternate_ports: None,
             lease_max: DEFAULT_LEASE_MAX,
             sequential_ip: false,
             ignore_clid: false,

@@ -122,6 +122,7 @@ fn describe(long: &str) -> &'static str {
         "script-on-renewal" => "Also run the lease-change script when a lease is renewed.",
         "script-arp" => "Also run the lease-change script for arp-add/arp-del neighbour events.",
         "dhcp-authoritative" => "NAK requests for leases this server does not know.",
+        "dhcp-alternate-port" => "DHCPv4 on other ports (alone: 1067/1068; PORT: PORT and PORT+1).",
         "dhcp-no-override" => "Never carry DHCP options in the file and sname fields (overload).",
         "dhcp-rapid-commit" => "Answer DISCOVER with rapid commit straight with an ACK (RFC 4039).",
         "dhcp-lease-max" => "Most DHCP leases held at once (default 1000).",

@@ -20,7 +20,6 @@ pub const REFUSED: &[&str] = &[
     "connmark-allowlist",
     "connmark-allowlist-enable",
     "conntrack",
-    "dhcp-alternate-port",
     "dhcp-luascript",
     "dhcp-proxy",
     "dhcp-relay",

@@ -112,7 +112,8 @@ pub fn start(cfg: &Config, names: Arc<ArcSwapOption<DhcpNames>>) -> Result<Optio
         return Ok(None);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let service = service::DhcpService::new(cfg, socket::SERVER_PORT, Arc::clone(&stop), names)?;
+    let service =
+        service::DhcpService::new(cfg, socket::server_port(cfg), Arc::clone(&stop), names)?;
     let thread = std::thread::Builder::new()
         .name("ringmasq-dhcp".into())
         .spawn(move || service.run())?;

@@ -41,7 +41,7 @@ use super::outage::Outage;
 use super::ping::Ping;
 use super::ra_names::RaNames;
 use super::script::{ScriptRunner, ScriptUser};
-use super::socket::{CLIENT_PORT, DhcpSocket, PXE_PORT, SERVER_PORT};
+use super::socket::{DhcpSocket, PXE_PORT};
 use super::store::LeaseStore;
 use super::v6::V6;
 use crate::access::interface_addrs;
@@ -135,6 +135,10 @@ pub struct DhcpService {
     server: Server,
     /// The DHCPv4 socket, when an IPv4 range is configured.
     socket: Option<DhcpSocket>,
+    /// The port the DHCPv4 socket is bound to (relays are answered on it, RFC 2131 §4.1).
+    server_port: u16,
+    /// The port replies to clients go to.
+    client_port: u16,
     /// The PXE boot server socket (port 4011), when PXE services or a proxy range exist.
     pxe_socket: Option<DhcpSocket>,
     /// DHCPv6, when an IPv6 range needs it.
@@ -309,7 +313,10 @@ impl DhcpService {
         } else {
             None
         };
-        let pxe_socket = if socket.is_some() && server.serves_boot_server() && port == SERVER_PORT {
+        let pxe_socket = if socket.is_some()
+            && server.serves_boot_server()
+            && port == super::socket::server_port(cfg)
+        {
             let a = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PXE_PORT);
             Some(DhcpSocket::bind(a).with_context(|| format!("cannot bind PXE socket {a}"))?)
         } else {
@@ -323,6 +330,8 @@ impl DhcpService {
             }
         }
         let mut service = DhcpService {
+            server_port: port,
+            client_port: super::socket::client_port(cfg),
             server,
             socket,
             pxe_socket,

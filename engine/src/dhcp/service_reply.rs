@@ -104,7 +104,7 @@ impl DhcpService {
     /// by, after setting the neighbour entry a unicast to a client without an address needs.
     pub(super) fn route(&self, to: ReplyTo, ifindex: u32) -> (SocketAddrV4, Option<u32>) {
         let broadcast = (
-            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, self.client_port),
             Some(ifindex),
         );
         match to {
@@ -116,7 +116,7 @@ impl DhcpService {
                     .as_ref()
                     .map(|s| s.set_neighbour(name, ip, mac.htype, mac.as_bytes()));
                 match set {
-                    Some(Ok(())) => (SocketAddrV4::new(ip, CLIENT_PORT), Some(ifindex)),
+                    Some(Ok(())) => (SocketAddrV4::new(ip, self.client_port), Some(ifindex)),
                     Some(Err(e)) => {
                         tracing::debug!("DHCP: cannot set neighbour entry ({e}); broadcasting");
                         broadcast
@@ -124,8 +124,8 @@ impl DhcpService {
                     None => broadcast,
                 }
             }
-            ReplyTo::Unicast(ip) => (SocketAddrV4::new(ip, CLIENT_PORT), None),
-            ReplyTo::Relay(ip) => (SocketAddrV4::new(ip, SERVER_PORT), None),
+            ReplyTo::Unicast(ip) => (SocketAddrV4::new(ip, self.client_port), None),
+            ReplyTo::Relay(ip) => (SocketAddrV4::new(ip, self.server_port), None),
             ReplyTo::Sender(to) => (to, None),
         }
     }

@@ -14,6 +14,16 @@ pub const PXE_PORT: u16 = 4011;
 /// Client port (RFC 2131 §4.1).
 pub const CLIENT_PORT: u16 = 68;
 
+/// The server port in use: [`SERVER_PORT`] unless `--dhcp-alternate-port`.
+pub fn server_port(cfg: &ringmasq_config::Config) -> u16 {
+    cfg.dhcp.alternate_ports.map_or(SERVER_PORT, |p| p.0)
+}
+
+/// The client port replies go to: [`CLIENT_PORT`] unless `--dhcp-alternate-port`.
+pub fn client_port(cfg: &ringmasq_config::Config) -> u16 {
+    cfg.dhcp.alternate_ports.map_or(CLIENT_PORT, |p| p.1)
+}
+
 /// A received datagram's origin.
 #[derive(Debug, Clone, Copy)]
 pub struct Received {
