@@ -118,6 +118,11 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             c.dnssec.limits =
                 crate::dnssec::parse_limits(v, c.dnssec.limits).map_err(|e| invalid(v, e))?;
         }
+        "alias" => {
+            let v = req()?;
+            c.alias
+                .push(crate::alias::parse_alias(v).map_err(|e| invalid(v, e))?);
+        }
         "bogus-nxdomain" | "ignore-address" => {
             let v = req()?;
             let p = parse_addr_prefix(v).map_err(|e| invalid(v, e))?;

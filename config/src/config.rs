@@ -178,6 +178,8 @@ pub struct Config {
     /// `--rebind-domain-ok`: lowercase domains (no trailing dot; "" = every domain) exempt
     /// from the rebind check.
     pub rebind_domain_ok: Vec<String>,
+    /// `-V/--alias`: IPv4 addresses in upstream answers rewritten, in the order given.
+    pub alias: Vec<crate::alias::Alias>,
     /// `-B/--bogus-nxdomain`: answers with these addresses become NXDOMAIN.
     pub bogus_nxdomain: Vec<crate::AddrPrefix>,
     /// `--ignore-address`: answers with these addresses are ignored.
@@ -292,6 +294,7 @@ impl Default for Config {
             stop_dns_rebind: false,
             rebind_localhost_ok: false,
             rebind_domain_ok: Vec::new(),
+            alias: Vec::new(),
             bogus_nxdomain: Vec::new(),
             ignore_address: Vec::new(),
             filter_a: false,

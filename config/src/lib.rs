@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alias;
 mod apply;
 mod argv;
 mod conf_line;

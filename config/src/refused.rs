@@ -7,7 +7,6 @@ pub const REFUSED: &[&str] = &[
     "add-cpe-id",
     "add-mac",
     "add-subnet",
-    "alias",
     "auth-peer",
     "auth-sec-servers",
     "auth-server",

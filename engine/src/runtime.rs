@@ -13,6 +13,7 @@ use crate::worker::{Control, WorkerCore, WorkerSockets};
 use anyhow::{Context, Result, bail};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use ringmasq_config::{Config, IoBackend, LocalService};
+use ringmasq_proto::dns::alias::{AliasFrom, AliasRule};
 use ringmasq_proto::dns::answer::NormalizeOptions;
 use ringmasq_proto::dns::cache::{CacheConfig, DnsCache};
 use ringmasq_proto::dns::forward::{Forwarder, ForwarderConfig, Shared};
@@ -279,6 +280,18 @@ fn forwarder_config(
         dnssec,
         proxy_dnssec: cfg.dnssec.proxy,
         local_mx: crate::hosts::local_mx(cfg),
+        alias: cfg
+            .alias
+            .iter()
+            .map(|a| AliasRule {
+                from: match a.to_end {
+                    Some(end) => AliasFrom::Range(a.from, end),
+                    None => AliasFrom::Net(a.from),
+                },
+                to: a.new,
+                mask: a.mask,
+            })
+            .collect(),
     }
 }
 

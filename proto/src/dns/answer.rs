@@ -207,6 +207,33 @@ impl StoredAnswer {
         ))
     }
 
+    /// Rewrites the address of every A record (class IN) of the ANSWER section for which `map`
+    /// gives a new one (`--alias`); returns how many were rewritten. In place: an A record's
+    /// RDATA is four bytes either way.
+    pub fn rewrite_answer_a(
+        &mut self,
+        map: impl Fn(std::net::Ipv4Addr) -> Option<std::net::Ipv4Addr>,
+    ) -> u16 {
+        let mut pos = usize::from(self.question_end);
+        let mut rewritten = 0;
+        for _ in 0..self.ancount {
+            let Ok(r) = walk_record(&self.bytes, pos) else {
+                break;
+            };
+            pos = r.rdata.end;
+            if r.rtype != TYPE_A || r.class != CLASS_IN || r.rdata.len() != 4 {
+                continue;
+            }
+            let rd = &mut self.bytes[r.rdata];
+            let old = std::net::Ipv4Addr::new(rd[0], rd[1], rd[2], rd[3]);
+            if let Some(new) = map(old) {
+                rd.copy_from_slice(&new.octets());
+                rewritten += 1;
+            }
+        }
+        rewritten
+    }
+
     /// Marks the answer secure (DNSSEC-validated), or not.
     pub fn set_secure(&mut self, secure: bool) {
         self.secure = secure;

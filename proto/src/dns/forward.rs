@@ -7,6 +7,7 @@
 //! the whole question is compared, never a hash: CVE-2020-25685), moves to the next server on
 //! timeout, REFUSED or SERVFAIL, and retries truncated answers over TCP (RFC 7766 §5).
 
+use super::alias::{AliasRule, alias};
 use super::answer::{NormalizeOptions, normalize_response};
 use super::cache::{CacheEntry, DnsCache, LocalCache, LocalLookup};
 use super::chaos::{ChaosName, StatsView, is_chaos_local, write_chaos_reply};
@@ -117,6 +118,9 @@ pub struct ForwarderConfig {
     pub proxy_dnssec: bool,
     /// `--selfmx` / `--localmx`: MX records for the names of hosts files and leases.
     pub local_mx: Option<LocalMx>,
+    /// `-V/--alias`: rewrites of IPv4 addresses in upstream answers, in the order given (the
+    /// last rule that matches an address wins).
+    pub alias: Vec<AliasRule>,
 }
 
 impl Default for ForwarderConfig {
@@ -146,6 +150,7 @@ impl Default for ForwarderConfig {
             dnssec: None,
             proxy_dnssec: false,
             local_mx: None,
+            alias: Vec::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! DNS: wire views, answer normalisation, the shared cache and the forwarder.
 
+pub mod alias;
 pub mod answer;
 pub mod authoritative;
 pub mod cache;

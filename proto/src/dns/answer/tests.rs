@@ -579,3 +579,29 @@ proptest! {
         prop_assert_eq!(m.edns.is_some(), edns);
     }
 }
+
+#[test]
+fn captured_cname_chain_with_its_a_records_rewritten() {
+    // --alias on a captured knotd reply: only A records change, in place, CNAMEs stay.
+    let (mut a, _) = norm(&hex(ALIAS_A_R), &hex(ALIAS_A_Q));
+    let before = replay(&a, &hex(ALIAS_A_Q), 0, true);
+    let n = a.rewrite_answer_a(|ip| Some(Ipv4Addr::new(10, 0, 0, ip.octets()[3])));
+    let after = replay(&a, &hex(ALIAS_A_Q), 0, true);
+    let addrs = |m: &Message| {
+        m.answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(A(ip)) => Some(*ip),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(n > 0 && n as usize == addrs(&before).len(), "{n}");
+    for (old, new) in addrs(&before).iter().zip(addrs(&after)) {
+        assert_eq!(new, Ipv4Addr::new(10, 0, 0, old.octets()[3]));
+    }
+    assert_eq!(before.answers.len(), after.answers.len());
+    assert_eq!(before.answers[0].data, after.answers[0].data, "the CNAME");
+    // A map that changes nothing leaves the bytes alone.
+    assert_eq!(a.rewrite_answer_a(|_| None), 0);
+}

@@ -229,6 +229,12 @@ impl Forwarder {
         cacheable: bool,
         out: &mut Outbox,
     ) {
+        // --alias: what is cached and sent carries the new addresses; an answer DNSSEC proved
+        // secure is left as signed.
+        if !self.cfg.alias.is_empty() && !stored.is_secure() {
+            let rules = &self.cfg.alias;
+            stored.rewrite_answer_a(|a| alias(rules, a));
+        }
         // RFC 4035 §3.2.1: without DO, no RRSIG/NSEC/NSEC3 (asked for only because we validate).
         if self.cfg.dnssec.is_some()
             && !self.slab[idx as usize].do_bit
