@@ -137,6 +137,11 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
             let domains = parse_domain_list(v).map_err(|e| invalid(v, e))?;
             c.rebind_domain_ok.extend(domains);
         }
+        "cache-rr" => {
+            let v = req()?;
+            let types = parse_rr_types(v).map_err(|e| invalid(v, e))?;
+            c.cache_rr.extend(types);
+        }
         "filter-rr" => {
             let v = req()?;
             let types = parse_rr_types(v).map_err(|e| invalid(v, e))?;
@@ -201,7 +206,7 @@ pub(crate) fn apply(c: &mut Config, d: &Directive, st: &mut ApplyState) -> Resul
         "selfmx" => c.selfmx = true,
         "no-ident" => c.no_ident = true,
         "expand-hosts" => c.expand_hosts = true,
-        "domain" => {
+        "domain" | "domain-suffix" => {
             let v = req()?;
             let (name, range) = crate::DomainRange::parse(v).map_err(|e| invalid(v, e))?;
             match range {

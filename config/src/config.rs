@@ -188,6 +188,9 @@ pub struct Config {
     pub filter_a: bool,
     /// `--filter-AAAA`: remove AAAA records from answers.
     pub filter_aaaa: bool,
+    /// `--cache-rr`: record types to cache beyond dnsmasq's default A, AAAA, CNAME and SRV.
+    /// ringmasq caches answers of every type, so these are cached in any case.
+    pub cache_rr: Vec<u16>,
     /// `--filter-rr`: record types removed from answers (255 = ANY: answers to ANY queries
     /// keep only A, AAAA, MX and CNAME).
     pub filter_rr: Vec<u16>,
@@ -299,6 +302,7 @@ impl Default for Config {
             ignore_address: Vec::new(),
             filter_a: false,
             filter_aaaa: false,
+            cache_rr: Vec::new(),
             filter_rr: Vec::new(),
             no_round_robin: false,
             log_queries: false,

@@ -1,4 +1,5 @@
-//! `--dhcp-alternate-port` in its three forms, and its bad values (refused with the value).
+//! `--dhcp-alternate-port` in its three forms and its bad values (refused with the value), and
+//! `--domain-suffix` read as `--domain`.
 
 use std::ffi::OsString;
 
@@ -38,4 +39,17 @@ fn bad_alternate_ports_are_refused() {
         let value = arg.split_once('=').unwrap().1;
         assert!(e.contains(value), "{arg}: {e}");
     }
+}
+
+#[test]
+fn domain_suffix_is_domain() {
+    // dnsmasq's hidden alias of -s/--domain, in both of its forms.
+    let c = load(&["--domain-suffix=lan.test"]).unwrap();
+    assert_eq!(c.domain.as_deref(), Some("lan.test"));
+    let c = load(&["--domain-suffix=lab.test,eth1"]).unwrap();
+    assert_eq!(c.domain_interfaces, [("lab.test".into(), "eth1".into())]);
+    assert_eq!(
+        load(&["--domain=lan.test"]).unwrap().domain,
+        load(&["--domain-suffix=lan.test"]).unwrap().domain
+    );
 }

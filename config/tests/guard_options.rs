@@ -27,8 +27,10 @@ fn flags_and_values_from_the_command_line() {
         "--filter-AAAA",
         "--filter-rr=TXT,any,99",
         "--no-round-robin",
+        "--cache-rr=TXT,mx,99",
     ])
     .unwrap();
+    assert_eq!(c.cache_rr, [16, 15, 99]);
     assert!(c.domain_needed && c.bogus_priv && c.filterwin2k);
     assert!(c.stop_dns_rebind && c.rebind_localhost_ok);
     assert_eq!(c.rebind_domain_ok, ["lan", "corp.example", "home"]);
@@ -64,6 +66,8 @@ fn bad_values_are_errors() {
         "--bogus-nxdomain=foo",
         "--ignore-address=1.2.3.4/33",
         "--filter-rr=FOO",
+        "--cache-rr=FOO",
+        "--cache-rr=70000",
         "--rebind-domain-ok=/a",
         "--filter-A=1",
     ] {

@@ -317,6 +317,13 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
     let registry = Arc::new(StatsRegistry::new(n));
     // Identical questions on different workers share one upstream query (CVE-2020-25686).
     let in_flight = (n > 1).then(|| Arc::new(ringmasq_proto::dns::forward::SharedInFlight::new()));
+    if !cfg.cache_rr.is_empty() {
+        // dnsmasq caches A, AAAA, CNAME and SRV unless told more; this cache holds every type.
+        tracing::info!(
+            "--cache-rr: answers of every record type are cached, the {} listed included",
+            cfg.cache_rr.len()
+        );
+    }
     let cache = (cfg.cache_size > 0).then(|| {
         Arc::new(DnsCache::new(CacheConfig {
             max_entries: cfg.cache_size as usize,
