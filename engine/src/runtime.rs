@@ -4,8 +4,8 @@ use crate::access::{AccessPolicy, interface_addrs};
 use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
 use crate::socket::{
-    Pktinfo, bound_upstream_socket, ensure_udp_free, eventfd, steer_by_query_id, tcp_listener,
-    udp_listener, upstream_socket,
+    Pktinfo, bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener, udp_listener,
+    upstream_socket, wait_udp_free,
 };
 use crate::tcp::TcpManager;
 use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
@@ -21,6 +21,7 @@ use ringmasq_proto::dns::stats::StatsRegistry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 /// Upstream sockets per address family per worker (the random source-port pool, RFC 5452 §9.2).
 pub const UPSTREAM_SLOTS: u16 = 64;
@@ -168,7 +169,8 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
     let dynamic = crate::listeners::follow_interfaces(cfg);
     let mut usable = Vec::with_capacity(listen.len());
     for a in listen.drain(..) {
-        match ensure_udp_free(a) {
+        // A server stopped just before may still hold the address for a few milliseconds.
+        match wait_udp_free(a, Duration::from_secs(1)) {
             Ok(()) => usable.push(a),
             // Following the interfaces, an address not ready yet (a tentative IPv6 address
             // during DAD) is left to the control thread, which adds it once it can be bound.

@@ -463,10 +463,18 @@ fn release_files(ring: &IoUring) {
         Some(Timespec::new().sec(1)),
         io_uring::types::CancelBuilder::any().all(),
     );
-    // Run the completion work the cancellations queued (coop task-running rings defer it).
-    let _ = submitter.submit_with_args(0, &SubmitArgs::new());
+    // The cancelled requests end in this thread's task work, which a DEFER_TASKRUN ring runs
+    // only inside an io_uring_enter that asks for completions (IORING_ENTER_GETEVENTS): ask for
+    // one with a zero timeout, so they let go of the registered sockets here. (The kernel may
+    // still hold a listener a few milliseconds past the process's end; the next server's start
+    // waits for it, `socket::wait_udp_free`.)
+    let zero = Timespec::new();
+    let flush = || {
+        let _ = submitter.submit_with_args(1, &SubmitArgs::new().timespec(&zero));
+    };
+    flush();
     let _ = submitter.unregister_files();
-    let _ = submitter.submit_with_args(0, &SubmitArgs::new());
+    flush();
 }
 
 /// Replaces the pool sockets the forwarder is done with by sockets on fresh random ports: the
