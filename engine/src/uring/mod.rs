@@ -16,6 +16,8 @@
 
 mod buf_ring;
 pub mod file_bytes;
+mod send;
+mod slots;
 pub mod tftp;
 mod tftp_load;
 mod tftp_wait;
@@ -29,6 +31,8 @@ use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
 use ringmasq_proto::dns::stats::DropReason;
+use send::{SendSlot, queue_sends};
+use slots::{apply_udp_changes, release_files, renew_ports};
 use std::io;
 use std::mem::zeroed;
 use std::os::fd::AsRawFd;
@@ -83,16 +87,6 @@ pub fn probe() -> io::Result<()> {
     // Buffer rings are the feature most often missing on old kernels.
     let _bufs = BufRing::new(&ring, 8, 64, 0)?;
     Ok(())
-}
-
-/// One queued send: everything the kernel reads until the `io_uring_enter` that submits it
-/// returns.
-struct SendSlot {
-    hdr: libc::msghdr,
-    iov: libc::iovec,
-    name: libc::sockaddr_storage,
-    control: [u8; CMSG_SPACE],
-    transmit: Option<Transmit>,
 }
 
 /// A UDP socket the ring receives on.
@@ -453,126 +447,6 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     Ok(())
 }
 
-/// Ends every request and unregisters the sockets. The kernel tears a ring down asynchronously
-/// once its fd closes, keeping registered files and the sockets of pending requests open
-/// meanwhile; a server restarted at once would then find its listening addresses still taken.
-/// With nothing pending and nothing registered, the sockets close when the worker drops them.
-fn release_files(ring: &IoUring) {
-    let submitter = ring.submitter();
-    let _ = submitter.register_sync_cancel(
-        Some(Timespec::new().sec(1)),
-        io_uring::types::CancelBuilder::any().all(),
-    );
-    // The cancelled requests end in this thread's task work, which a DEFER_TASKRUN ring runs
-    // only inside an io_uring_enter that asks for completions (IORING_ENTER_GETEVENTS): ask for
-    // one with a zero timeout, so they let go of the registered sockets here. (The kernel may
-    // still hold a listener a few milliseconds past the process's end; the next server's start
-    // waits for it, `socket::wait_udp_free`.)
-    let zero = Timespec::new();
-    let flush = || {
-        let _ = submitter.submit_with_args(1, &SubmitArgs::new().timespec(&zero));
-    };
-    flush();
-    let _ = submitter.unregister_files();
-    flush();
-}
-
-/// Replaces the pool sockets the forwarder is done with by sockets on fresh random ports: the
-/// new file takes the old one's fixed slot, the old receive is cancelled and re-armed on the new
-/// file under a new generation.
-fn renew_ports(
-    core: &mut WorkerCore,
-    r: &mut Ring,
-    sockets: &mut WorkerSockets,
-    recv: &mut [RecvSocket],
-    up_v4_base: u32,
-    up_v6_base: u32,
-) -> anyhow::Result<()> {
-    core.fwd.take_port_renewals(&mut core.renewals);
-    let mut renewals = std::mem::take(&mut core.renewals);
-    for renewal in renewals.drain(..) {
-        let slot = renewal.slot;
-        match sockets.renew_pool_slot(renewal) {
-            Ok(old) => {
-                if old.v4.is_some() {
-                    let fd = sockets.upstream_v4[usize::from(slot)].as_raw_fd();
-                    swap_file(r, core, recv, (up_v4_base + u32::from(slot)) as usize, fd)?;
-                }
-                if old.v6.is_some() {
-                    let fd = sockets.upstream_v6[usize::from(slot)].as_raw_fd();
-                    swap_file(r, core, recv, (up_v6_base + u32::from(slot)) as usize, fd)?;
-                }
-                // The old files stay open in the kernel until their cancelled receives end.
-                drop(old);
-            }
-            Err(e) => core.renew_failed(&e),
-        }
-        core.fwd.port_renewed(slot);
-    }
-    core.renewals = renewals;
-    Ok(())
-}
-
-/// Adds and removes client UDP listeners as the control thread asked: a new socket takes a
-/// free fixed-file slot and gets a receive; a removed one has its receive cancelled and its
-/// slot emptied.
-fn apply_udp_changes(
-    core: &mut WorkerCore,
-    r: &mut Ring,
-    sockets: &mut WorkerSockets,
-    recv: &mut [RecvSocket],
-    client_slots: usize,
-) -> anyhow::Result<()> {
-    for change in std::mem::take(&mut core.udp_changes) {
-        match change {
-            UdpChange::Add(s) => {
-                let fd = s.as_raw_fd();
-                let Some(i) = sockets.add_udp(s, client_slots) else {
-                    tracing::warn!(
-                        "worker {}: no free listener slot ({client_slots} in use)",
-                        core.id
-                    );
-                    continue;
-                };
-                swap_file(r, core, recv, i, fd)?;
-            }
-            UdpChange::Remove(addr) => {
-                let Some((i, old)) = sockets.remove_udp(addr) else {
-                    continue;
-                };
-                swap_file(r, core, recv, i, -1)?;
-                // The file stays open in the kernel until the cancelled receive ends.
-                drop(old);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Puts `fd` (-1: none) in fixed-file slot `i`: the receive armed on the old file, if any, is
-/// cancelled and the slot takes a new generation, so completions of the old receive are told
-/// apart and discarded; a slot with a file is re-armed on the next loop turn.
-fn swap_file(
-    r: &mut Ring,
-    core: &mut WorkerCore,
-    recv: &mut [RecvSocket],
-    i: usize,
-    fd: i32,
-) -> anyhow::Result<()> {
-    r.ring.submitter().register_files_update(i as u32, &[fd])?;
-    let slot = &mut recv[i];
-    if slot.armed {
-        let e = opcode::AsyncCancel::new(slot.user_data(i))
-            .build()
-            .user_data(KIND_CANCEL << KIND_SHIFT);
-        r.push(core, &e);
-    }
-    slot.generation += 1;
-    slot.active = fd >= 0;
-    slot.armed = false;
-    Ok(())
-}
-
 /// Pushes one SQE; when the queue is full, submits first. False if it still does not fit.
 fn push(ring: &mut IoUring, e: &io_uring::squeue::Entry) -> bool {
     // SAFETY: every pointer in `e` (msghdr templates, registered buffers) stays valid until its
@@ -599,106 +473,5 @@ impl Ring {
         let _ = self.submit(core, 0, &SubmitArgs::new());
         // SAFETY: as above.
         unsafe { self.ring.submission().push(e) }.is_ok()
-    }
-}
-
-/// Turns the outbox into Send/SendMsg entries (UDP) or TCP actions.
-fn queue_sends(
-    core: &mut WorkerCore,
-    r: &mut Ring,
-    fixed_for: &dyn Fn(&Destination) -> Option<u32>,
-) {
-    let now = clock::now();
-    while !core.outbox.is_empty() {
-        let mut scratch = std::mem::take(&mut core.scratch);
-        core.outbox.take_pending(&mut scratch);
-        for t in scratch.drain(..) {
-            let Some(t) = core.send_tcp_or_return(t, now) else {
-                continue;
-            };
-            let Some(fixed) = fixed_for(&t.to) else {
-                core.outbox.recycle(t.buf);
-                continue;
-            };
-            queue_udp(core, r, fixed, t);
-        }
-        core.scratch = scratch;
-    }
-}
-
-/// Queues one UDP transmit in a free send slot: a SendMsg entry when it sets its source
-/// address (IP_PKTINFO), else a Send entry with the destination address.
-fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
-    let slot_idx = match r.free_sends.pop() {
-        Some(i) => i,
-        None => {
-            // Every send slot is queued: submit them, which frees them.
-            let _ = r.submit(core, 0, &SubmitArgs::new());
-            match r.free_sends.pop() {
-                Some(i) => i,
-                None => {
-                    core.outbox.recycle(t.buf);
-                    return;
-                }
-            }
-        }
-    };
-    let slot = &mut r.sends[slot_idx as usize];
-    let (peer, local, ifindex) = match t.to {
-        Destination::Client(ep) => (ep.peer, ep.local, ep.ifindex),
-        Destination::Upstream { server, .. } => (server, None, 0),
-        Destination::UpstreamTcp { server, .. } => (server, None, 0),
-    };
-    let namelen = to_sockaddr(&peer, &mut slot.name);
-    let clen = write_pktinfo(local, ifindex, &mut slot.control);
-    if clen == 0 {
-        // No source address to set: a plain send with a destination (IORING_OP_SEND with
-        // `addr2`, Linux 6.0) spares the kernel copying and checking a msghdr and an iovec.
-        let e = opcode::Send::new(Fixed(fixed), t.buf.as_ptr(), t.len as u32)
-            .dest_addr((&slot.name as *const libc::sockaddr_storage).cast())
-            .dest_addr_len(namelen)
-            .flags(libc::MSG_DONTWAIT)
-            .build()
-            .flags(squeue::Flags::SKIP_SUCCESS)
-            .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
-        slot.transmit = Some(t);
-        finish_queue(core, r, slot_idx, &e);
-        return;
-    }
-    slot.iov = libc::iovec {
-        iov_base: t.buf.as_ptr() as *mut _,
-        iov_len: t.len,
-    };
-    slot.hdr.msg_name = (&mut slot.name as *mut libc::sockaddr_storage).cast();
-    slot.hdr.msg_namelen = namelen;
-    slot.hdr.msg_iov = &mut slot.iov;
-    slot.hdr.msg_iovlen = 1;
-    slot.hdr.msg_control = if clen > 0 {
-        slot.control.as_mut_ptr().cast()
-    } else {
-        std::ptr::null_mut()
-    };
-    slot.hdr.msg_controllen = clen as _;
-    slot.hdr.msg_flags = 0;
-    slot.transmit = Some(t);
-    // MSG_DONTWAIT: a send that cannot go at once fails (and is counted) instead of waiting in
-    // the kernel for socket buffer space, so its memory is free when the submission returns.
-    let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
-        .flags(libc::MSG_DONTWAIT as u32)
-        .build()
-        .flags(squeue::Flags::SKIP_SUCCESS)
-        .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
-    finish_queue(core, r, slot_idx, &e);
-}
-
-/// Pushes a send slot's entry; when it does not fit, the slot and its buffer are freed.
-fn finish_queue(core: &mut WorkerCore, r: &mut Ring, slot_idx: u16, e: &io_uring::squeue::Entry) {
-    if r.push(core, e) {
-        r.queued_sends.push(slot_idx);
-    } else {
-        if let Some(t) = r.sends[usize::from(slot_idx)].transmit.take() {
-            core.outbox.recycle(t.buf);
-        }
-        r.free_sends.push(slot_idx);
     }
 }

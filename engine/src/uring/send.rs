@@ -1,0 +1,116 @@
+//! How replies and upstream queries leave a worker's ring: the outbox turned into `Send`
+//! entries (a destination address) or `SendMsg` entries (a source address too, IP_PKTINFO),
+//! each in a send slot whose memory the kernel reads until the submission returns.
+
+use super::*;
+
+/// One queued send: everything the kernel reads until the `io_uring_enter` that submits it
+/// returns.
+pub(super) struct SendSlot {
+    pub(super) hdr: libc::msghdr,
+    pub(super) iov: libc::iovec,
+    pub(super) name: libc::sockaddr_storage,
+    pub(super) control: [u8; CMSG_SPACE],
+    pub(super) transmit: Option<Transmit>,
+}
+
+/// Turns the outbox into Send/SendMsg entries (UDP) or TCP actions.
+pub(super) fn queue_sends(
+    core: &mut WorkerCore,
+    r: &mut Ring,
+    fixed_for: &dyn Fn(&Destination) -> Option<u32>,
+) {
+    let now = clock::now();
+    while !core.outbox.is_empty() {
+        let mut scratch = std::mem::take(&mut core.scratch);
+        core.outbox.take_pending(&mut scratch);
+        for t in scratch.drain(..) {
+            let Some(t) = core.send_tcp_or_return(t, now) else {
+                continue;
+            };
+            let Some(fixed) = fixed_for(&t.to) else {
+                core.outbox.recycle(t.buf);
+                continue;
+            };
+            queue_udp(core, r, fixed, t);
+        }
+        core.scratch = scratch;
+    }
+}
+
+/// Queues one UDP transmit in a free send slot: a SendMsg entry when it sets its source
+/// address (IP_PKTINFO), else a Send entry with the destination address.
+fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
+    let slot_idx = match r.free_sends.pop() {
+        Some(i) => i,
+        None => {
+            // Every send slot is queued: submit them, which frees them.
+            let _ = r.submit(core, 0, &SubmitArgs::new());
+            match r.free_sends.pop() {
+                Some(i) => i,
+                None => {
+                    core.outbox.recycle(t.buf);
+                    return;
+                }
+            }
+        }
+    };
+    let slot = &mut r.sends[slot_idx as usize];
+    let (peer, local, ifindex) = match t.to {
+        Destination::Client(ep) => (ep.peer, ep.local, ep.ifindex),
+        Destination::Upstream { server, .. } => (server, None, 0),
+        Destination::UpstreamTcp { server, .. } => (server, None, 0),
+    };
+    let namelen = to_sockaddr(&peer, &mut slot.name);
+    let clen = write_pktinfo(local, ifindex, &mut slot.control);
+    if clen == 0 {
+        // No source address to set: a plain send with a destination (IORING_OP_SEND with
+        // `addr2`, Linux 6.0) spares the kernel copying and checking a msghdr and an iovec.
+        let e = opcode::Send::new(Fixed(fixed), t.buf.as_ptr(), t.len as u32)
+            .dest_addr((&slot.name as *const libc::sockaddr_storage).cast())
+            .dest_addr_len(namelen)
+            .flags(libc::MSG_DONTWAIT)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+        slot.transmit = Some(t);
+        finish_queue(core, r, slot_idx, &e);
+        return;
+    }
+    slot.iov = libc::iovec {
+        iov_base: t.buf.as_ptr() as *mut _,
+        iov_len: t.len,
+    };
+    slot.hdr.msg_name = (&mut slot.name as *mut libc::sockaddr_storage).cast();
+    slot.hdr.msg_namelen = namelen;
+    slot.hdr.msg_iov = &mut slot.iov;
+    slot.hdr.msg_iovlen = 1;
+    slot.hdr.msg_control = if clen > 0 {
+        slot.control.as_mut_ptr().cast()
+    } else {
+        std::ptr::null_mut()
+    };
+    slot.hdr.msg_controllen = clen as _;
+    slot.hdr.msg_flags = 0;
+    slot.transmit = Some(t);
+    // MSG_DONTWAIT: a send that cannot go at once fails (and is counted) instead of waiting in
+    // the kernel for socket buffer space, so its memory is free when the submission returns.
+    let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
+        .flags(libc::MSG_DONTWAIT as u32)
+        .build()
+        .flags(squeue::Flags::SKIP_SUCCESS)
+        .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+    finish_queue(core, r, slot_idx, &e);
+}
+
+/// Pushes a send slot's entry; when it does not fit, the slot and its buffer are freed.
+fn finish_queue(core: &mut WorkerCore, r: &mut Ring, slot_idx: u16, e: &io_uring::squeue::Entry) {
+    if r.push(core, e) {
+        r.queued_sends.push(slot_idx);
+    } else {
+        if let Some(t) = r.sends[usize::from(slot_idx)].transmit.take() {
+            core.outbox.recycle(t.buf);
+        }
+        r.free_sends.push(slot_idx);
+    }
+}
