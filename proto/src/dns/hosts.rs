@@ -50,9 +50,9 @@ const TYPE_ANY: u16 = 255;
 /// Class IN, RFC 1035 §3.2.4.
 const CLASS_IN: u16 = 1;
 /// Compression pointer to the question name at offset 12, RFC 1035 §4.1.4.
-const PTR_TO_QNAME: [u8; 2] = [0xC0, 0x0C];
+pub(crate) const PTR_TO_QNAME: [u8; 2] = [0xC0, 0x0C];
 /// Owner pointer + TYPE + CLASS + TTL + RDLENGTH, RFC 1035 §4.1.3.
-const RR_FIXED: usize = 2 + 2 + 2 + 4 + 2;
+pub(crate) const RR_FIXED: usize = 2 + 2 + 2 + 4 + 2;
 
 /// What was wrong with one line of a hosts file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -514,7 +514,7 @@ impl HostsTable {
 /// Writes one answer RR owned by the question name at `out[at..]` (room checked by the caller);
 /// returns the offset after it. RFC 1035 §4.1.3.
 #[inline]
-fn write_rr(out: &mut [u8], at: usize, rtype: u16, ttl: [u8; 4], rdata: &[u8]) -> usize {
+pub(crate) fn write_rr(out: &mut [u8], at: usize, rtype: u16, ttl: [u8; 4], rdata: &[u8]) -> usize {
     let o = &mut out[at..at + RR_FIXED + rdata.len()];
     o[0..2].copy_from_slice(&PTR_TO_QNAME);
     o[2..4].copy_from_slice(&rtype.to_be_bytes());

@@ -5,6 +5,7 @@
 //! the forwarder asks here only when the local records did not answer.
 
 use super::authoritative::write_reply_with;
+use super::hosts::{PTR_TO_QNAME, RR_FIXED, write_rr};
 use super::packet::Query;
 
 /// RR type MX, RFC 1035 §3.3.9.
@@ -13,12 +14,6 @@ pub const TYPE_MX: u16 = 15;
 pub const CLASS_IN: u16 = 1;
 /// The preference of every synthesised MX record.
 const PREFERENCE: u16 = 1;
-/// A compression pointer to the question name, right after the 12-byte header (RFC 1035
-/// §4.1.4); used as the owner of the record, and as the exchange of a `--selfmx` record (MX is
-/// one of the types whose RDATA names may be compressed, RFC 3597 §4).
-const PTR_TO_QNAME: [u8; 2] = [0xC0, 0x0C];
-/// Owner pointer, type, class, TTL, RDLENGTH.
-const RR_FIXED: usize = 2 + 2 + 2 + 4 + 2;
 
 /// Where the synthesised MX records point.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,20 +36,27 @@ impl LocalMx {
         udp: bool,
         out: &mut [u8],
     ) -> Option<usize> {
+        // The exchange: the question name itself (a compression pointer, allowed in MX RDATA,
+        // RFC 3597 §4) or the target.
         let exchange: &[u8] = match self {
             LocalMx::SelfName => &PTR_TO_QNAME,
             LocalMx::Target(wire) => wire,
         };
-        let rdlen = 2 + exchange.len();
-        write_reply_with(q, our_udp_size, udp, out, RR_FIXED + rdlen, 1, |buf| {
-            buf[0..2].copy_from_slice(&PTR_TO_QNAME);
-            buf[2..4].copy_from_slice(&TYPE_MX.to_be_bytes());
-            buf[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
-            buf[6..10].copy_from_slice(&ttl.to_be_bytes());
-            buf[10..12].copy_from_slice(&(rdlen as u16).to_be_bytes());
-            buf[12..14].copy_from_slice(&PREFERENCE.to_be_bytes());
-            buf[14..14 + exchange.len()].copy_from_slice(exchange);
-        })
+        let mut rdata = [0u8; 2 + 255];
+        rdata[..2].copy_from_slice(&PREFERENCE.to_be_bytes());
+        rdata[2..2 + exchange.len()].copy_from_slice(exchange);
+        let rdata = &rdata[..2 + exchange.len()];
+        write_reply_with(
+            q,
+            our_udp_size,
+            udp,
+            out,
+            RR_FIXED + rdata.len(),
+            1,
+            |buf| {
+                write_rr(buf, 0, TYPE_MX, ttl.to_be_bytes(), rdata);
+            },
+        )
     }
 }
 
