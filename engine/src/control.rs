@@ -4,9 +4,9 @@
 //! thread; it is unmaintained (last release 2024, io-uring 0.6, no multishot) and nothing here
 //! is I/O-bound, so plain tokio is used (see README, "Design notes").
 
+use crate::snapshot::Snapshot;
 use crate::upstreams::{ResolvState, build_table, read_resolv, resolv_changed};
 use anyhow::Result;
-use arc_swap::{ArcSwap, ArcSwapOption};
 use ringmasq_config::Config;
 use ringmasq_proto::dns::cache::DnsCache;
 use ringmasq_proto::dns::hosts::HostsTable;
@@ -28,11 +28,11 @@ pub struct ControlState {
     /// Every worker's counters.
     pub registry: Arc<StatsRegistry>,
     /// The published server table.
-    pub servers: Arc<ArcSwap<ServerTable>>,
+    pub servers: Arc<Snapshot<Arc<ServerTable>>>,
     /// The published hosts-file data.
-    pub hosts: Arc<ArcSwapOption<HostsTable>>,
+    pub hosts: Arc<Snapshot<Option<Arc<HostsTable>>>>,
     /// The published local records.
-    pub local: Arc<ArcSwapOption<LocalData>>,
+    pub local: Arc<Snapshot<Option<Arc<LocalData>>>>,
     /// The resolv-file as last read.
     pub resolv: ResolvState,
     /// Our listening addresses (never used as upstreams).

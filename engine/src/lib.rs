@@ -22,6 +22,7 @@ pub mod process;
 pub mod ra;
 pub mod runtime;
 pub mod signals;
+pub mod snapshot;
 pub mod socket;
 pub mod tcp;
 pub mod tftp;

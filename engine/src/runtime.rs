@@ -3,6 +3,7 @@
 use crate::access::{AccessPolicy, interface_addrs};
 use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
+use crate::snapshot::Snapshot;
 use crate::socket::{
     Pktinfo, bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener, udp_listener,
     upstream_socket, wait_udp_free,
@@ -11,7 +12,6 @@ use crate::tcp::TcpManager;
 use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
 use crate::worker::{Control, WorkerCore, WorkerSockets};
 use anyhow::{Context, Result, bail};
-use arc_swap::{ArcSwap, ArcSwapOption};
 use ringmasq_config::{Config, IoBackend, LocalService};
 use ringmasq_proto::dns::alias::{AliasFrom, AliasRule};
 use ringmasq_proto::dns::answer::NormalizeOptions;
@@ -341,14 +341,14 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
     for s in table.servers() {
         tracing::info!("using nameserver {}#{}", s.addr.ip(), s.addr.port());
     }
-    let servers = Arc::new(ArcSwap::new(table));
+    let servers = Arc::new(Snapshot::new(table));
     let hosts_table = crate::hosts::load(&cfg);
-    let local = Arc::new(ArcSwapOption::new(crate::hosts::load_local(
+    let local = Arc::new(Snapshot::new(crate::hosts::load_local(
         &cfg,
         hosts_table.as_deref(),
     )));
-    let hosts = Arc::new(ArcSwapOption::new(hosts_table));
-    let dhcp_names = Arc::new(ArcSwapOption::empty());
+    let hosts = Arc::new(Snapshot::new(hosts_table));
+    let dhcp_names = Arc::new(Snapshot::empty());
     let use_uring = !bound.listen.is_empty() && uring_usable(&cfg);
     if cfg.io_backend == IoBackend::Uring && !use_uring && !bound.listen.is_empty() {
         bail!("--io-backend=uring was requested but io_uring cannot be used here");
@@ -425,6 +425,7 @@ pub fn run(cfg: Config, bound: Bound) -> Result<()> {
             renewals: Vec::with_capacity(usize::from(slots)),
             renew_failures: 0,
             udp_changes: Vec::new(),
+            seen_versions: [u64::MAX; 4],
         };
         let sockets = WorkerSockets {
             udp,

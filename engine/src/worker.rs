@@ -6,8 +6,8 @@
 
 use crate::access::AccessPolicy;
 use crate::epoll::{Epoll, Token};
+use crate::snapshot::Snapshot;
 use crate::tcp::TcpManager;
-use arc_swap::{ArcSwap, ArcSwapOption};
 use crossbeam_channel::Receiver;
 use ringmasq_proto::dhcp::DhcpNames;
 use ringmasq_proto::dns::forward::Forwarder;
@@ -171,13 +171,13 @@ pub struct WorkerCore {
     /// Control messages.
     pub control: Receiver<Control>,
     /// The current server table, published by the control thread.
-    pub servers: Arc<ArcSwap<ServerTable>>,
+    pub servers: Arc<Snapshot<Arc<ServerTable>>>,
     /// The current hosts-file data, published by the control thread.
-    pub hosts: Arc<ArcSwapOption<HostsTable>>,
+    pub hosts: Arc<Snapshot<Option<Arc<HostsTable>>>>,
     /// The current local records, published by the control thread.
-    pub local: Arc<ArcSwapOption<LocalData>>,
+    pub local: Arc<Snapshot<Option<Arc<LocalData>>>>,
     /// The names of the current DHCP leases, published by the DHCP thread.
-    pub dhcp_names: Arc<ArcSwapOption<DhcpNames>>,
+    pub dhcp_names: Arc<Snapshot<Option<Arc<DhcpNames>>>>,
     /// Who may query us.
     pub access: AccessPolicy,
     /// This worker's counters.
@@ -198,6 +198,9 @@ pub struct WorkerCore {
     pub renew_failures: u64,
     /// Client UDP listeners to add or remove, from the control thread.
     pub udp_changes: Vec<UdpChange>,
+    /// Versions of `servers`, `hosts`, `local` and `dhcp_names` last taken over (`u64::MAX`:
+    /// none yet).
+    pub seen_versions: [u64; 4],
 }
 
 impl WorkerCore {
@@ -214,8 +217,20 @@ impl WorkerCore {
         self.renew_failures += 1;
     }
 
-    /// Called once per loop turn with a fresh clock reading: picks up a new server table.
+    /// Called once per loop turn: picks up the server table, hosts data, local records and
+    /// lease names the other threads published since the last turn (four plain loads when
+    /// nothing changed).
     pub fn refresh(&mut self) {
+        let versions = [
+            self.servers.version(),
+            self.hosts.version(),
+            self.local.version(),
+            self.dhcp_names.version(),
+        ];
+        if versions == self.seen_versions {
+            return;
+        }
+        self.seen_versions = versions;
         let current = self.servers.load();
         if !Arc::ptr_eq(&current, self.fwd.servers()) {
             self.fwd.set_servers(Arc::clone(&current));

@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
+use crate::snapshot::Snapshot;
 use anyhow::Result;
-use arc_swap::ArcSwapOption;
 use ringmasq_config::Config;
 use ringmasq_proto::dhcp::DhcpNames;
 
@@ -107,7 +107,10 @@ pub fn enabled(cfg: &Config) -> bool {
 
 /// Starts DHCP when at least one `--dhcp-range` is configured; `None` otherwise. The names of
 /// live leases are published into `names` for the DNS workers.
-pub fn start(cfg: &Config, names: Arc<ArcSwapOption<DhcpNames>>) -> Result<Option<DhcpHandle>> {
+pub fn start(
+    cfg: &Config,
+    names: Arc<Snapshot<Option<Arc<DhcpNames>>>>,
+) -> Result<Option<DhcpHandle>> {
     if !enabled(cfg) {
         return Ok(None);
     }

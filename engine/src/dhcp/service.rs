@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
+use crate::snapshot::Snapshot;
 use anyhow::{Context, Result};
-use arc_swap::ArcSwapOption;
 use ringmasq_proto::dhcp::neighbours::{self, Neighbour};
 use ringmasq_proto::dhcp::script::{LeaseEvents, OldOn, RequestInfo, ScriptEvent};
 use ringmasq_proto::dhcp::{
@@ -162,7 +162,7 @@ pub struct DhcpService {
     ifaces: Interfaces,
     stop: Arc<AtomicBool>,
     /// Where lease names are published for DNS.
-    names: Arc<ArcSwapOption<DhcpNames>>,
+    names: Arc<Snapshot<Option<Arc<DhcpNames>>>>,
     /// `(address, name)` of every named lease as last published.
     published: Vec<(IpAddr, String)>,
     /// Leases changed since the names were last published.
@@ -222,7 +222,7 @@ impl DhcpService {
         cfg: &ringmasq_config::Config,
         port: u16,
         stop: Arc<AtomicBool>,
-        names: Arc<ArcSwapOption<DhcpNames>>,
+        names: Arc<Snapshot<Option<Arc<DhcpNames>>>>,
     ) -> Result<Self> {
         super::files::DhcpFiles::check_dirs(cfg)?;
         let files = super::files::DhcpFiles::load(cfg);

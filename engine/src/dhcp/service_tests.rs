@@ -44,13 +44,8 @@ fn releases_queued_at_stop_reach_the_lease_file() {
     .collect();
     let cfg = ringmasq_config::load(&args).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let service = DhcpService::new(
-        &cfg,
-        port,
-        Arc::clone(&stop),
-        Arc::new(ArcSwapOption::empty()),
-    )
-    .unwrap();
+    let service =
+        DhcpService::new(&cfg, port, Arc::clone(&stop), Arc::new(Snapshot::empty())).unwrap();
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
     for last in [60u8, 61] {
         // The MAC's last byte is 0x60/0x61, as in the file.

@@ -24,7 +24,7 @@ mod tftp_wait;
 
 use crate::clock;
 use crate::epoll::Epoll;
-use crate::socket::{CMSG_SPACE, from_sockaddr, parse_pktinfo, to_sockaddr, write_pktinfo};
+use crate::socket::{CMSG_SPACE, parse_pktinfo, sockaddr_from_bytes, to_sockaddr, write_pktinfo};
 use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use buf_ring::BufRing;
 use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
@@ -368,37 +368,23 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     {
                         // Larger than a buffer: dropped, and counted.
                         core.truncated_datagram(matches!(recv[idx].kind, SocketKind::Upstream(_)));
-                    } else if let Ok(msg) = parsed {
-                        let name = msg.name_data();
-                        // SAFETY: all-zero sockaddr_storage is valid; we copy at most its size.
-                        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-                        let n = name
-                            .len()
-                            .min(std::mem::size_of::<libc::sockaddr_storage>());
-                        // SAFETY: copies n bytes into ss, which is at least n bytes long.
-                        unsafe {
-                            std::ptr::copy_nonoverlapping(
-                                name.as_ptr(),
-                                (&mut ss as *mut libc::sockaddr_storage).cast::<u8>(),
-                                n,
-                            );
-                        }
-                        if let Some(peer) = from_sockaddr(&ss, n) {
-                            match recv[idx].kind {
-                                SocketKind::Client(sock) => {
-                                    let (local, ifindex) = parse_pktinfo(msg.control_data());
-                                    core.client_datagram(
-                                        now,
-                                        sock,
-                                        peer,
-                                        local,
-                                        ifindex,
-                                        msg.payload_data(),
-                                    );
-                                }
-                                SocketKind::Upstream(slot) => {
-                                    core.upstream_datagram(now, slot, peer, msg.payload_data());
-                                }
+                    } else if let Ok(msg) = parsed
+                        && let Some(peer) = sockaddr_from_bytes(msg.name_data())
+                    {
+                        match recv[idx].kind {
+                            SocketKind::Client(sock) => {
+                                let (local, ifindex) = parse_pktinfo(msg.control_data());
+                                core.client_datagram(
+                                    now,
+                                    sock,
+                                    peer,
+                                    local,
+                                    ifindex,
+                                    msg.payload_data(),
+                                );
+                            }
+                            SocketKind::Upstream(slot) => {
+                                core.upstream_datagram(now, slot, peer, msg.payload_data());
                             }
                         }
                     }

@@ -367,13 +367,22 @@ impl DnsCache {
     }
 }
 
-/// One slot of a [`LocalCache`]: the key's hash, the DO bit, and the shared entry (whose stored
-/// question is compared on hit, so the 262-byte key is not kept twice).
+/// Ways per set of a [`LocalCache`]: four 16-byte slots fill one 64-byte cache line.
+const LOCAL_WAYS: usize = 4;
+
+/// One slot of a [`LocalCache`]: the key's hash with the DO bit in its lowest bit (0 = empty),
+/// and the shared entry (whose stored question is compared on hit, so the 262-byte key is not
+/// kept twice).
+#[derive(Default)]
 struct LocalSlot {
-    hash: u64,
-    do_bit: bool,
-    entry: Arc<CacheEntry>,
+    tag: u64,
+    entry: Option<Arc<CacheEntry>>,
 }
+
+/// One set: [`LOCAL_WAYS`] slots on one cache line, most recently filled first.
+#[derive(Default)]
+#[repr(align(64))]
+struct LocalSet([LocalSlot; LOCAL_WAYS]);
 
 /// A hit from [`LocalCache::lookup`].
 #[derive(Debug)]
@@ -386,7 +395,7 @@ pub enum LocalLookup<'a> {
     Miss,
 }
 
-/// A small per-worker, direct-mapped front for a shared [`DnsCache`] (one per worker thread,
+/// A small per-worker, set-associative front for a shared [`DnsCache`] (one per worker thread,
 /// not shared).
 ///
 /// A hit in the shared cache clones an `Arc` and takes a shard read lock: four atomic
@@ -394,13 +403,18 @@ pub enum LocalLookup<'a> {
 /// hot names bounce those lines between cores. A hit here reads only this worker's memory (and
 /// the shared cache's clear-generation, a line that is written only by `clear()`).
 ///
+/// Slots come in sets of four on one cache line, so a lookup reads one line of the front, and
+/// names whose hashes share a set do not push each other out (a direct-mapped front of 4,096
+/// slots sent about a fifth of the lookups for 1,000 hot names on to the shared cache).
+/// A set that is full drops the entry filled longest ago.
+///
 /// Semantics match the shared cache: only fresh entries are served from the slot; expiry, stale
 /// serving and misses go to the shared cache; `DnsCache::clear` empties every local cache on its
 /// next lookup. A newer answer inserted in the shared cache for a key is seen here once the slot's
 /// copy expires or is displaced. Memory: `slots` Arc pointers, which may keep up to `slots`
 /// entries alive after the shared cache evicted them.
 pub struct LocalCache {
-    slots: Box<[Option<LocalSlot>]>,
+    sets: Box<[LocalSet]>,
     mask: usize,
     hasher: DefaultHashBuilder,
     generation: u64,
@@ -409,17 +423,18 @@ pub struct LocalCache {
 impl core::fmt::Debug for LocalCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LocalCache")
-            .field("slots", &self.slots.len())
+            .field("slots", &(self.sets.len() * LOCAL_WAYS))
             .finish()
     }
 }
 
 impl LocalCache {
-    /// A front with `slots` slots (rounded up to a power of two, at least 1).
+    /// A front with about `slots` slots (rounded up to a power of two, at least one set of
+    /// four).
     pub fn new(slots: usize) -> Self {
-        let n = slots.max(1).next_power_of_two();
+        let n = slots.div_ceil(LOCAL_WAYS).max(1).next_power_of_two();
         LocalCache {
-            slots: (0..n).map(|_| None).collect(),
+            sets: (0..n).map(|_| LocalSet::default()).collect(),
             mask: n - 1,
             hasher: DefaultHashBuilder::default(),
             generation: 0,
@@ -427,7 +442,7 @@ impl LocalCache {
     }
 
     /// Looks `key` (+ DO bit) up here, then in `shared`; a fresh shared hit is kept in this
-    /// worker's slot. Counts hits and misses in `shared`'s stats. Does not allocate.
+    /// worker's set. Counts hits and misses in `shared`'s stats. Does not allocate.
     #[inline]
     pub fn lookup<'a>(
         &'a mut self,
@@ -438,32 +453,46 @@ impl LocalCache {
     ) -> LocalLookup<'a> {
         let generation = shared.generation();
         if generation != self.generation {
-            self.slots.iter_mut().for_each(|s| *s = None);
+            self.sets.iter_mut().for_each(|s| *s = LocalSet::default());
             self.generation = generation;
         }
         let hash = self.hasher.hash_one(KeyRef { q: key, do_bit });
-        let i = (hash as usize) & self.mask;
-        let hit = matches!(&self.slots[i], Some(s) if s.hash == hash
-            && s.do_bit == do_bit
-            && now < s.entry.expires
-            && s.entry.answer.answers(key));
-        if !hit {
-            match shared.lookup(key, do_bit, now) {
+        // Never 0 (the empty tag): the low bit is the DO bit, the next one always set.
+        let tag = (hash & !3) | 2 | u64::from(do_bit);
+        // Sets are picked by the high bits, which the tag's low bits do not disturb.
+        let set = &mut self.sets[((hash >> 32) as usize) & self.mask];
+        let way = set.0.iter().position(|s| {
+            s.tag == tag
+                && s.entry
+                    .as_ref()
+                    .is_some_and(|e| now < e.expires && e.answer.answers(key))
+        });
+        let way = match way {
+            Some(w) => {
+                shared.count_local_hit();
+                w
+            }
+            None => match shared.lookup(key, do_bit, now) {
                 Lookup::Fresh(entry) => {
-                    self.slots[i] = Some(LocalSlot {
-                        hash,
-                        do_bit,
-                        entry,
-                    })
+                    // An expired copy of this key goes; else the set's oldest fill.
+                    let w = set
+                        .0
+                        .iter()
+                        .position(|s| s.tag == tag)
+                        .unwrap_or(LOCAL_WAYS - 1);
+                    set.0[..=w].rotate_right(1);
+                    set.0[0] = LocalSlot {
+                        tag,
+                        entry: Some(entry),
+                    };
+                    0
                 }
                 Lookup::Stale(e) => return LocalLookup::Stale(e),
                 Lookup::Miss => return LocalLookup::Miss,
-            }
-        } else {
-            shared.count_local_hit();
-        }
-        match &self.slots[i] {
-            Some(s) => LocalLookup::Fresh(&s.entry),
+            },
+        };
+        match &set.0[way].entry {
+            Some(e) => LocalLookup::Fresh(e),
             None => LocalLookup::Miss,
         }
     }

@@ -17,8 +17,8 @@ use super::local::{LocalData, write_address_reply};
 use super::local_mx::{CLASS_IN, LocalMx, TYPE_MX};
 use super::outbox::{ClientEndpoint, Destination, Outbox};
 use super::packet::{
-    Edns, PacketError, Query, QuestionKey, RCODE_FORMERR, parse_query, parse_response_head,
-    set_rcode, write_error_reply, write_header_only_reply,
+    Edns, PacketError, Query, QuestionKey, RCODE_FORMERR, parse_query, parse_query_into,
+    parse_response_head, set_rcode, write_error_reply, write_header_only_reply,
 };
 use super::servers::{Egress, Route, ServerTable};
 use super::stats::{Counter, DropReason, StatsRegistry, WorkerCounters};

@@ -428,6 +428,36 @@ pub(crate) fn walk_record(msg: &[u8], at: usize) -> Result<RecordPos, PacketErro
 /// Parses a client query. See [`Query`] for what is validated.
 #[inline(always)]
 pub fn parse_query(bytes: &[u8]) -> Result<Query<'_>, PacketError> {
+    let mut q = Query::unparsed(bytes);
+    parse_query_into(&mut q)?;
+    Ok(q)
+}
+
+impl<'a> Query<'a> {
+    /// A query of `bytes` not yet parsed: fill it with [`parse_query_into`].
+    #[inline]
+    pub fn unparsed(bytes: &'a [u8]) -> Self {
+        Query {
+            bytes,
+            id: 0,
+            flags: 0,
+            key: QuestionKey {
+                name: [0u8; MAX_NAME_LEN],
+                len: 0,
+                qtype: 0,
+                qclass: 0,
+            },
+            question: HEADER_LEN..HEADER_LEN,
+            edns: None,
+        }
+    }
+}
+
+/// [`parse_query`] into a [`Query::unparsed`] the caller holds: the hot path's 262-byte key is
+/// written once where it is used, never copied out of a returned value.
+#[inline]
+pub fn parse_query_into(q: &mut Query<'_>) -> Result<(), PacketError> {
+    let bytes = q.bytes;
     let h = Header::new(bytes)?;
     if h.qr() {
         return Err(PacketError::NotAQuery);
@@ -435,20 +465,8 @@ pub fn parse_query(bytes: &[u8]) -> Result<Query<'_>, PacketError> {
     if h.qdcount() != 1 || h.ancount() != 0 || h.nscount() != 0 {
         return Err(PacketError::CountMismatch);
     }
-    // Built in place: the 262-byte key is written once, not moved around.
-    let mut q = Query {
-        bytes,
-        id: h.id(),
-        flags: h.flags(),
-        key: QuestionKey {
-            name: [0u8; MAX_NAME_LEN],
-            len: 0,
-            qtype: 0,
-            qclass: 0,
-        },
-        question: HEADER_LEN..HEADER_LEN,
-        edns: None,
-    };
+    q.id = h.id();
+    q.flags = h.flags();
     let (name_len, name_end) = read_name(bytes, HEADER_LEN, &mut q.key.name)?;
     if name_end - HEADER_LEN != name_len {
         // Compressed question name: nothing before it may be pointed at.
@@ -484,7 +502,7 @@ pub fn parse_query(bytes: &[u8]) -> Result<Query<'_>, PacketError> {
         }
         pos = rdend;
     }
-    Ok(q)
+    Ok(())
 }
 
 /// Response view: header + question (key + range) + counts, for matching upstream replies to queries.

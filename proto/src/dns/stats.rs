@@ -158,6 +158,16 @@ impl Counter {
     }
 }
 
+/// Adds `n` to a counter that only one thread writes: a plain load and store, without the
+/// locked read-modify-write a `fetch_add` costs on every query; readers still see whole values.
+#[inline]
+fn add_single_writer(slot: &AtomicU64, n: u64) {
+    slot.store(
+        slot.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
+}
+
 const SLOTS: usize = Counter::COUNT + DropReason::ALL.len();
 
 /// One worker's counters. Written only by its worker; read by anyone.
@@ -185,13 +195,13 @@ impl WorkerCounters {
     /// Adds `n` to a counter.
     #[inline]
     pub fn add(&self, c: Counter, n: u64) {
-        self.slots[c as usize].fetch_add(n, Ordering::Relaxed);
+        add_single_writer(&self.slots[c as usize], n);
     }
 
     /// Counts a drop.
     #[inline]
     pub fn drop_packet(&self, r: DropReason) {
-        self.slots[Counter::COUNT + r as usize].fetch_add(1, Ordering::Relaxed);
+        add_single_writer(&self.slots[Counter::COUNT + r as usize], 1);
     }
 
     fn get(&self, i: usize) -> u64 {

@@ -272,3 +272,61 @@ fn local_front_slot_collisions_and_stale() {
         LocalLookup::Stale(_)
     ));
 }
+
+/// A one-record A answer (TTL 3600) for `key_n(i)`, built byte by byte.
+fn answer_n(i: u32) -> (QuestionKey, StoredAnswer) {
+    let key = key_n(i);
+    let mut r = vec![0, 0, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    r.extend_from_slice(key.name_wire());
+    r.extend_from_slice(&[0, 1, 0, 1]);
+    r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 1]);
+    let a = normalize_response(&r, &key, &NormalizeOptions::default())
+        .unwrap()
+        .0;
+    (key, a)
+}
+
+#[test]
+fn local_front_keeps_four_names_per_set_and_drops_the_oldest_fill() {
+    let c = DnsCache::new(cfg(150));
+    // One set of four ways: every key lands in it.
+    let mut local = LocalCache::new(1);
+    let answers: Vec<(QuestionKey, StoredAnswer)> = (0..5).map(answer_n).collect();
+    let keys: Vec<QuestionKey> = answers.iter().map(|(k, _)| k.clone()).collect();
+    let fill = |c: &DnsCache, at| {
+        for (k, a) in &answers {
+            c.insert(k.clone(), false, a.clone(), at);
+        }
+    };
+    fill(&c, T0);
+    for k in &keys[..4] {
+        assert!(
+            matches!(local.lookup(&c, k, false, secs(1)), LocalLookup::Fresh(e) if e.inserted == T0)
+        );
+    }
+    // Newer answers in the shared cache: the front still serves its own copies (inserted at T0),
+    // which shows the four names were all kept, none displaced by another.
+    fill(&c, secs(2));
+    for _ in 0..3 {
+        for k in &keys[..4] {
+            assert!(
+                matches!(local.lookup(&c, k, false, secs(3)), LocalLookup::Fresh(e) if e.inserted == T0)
+            );
+        }
+    }
+    // A fifth name displaces the oldest fill (keys[0]), which is then read from the shared cache.
+    assert!(
+        matches!(local.lookup(&c, &keys[4], false, secs(3)), LocalLookup::Fresh(e) if e.inserted == secs(2))
+    );
+    assert!(
+        matches!(local.lookup(&c, &keys[0], false, secs(3)), LocalLookup::Fresh(e) if e.inserted == secs(2))
+    );
+    assert!(
+        matches!(local.lookup(&c, &keys[3], false, secs(3)), LocalLookup::Fresh(e) if e.inserted == T0)
+    );
+    // DO bit set: a different slot, never served from the DO-clear one.
+    assert!(matches!(
+        local.lookup(&c, &keys[3], true, secs(3)),
+        LocalLookup::Miss
+    ));
+}

@@ -13,8 +13,9 @@ impl Forwarder {
         out: &mut Outbox,
     ) {
         let udp = client.tcp.is_none();
-        let q = match parse_query(bytes) {
-            Ok(q) => q,
+        let mut q = Query::unparsed(bytes);
+        match parse_query_into(&mut q) {
+            Ok(()) => {}
             Err(e) => {
                 // RFC 1035 §4.1.1: a message with QR=1 is a response; never answer one
                 // (that is how reflection loops start).
