@@ -121,5 +121,6 @@ fn swap_file(
     slot.generation += 1;
     slot.active = fd >= 0;
     slot.armed = false;
+    r.rearm = true;
     Ok(())
 }
