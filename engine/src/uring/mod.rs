@@ -29,7 +29,7 @@ use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use buf_ring::BufRing;
 use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
-use ringmasq_proto::dns::outbox::{Destination, Transmit};
+use ringmasq_proto::dns::outbox::{ClientEndpoint, Destination, Transmit};
 use ringmasq_proto::dns::stats::DropReason;
 use send::{SendSlot, queue_sends};
 use slots::{apply_udp_changes, release_files, renew_ports};
@@ -157,8 +157,8 @@ impl Ring {
             return;
         }
         for idx in self.queued_sends.drain(..) {
-            if let Some(t) = self.sends[usize::from(idx)].transmit.take() {
-                core.outbox.recycle(t.buf);
+            if let Some(buf) = self.sends[usize::from(idx)].buf.take() {
+                core.outbox.recycle(buf);
             }
             self.free_sends.push(idx);
         }
@@ -194,7 +194,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             iov: unsafe { zeroed() },
             name: unsafe { zeroed() },
             control: [0; CMSG_SPACE],
-            transmit: None,
+            buf: None,
         })
         .collect();
     let mut r = Ring {

@@ -11,7 +11,8 @@ pub(super) struct SendSlot {
     pub(super) iov: libc::iovec,
     pub(super) name: libc::sockaddr_storage,
     pub(super) control: [u8; CMSG_SPACE],
-    pub(super) transmit: Option<Transmit>,
+    /// The buffer the kernel reads, recycled once the submission returned.
+    pub(super) buf: Option<Vec<u8>>,
 }
 
 /// Turns the outbox into Send/SendMsg entries (UDP) or TCP actions.
@@ -25,8 +26,14 @@ pub(super) fn queue_sends(
         let mut scratch = std::mem::take(&mut core.scratch);
         core.outbox.take_pending(&mut scratch);
         for t in scratch.drain(..) {
-            let Some(t) = core.send_tcp_or_return(t, now) else {
-                continue;
+            let t = match t.to {
+                Destination::Client(ClientEndpoint { tcp: Some(_), .. })
+                | Destination::UpstreamTcp { .. } => {
+                    // Moved through a second time only for TCP; UDP transmits are read in place.
+                    let _ = core.send_tcp_or_return(t, now);
+                    continue;
+                }
+                _ => t,
             };
             let Some(fixed) = fixed_for(&t.to) else {
                 core.outbox.recycle(t.buf);
@@ -73,7 +80,7 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
             .build()
             .flags(squeue::Flags::SKIP_SUCCESS)
             .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
-        slot.transmit = Some(t);
+        slot.buf = Some(t.buf);
         finish_queue(core, r, slot_idx, &e);
         return;
     }
@@ -92,7 +99,7 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
     };
     slot.hdr.msg_controllen = clen as _;
     slot.hdr.msg_flags = 0;
-    slot.transmit = Some(t);
+    slot.buf = Some(t.buf);
     // MSG_DONTWAIT: a send that cannot go at once fails (and is counted) instead of waiting in
     // the kernel for socket buffer space, so its memory is free when the submission returns.
     let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
@@ -108,8 +115,8 @@ fn finish_queue(core: &mut WorkerCore, r: &mut Ring, slot_idx: u16, e: &io_uring
     if r.push(core, e) {
         r.queued_sends.push(slot_idx);
     } else {
-        if let Some(t) = r.sends[usize::from(slot_idx)].transmit.take() {
-            core.outbox.recycle(t.buf);
+        if let Some(buf) = r.sends[usize::from(slot_idx)].buf.take() {
+            core.outbox.recycle(buf);
         }
         r.free_sends.push(slot_idx);
     }

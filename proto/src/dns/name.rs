@@ -75,15 +75,29 @@ pub fn read_name(
 /// lowercasing them too is a no-op.
 #[inline]
 fn copy_lower(src: &[u8], dst: &mut [u8]) {
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
+    let n = src.len().min(dst.len());
+    if n < 8 {
+        for (d, s) in dst[..n].iter_mut().zip(&src[..n]) {
+            *d = s.to_ascii_lowercase();
+        }
+        return;
+    }
+    let mut d = dst[..n].chunks_exact_mut(8);
+    let mut s = src[..n].chunks_exact(8);
     for (dc, sc) in (&mut d).zip(&mut s) {
-        let x = u64::from_le_bytes([sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]]);
-        dc.copy_from_slice(&lower8(x).to_le_bytes());
+        dc.copy_from_slice(&lower8(load8(sc)).to_le_bytes());
     }
-    for (dc, sc) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *dc = sc.to_ascii_lowercase();
+    if !n.is_multiple_of(8) {
+        // The tail as the last eight bytes, overlapping bytes already written with the same
+        // values: one more word instead of up to seven single bytes.
+        dst[n - 8..n].copy_from_slice(&lower8(load8(&src[n - 8..n])).to_le_bytes());
     }
+}
+
+/// Eight bytes as a little-endian word.
+#[inline]
+fn load8(b: &[u8]) -> u64 {
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// Lowercases the ASCII letters among 8 bytes packed in a u64 (SWAR). The high bit of each
@@ -293,6 +307,13 @@ mod tests {
             let want = b.to_ascii_lowercase();
             ascii_lowercase(&mut b);
             prop_assert_eq!(b, want);
+        }
+
+        #[test]
+        fn copy_lower_matches_std(src in proptest::collection::vec(any::<u8>(), 0..80), fill: u8) {
+            let mut dst = vec![fill; src.len()];
+            copy_lower(&src, &mut dst);
+            prop_assert_eq!(dst, src.to_ascii_lowercase());
         }
 
         #[test]
