@@ -275,31 +275,14 @@ pub fn local_addr(s: &Socket) -> Option<SocketAddr> {
     s.local_addr().ok().and_then(|a| a.as_socket())
 }
 
-/// Converts a kernel socket address to a [`SocketAddr`].
+/// Converts a kernel socket address of `len` bytes to a [`SocketAddr`].
 pub fn from_sockaddr(storage: &libc::sockaddr_storage, len: usize) -> Option<SocketAddr> {
-    match storage.ss_family as i32 {
-        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
-            // SAFETY: the family says this is a sockaddr_in, and it is large enough.
-            let a: &libc::sockaddr_in =
-                unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
-            Some(SocketAddr::V4(SocketAddrV4::new(
-                Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
-                u16::from_be(a.sin_port),
-            )))
-        }
-        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
-            // SAFETY: the family says this is a sockaddr_in6, and it is large enough.
-            let a: &libc::sockaddr_in6 =
-                unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(a.sin6_addr.s6_addr),
-                u16::from_be(a.sin6_port),
-                a.sin6_flowinfo,
-                a.sin6_scope_id,
-            )))
-        }
-        _ => None,
-    }
+    let len = len.min(size_of::<libc::sockaddr_storage>());
+    // SAFETY: sockaddr_storage is a plain C struct; we read at most its size in bytes.
+    let bytes = unsafe {
+        std::slice::from_raw_parts((storage as *const libc::sockaddr_storage).cast::<u8>(), len)
+    };
+    sockaddr_from_bytes(bytes)
 }
 
 /// Reads a kernel socket address from the bytes the kernel wrote (a received message's name),

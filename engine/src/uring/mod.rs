@@ -29,7 +29,7 @@ use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use buf_ring::BufRing;
 use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
-use ringmasq_proto::dns::outbox::{ClientEndpoint, Destination, Transmit};
+use ringmasq_proto::dns::outbox::{Destination, Transmit};
 use ringmasq_proto::dns::stats::DropReason;
 use send::{SendSlot, queue_sends};
 use slots::{apply_udp_changes, release_files, renew_ports};

@@ -26,15 +26,11 @@ pub(super) fn queue_sends(
         let mut scratch = std::mem::take(&mut core.scratch);
         core.outbox.take_pending(&mut scratch);
         for t in scratch.drain(..) {
-            let t = match t.to {
-                Destination::Client(ClientEndpoint { tcp: Some(_), .. })
-                | Destination::UpstreamTcp { .. } => {
-                    // Moved through a second time only for TCP; UDP transmits are read in place.
-                    let _ = core.send_tcp_or_return(t, now);
-                    continue;
-                }
-                _ => t,
-            };
+            if t.to.is_tcp() {
+                // Handed on only for TCP; UDP transmits are not moved through it and back.
+                let _ = core.send_tcp_or_return(t, now);
+                continue;
+            }
             let Some(fixed) = fixed_for(&t.to) else {
                 core.outbox.recycle(t.buf);
                 continue;

@@ -50,6 +50,18 @@ pub enum Destination {
     },
 }
 
+impl Destination {
+    /// Whether this goes out over TCP (a client's TCP connection or an upstream TCP retry).
+    #[inline]
+    pub fn is_tcp(&self) -> bool {
+        matches!(
+            self,
+            Destination::Client(ClientEndpoint { tcp: Some(_), .. })
+                | Destination::UpstreamTcp { .. }
+        )
+    }
+}
+
 /// One datagram or TCP message to send.
 #[derive(Debug)]
 pub struct Transmit {
