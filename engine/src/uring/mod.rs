@@ -15,6 +15,7 @@
 //! completions are run in our own `io_uring_enter` only (DEFER_TASKRUN, Linux 6.1).
 
 mod buf_ring;
+mod enter;
 pub mod file_bytes;
 mod send;
 mod slots;
@@ -27,7 +28,8 @@ use crate::epoll::Epoll;
 use crate::socket::{CMSG_SPACE, parse_pktinfo, sockaddr_from_bytes, to_sockaddr, write_pktinfo};
 use crate::worker::{UdpChange, WorkerCore, WorkerSockets};
 use buf_ring::BufRing;
-use io_uring::types::{Fixed, RecvMsgOut, SubmitArgs, Timespec};
+use enter::Enter;
+use io_uring::types::{Fixed, RecvMsgOut};
 use io_uring::{IoUring, cqueue, opcode, squeue};
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
 use ringmasq_proto::dns::stats::DropReason;
@@ -36,6 +38,7 @@ use slots::{apply_udp_changes, release_files, renew_ports};
 use std::io;
 use std::mem::zeroed;
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 const RING_ENTRIES: u32 = 1024;
 const BUFFERS: u16 = 128;
@@ -113,8 +116,10 @@ enum SocketKind {
     Upstream(u16),
 }
 
-/// The ring and the memory it uses; fields drop in order, so the ring goes before its buffers.
+/// The ring and the memory it uses; fields drop in order, so the ring goes before its buffers
+/// (and its registered index before the ring).
 struct Ring {
+    enter: Enter,
     ring: IoUring,
     bufs: BufRing,
     /// The msghdr template for multishot receives (only name and control lengths are read).
@@ -130,15 +135,10 @@ struct Ring {
 }
 
 impl Ring {
-    /// Submits what is queued (waiting for `want` completions, within `args`' timeout), then
-    /// frees the send slots the kernel is done with.
-    fn submit(
-        &mut self,
-        core: &mut WorkerCore,
-        want: usize,
-        args: &SubmitArgs<'_, '_>,
-    ) -> io::Result<()> {
-        let result = match self.ring.submitter().submit_with_args(want, args) {
+    /// Submits what is queued (waiting for `want` completions, at most `timeout`), then frees
+    /// the send slots the kernel is done with.
+    fn submit(&mut self, core: &mut WorkerCore, want: usize, timeout: Duration) -> io::Result<()> {
+        let result = match self.enter.submit(&mut self.ring, want, timeout) {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::ETIME) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(()),
@@ -198,6 +198,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         })
         .collect();
     let mut r = Ring {
+        enter: Enter::new(&ring),
         ring,
         bufs,
         recv_hdr,
@@ -318,12 +319,9 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         queue_sends(&mut core, &mut r, &fixed_for);
         let now = clock::now();
         let wait = if epoll_busy { 0 } else { core.wait_ms(now) };
-        let ts = Timespec::new()
-            .sec(wait / 1000)
-            .nsec(((wait % 1000) * 1_000_000) as u32);
         // Sends post no completion when they succeed: wait for one completion (a datagram, a
         // failed send, a timer's end, an epoll event).
-        r.submit(&mut core, 1, &SubmitArgs::new().timespec(&ts))?;
+        r.submit(&mut core, 1, Duration::from_millis(wait))?;
         let now = clock::now();
         core.refresh();
         cqes.clear();
@@ -343,7 +341,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     returned = false;
                 }
                 queue_sends(&mut core, &mut r, &fixed_for);
-                r.submit(&mut core, 0, &SubmitArgs::new())?;
+                r.submit(&mut core, 0, Duration::ZERO)?;
             }
             let idx = (ud & INDEX_MASK) as usize;
             match ud >> KIND_SHIFT {
@@ -438,7 +436,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         apply_udp_changes(&mut core, &mut r, &mut sockets, &mut recv, client_slots)?;
     }
     // Let queued sends go before their buffers are freed with the ring.
-    let _ = r.submit(&mut core, 0, &SubmitArgs::new());
+    let _ = r.submit(&mut core, 0, Duration::ZERO);
     release_files(&r.ring);
     Ok(())
 }
@@ -466,7 +464,7 @@ impl Ring {
         if unsafe { self.ring.submission().push(e) }.is_ok() {
             return true;
         }
-        let _ = self.submit(core, 0, &SubmitArgs::new());
+        let _ = self.submit(core, 0, Duration::ZERO);
         // SAFETY: as above.
         unsafe { self.ring.submission().push(e) }.is_ok()
     }

@@ -48,7 +48,7 @@ fn queue_udp(core: &mut WorkerCore, r: &mut Ring, fixed: u32, t: Transmit) {
         Some(i) => i,
         None => {
             // Every send slot is queued: submit them, which frees them.
-            let _ = r.submit(core, 0, &SubmitArgs::new());
+            let _ = r.submit(core, 0, Duration::ZERO);
             match r.free_sends.pop() {
                 Some(i) => i,
                 None => {

@@ -3,6 +3,7 @@
 //! the worker ends.
 
 use super::*;
+use io_uring::types::{SubmitArgs, Timespec};
 
 /// Ends every request and unregisters the sockets. The kernel tears a ring down asynchronously
 /// once its fd closes, keeping registered files and the sockets of pending requests open
