@@ -136,6 +136,16 @@ impl TftpServer {
         .is_some()
     }
 
+    /// Waits (bounded) until the log contains `needle` at least `count` times; returns how many
+    /// times it does. A transfer's log line is written after its last ACK, which can come after
+    /// the client has already exited with the whole file.
+    pub fn wait_log_count(&self, needle: &str, count: usize, limit: Duration) -> usize {
+        poll_until(limit, Duration::from_millis(50), 1000, || {
+            (self.log().matches(needle).count() >= count).then_some(())
+        });
+        self.log().matches(needle).count()
+    }
+
     /// Sends a signal to the server.
     pub fn signal(&self, sig: i32) -> Result<()> {
         self.guard.signal(sig)

@@ -1,5 +1,6 @@
-//! The DNS worker's `io_uring_enter`: one system call per loop turn that submits the turn's
-//! sends and waits for the next completions, made as cheap as the kernel allows.
+//! A worker's `io_uring_enter` (the DNS workers' and the TFTP thread's): one system call per
+//! loop turn that submits the turn's sends and waits for the next completions, made as cheap as
+//! the kernel allows.
 //!
 //! - The ring's own file is registered with the calling thread (`IORING_REGISTER_RING_FDS`,
 //!   Linux 5.18) and named by its index (`IORING_ENTER_REGISTERED_RING`). A plain descriptor is
@@ -110,6 +111,20 @@ impl Enter {
         want: usize,
         timeout: Duration,
     ) -> io::Result<usize> {
+        self.submit_gathering(ring, want, timeout, 0)
+    }
+
+    /// [`Enter::submit`], but once `min_wait_usec` microseconds have passed the wait also ends
+    /// with a single completion ready (`min_wait_usec` of `io_uring_getevents_arg`,
+    /// `IORING_FEAT_MIN_TIMEOUT`, Linux 6.12; 0 for none; a kernel without it fails with
+    /// `EINVAL`).
+    pub(super) fn submit_gathering(
+        &self,
+        ring: &mut IoUring,
+        want: usize,
+        timeout: Duration,
+        min_wait_usec: u32,
+    ) -> io::Result<usize> {
         let to_submit = ring.submission().len() as u32;
         let ts = KernelTimespec {
             tv_sec: timeout.as_secs() as i64,
@@ -118,7 +133,7 @@ impl Enter {
         let arg = GeteventsArg {
             sigmask: 0,
             sigmask_sz: 0,
-            min_wait_usec: 0,
+            min_wait_usec,
             ts: &ts as *const KernelTimespec as u64,
         };
         let mut flags = self.flags | IORING_ENTER_EXT_ARG;

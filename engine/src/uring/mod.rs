@@ -43,6 +43,12 @@ use std::time::Duration;
 const RING_ENTRIES: u32 = 1024;
 const BUFFERS: u16 = 128;
 const BUF_SIZE: usize = 4096;
+/// Room for a received datagram's source address in its buffer: a `sockaddr_in6`, rounded up
+/// so that the control data after it is aligned for its headers.
+const RECV_NAME_LEN: u32 = 32;
+/// Room for a received datagram's control data: one IPV6_PKTINFO message (CMSG_SPACE of an
+/// `in6_pktinfo`, the largest a listener asks for; IP_PKTINFO's is 32).
+const RECV_CONTROL_LEN: usize = 40;
 /// Sends in flight per worker.
 const SEND_SLOTS: usize = 512;
 /// Fixed-file slots kept free for client listeners added while running (`--bind-dynamic`).
@@ -185,8 +191,11 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     let bufs = BufRing::new(&ring, BUFFERS, BUF_SIZE, 1)?;
     // SAFETY: all-zero msghdr is valid; only the two lengths matter for multishot recvmsg.
     let mut recv_hdr: Box<libc::msghdr> = Box::new(unsafe { zeroed() });
-    recv_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-    recv_hdr.msg_controllen = CMSG_SPACE as _;
+    // The kernel writes each datagram's header, address, control data and payload one after
+    // the other into its buffer: the tighter the first three, the fewer cache lines a query
+    // spans: a typical query (~50 octets) now ends within the first three lines, not five.
+    recv_hdr.msg_namelen = RECV_NAME_LEN;
+    recv_hdr.msg_controllen = RECV_CONTROL_LEN as _;
     let sends: Box<[SendSlot]> = (0..SEND_SLOTS)
         .map(|_| SendSlot {
             // SAFETY: all-zero C structs are valid values.

@@ -26,6 +26,7 @@
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use io_uring::types::{Fd, SubmitArgs, Timespec};
@@ -33,6 +34,7 @@ use io_uring::{IoUring, cqueue, opcode};
 use socket2::Socket;
 
 use super::buf_ring::BufRing;
+use super::enter::Enter;
 use super::file_bytes::FileBytes;
 use super::push;
 use super::tftp_load::Loads;
@@ -109,6 +111,8 @@ impl SendSlot {
 }
 
 struct Ring {
+    /// How this thread enters the ring; dropped before it (it may hold a registered index).
+    enter: Enter,
     ring: IoUring,
     bufs: BufRing,
     sends: Box<[SendSlot]>,
@@ -176,6 +180,7 @@ pub fn run(mut service: TftpService) -> Result<()> {
         })
         .collect();
     let mut r = Ring {
+        enter: Enter::new(&ring),
         ring,
         bufs,
         sends,
@@ -215,18 +220,17 @@ pub fn run(mut service: TftpService) -> Result<()> {
         } else {
             next_tick.saturating_duration_since(now)
         };
-        let ts = Timespec::from(wait);
         let plan = if wait.is_zero() {
             Batching::plain()
         } else {
             batching.plan(service.running())
         };
-        let args = SubmitArgs::new()
-            .timespec(&ts)
-            .min_wait_usec(plan.min_wait_usec);
         let want = r.queued_sends + plan.completions;
         r.queued_sends = 0;
-        match r.ring.submitter().submit_with_args(want, &args) {
+        match r
+            .enter
+            .submit_gathering(&mut r.ring, want, wait, plan.min_wait_usec)
+        {
             Ok(_) => {}
             // A kernel that announced the minimum wait but refuses it (the queued entries
             // were submitted before the wait argument was checked).
@@ -406,7 +410,7 @@ fn free_slot(r: &mut Ring, service: &mut TftpService) -> Option<u16> {
     if let Some(i) = r.free.pop() {
         return Some(i);
     }
-    let _ = r.ring.submitter().submit_and_wait(1);
+    let _ = r.enter.submit(&mut r.ring, 1, Duration::from_secs(1));
     r.queued_sends = 0;
     let Ring {
         ring,
