@@ -11,6 +11,10 @@
 //!   scheduler then skips the run queue's iowait counting on every sleep and wake-up.
 //!
 //! Either is left out where the kernel lacks it; the call is otherwise the same.
+//!
+//! The `io-uring` crate keeps a registered ring index only inside one `Submitter` value, which
+//! borrows the ring; the loops take a fresh one per call, so the index is kept here and the
+//! call made directly.
 
 use io_uring::IoUring;
 use std::io;
@@ -54,8 +58,6 @@ pub(super) struct Enter {
     fd: RawFd,
     /// The ring's registered index, while registered.
     registered: Option<u32>,
-    /// The ring's file descriptor, or its registered index with `IORING_ENTER_REGISTERED_RING`.
-    target: u32,
     /// Flags every call carries (`IORING_ENTER_REGISTERED_RING`, `IORING_ENTER_NO_IOWAIT`).
     flags: u32,
 }
@@ -86,20 +88,14 @@ impl Enter {
                 1u32,
             )
         };
-        if rc == 1 {
-            Enter {
-                fd,
-                registered: Some(update.offset),
-                target: update.offset,
-                flags: flags | IORING_ENTER_REGISTERED_RING,
-            }
-        } else {
-            Enter {
-                fd,
-                registered: None,
-                target: fd as u32,
-                flags,
-            }
+        let registered = (rc == 1).then_some(update.offset);
+        if registered.is_some() {
+            flags |= IORING_ENTER_REGISTERED_RING;
+        }
+        Enter {
+            fd,
+            registered,
+            flags,
         }
     }
 
@@ -136,6 +132,8 @@ impl Enter {
             min_wait_usec,
             ts: &ts as *const KernelTimespec as u64,
         };
+        // With IORING_ENTER_REGISTERED_RING in `flags`, the index names the ring.
+        let target = self.registered.unwrap_or(self.fd as u32);
         let mut flags = self.flags | IORING_ENTER_EXT_ARG;
         if want > 0 {
             flags |= IORING_ENTER_GETEVENTS;
@@ -146,7 +144,7 @@ impl Enter {
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_io_uring_enter,
-                self.target,
+                target,
                 to_submit,
                 want as u32,
                 flags,
