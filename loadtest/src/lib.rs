@@ -12,6 +12,7 @@ pub mod cli;
 pub mod dhcp;
 pub mod driver;
 pub mod echo;
+pub mod echo_uring;
 pub mod flight;
 pub mod mmsg;
 pub mod name;

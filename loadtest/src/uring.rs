@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Size of each provided receive buffer; a query without EDNS gets at most 512 octets
 /// back over UDP (RFC 1035 §4.2.1), an EDNS one at most its advertised size.
-const RECV_BUF: usize = 2048;
+pub(crate) const RECV_BUF: usize = 2048;
 /// Buffer group id of the provided buffer ring.
 const BGID: u16 = 7;
 const RECV_TAG: u64 = 1 << 63;
@@ -61,8 +61,8 @@ pub enum UringSetupError {
 }
 
 /// A page-aligned provided-buffer ring and its buffers.
-struct BufRing {
-    ring: *mut BufRingEntry,
+pub(crate) struct BufRing {
+    pub(crate) ring: *mut BufRingEntry,
     layout: Layout,
     bufs: Vec<u8>,
     entries: u16,
@@ -70,7 +70,7 @@ struct BufRing {
 }
 
 impl BufRing {
-    fn new(entries: u16) -> Self {
+    pub(crate) fn new(entries: u16) -> Self {
         let layout = Layout::from_size_align(
             usize::from(entries) * std::mem::size_of::<BufRingEntry>(),
             4096,
@@ -94,7 +94,7 @@ impl BufRing {
     }
 
     /// Puts buffer `bid` back at the local tail (visible after [`BufRing::publish`]).
-    fn push(&mut self, bid: u16) {
+    pub(crate) fn push(&mut self, bid: u16) {
         let idx = usize::from(self.tail & (self.entries - 1));
         let addr = self.bufs.as_ptr() as u64 + u64::from(bid) * RECV_BUF as u64;
         // SAFETY: idx < entries, inside the allocation; the kernel only reads entries
@@ -107,7 +107,7 @@ impl BufRing {
     }
 
     /// Publishes the local tail to the kernel (release store, as liburing does).
-    fn publish(&self) {
+    pub(crate) fn publish(&self) {
         // SAFETY: the ring base is page aligned and initialised; the tail field overlays
         // entry 0's reserved field and is a properly aligned u16 shared with the kernel.
         unsafe {
@@ -116,7 +116,14 @@ impl BufRing {
         }
     }
 
-    fn buf(&self, bid: u16, len: usize) -> &[u8] {
+    /// Buffer `bid`'s first `len` octets, writable (the kernel is done with it once its
+    /// completion was seen, until it is pushed back).
+    pub(crate) fn buf_mut(&mut self, bid: u16, len: usize) -> &mut [u8] {
+        let off = usize::from(bid) * RECV_BUF;
+        &mut self.bufs[off..off + len.min(RECV_BUF)]
+    }
+
+    pub(crate) fn buf(&self, bid: u16, len: usize) -> &[u8] {
         let off = usize::from(bid) * RECV_BUF;
         &self.bufs[off..off + len.min(RECV_BUF)]
     }

@@ -110,3 +110,20 @@ fn query_file_counts_exactly() {
         "{v}"
     );
 }
+
+/// The io_uring echo (the floor for a server built like ringmasq's workers) answers every
+/// query too, from both generator backends.
+#[test]
+fn io_uring_echo_counts_exactly() {
+    let (_e, addr) = echo(&[]);
+    let (v, _) = load(
+        &addr,
+        &["--names", "10", "--suffix", "x.test", "--count", "1"],
+    );
+    if v["backend"] != "io_uring" {
+        eprintln!("io_uring unavailable; skipped");
+        return;
+    }
+    exact_with_echo(&["--io-uring"], &["--backend", "uring"], "io_uring");
+    exact_with_echo(&["--io-uring"], &["--backend", "mmsg"], "mmsg");
+}

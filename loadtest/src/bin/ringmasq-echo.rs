@@ -5,10 +5,11 @@ use anyhow::Context;
 use clap::Parser;
 use ringmasq_load::affinity::pin_current_thread;
 use ringmasq_load::echo::{Faults, serve_tcp, serve_udp, serve_udp_gro};
+use ringmasq_load::echo_uring::serve_udp_uring;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
-/// Trivial recvmmsg/sendmmsg DNS echo responder (one core).
+/// Trivial DNS echo responder (one core): recvmmsg/sendmmsg, or io_uring with --io-uring.
 #[derive(Debug, Parser)]
 #[command(name = "ringmasq-echo", version)]
 struct Args {
@@ -34,6 +35,11 @@ struct Args {
     /// the ceiling for a generator that batches its sends. No fault injection.
     #[arg(long, conflicts_with_all = ["drop_every", "duplicate_every", "mangle_every"])]
     gro: bool,
+    /// Serve UDP on io_uring as ringmasq's workers do (multishot receive into a buffer ring,
+    /// sends without completions, one io_uring_enter per turn): the floor for a server of that
+    /// design. No fault injection.
+    #[arg(long, conflicts_with_all = ["drop_every", "duplicate_every", "mangle_every", "gro"])]
+    io_uring: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,6 +58,10 @@ fn main() -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     if a.gro {
         serve_udp_gro(&sock)?;
+        return Ok(());
+    }
+    if a.io_uring {
+        serve_udp_uring(&sock)?;
         return Ok(());
     }
     serve_udp(
