@@ -445,6 +445,13 @@ impl TcpManager {
         }
     }
 
+    /// No client or upstream connection is open on this worker: nothing for [`Self::sweep`]
+    /// to time out.
+    pub fn is_idle(&self) -> bool {
+        self.clients.len() == self.client_free.len()
+            && self.upstream.len() == self.upstream_free.len()
+    }
+
     /// Client connections open on this worker.
     pub fn client_count(&self) -> usize {
         self.clients.iter().filter(|c| c.is_some()).count()

@@ -379,11 +379,17 @@ impl WorkerCore {
             .sweep(&self.epoll, now, &mut self.fwd, &mut self.outbox);
     }
 
-    /// Milliseconds until the next timer, capped so TCP sweeps and control checks happen.
-    pub fn wait_ms(&self, now: Instant) -> u64 {
-        let cap = 500;
+    /// Milliseconds the loop may sleep: until the next forwarding timer, at most 500 while a
+    /// TCP connection is open (its idle sweep); `None` when nothing is due at all. A sleeping
+    /// worker needs no periodic wake-up otherwise: control messages ring the doorbell, and new
+    /// configuration snapshots are read before the next datagram is handled.
+    pub fn wait_ms(&self, now: Instant) -> Option<u64> {
+        let cap = (!self.tcp.is_idle()).then_some(500);
         match self.fwd.poll_timeout() {
-            Some(t) => t.as_millis().saturating_sub(now.as_millis()).min(cap),
+            Some(t) => {
+                let ms = t.as_millis().saturating_sub(now.as_millis());
+                Some(cap.map_or(ms, |c| ms.min(c)))
+            }
             None => cap,
         }
     }

@@ -100,7 +100,8 @@ impl Enter {
     }
 
     /// Submits every queued entry of `ring` and waits until `want` completions are ready or
-    /// `timeout` has passed (`ETIME`; an interrupted wait ends with `EINTR`).
+    /// `timeout` has passed (`ETIME`; an interrupted wait ends with `EINTR`); `Duration::MAX`
+    /// waits without a time limit.
     pub(super) fn submit(
         &self,
         ring: &mut IoUring,
@@ -130,7 +131,12 @@ impl Enter {
             sigmask: 0,
             sigmask_sz: 0,
             min_wait_usec,
-            ts: &ts as *const KernelTimespec as u64,
+            // No timespec: no kernel timer armed for the wait.
+            ts: if timeout == Duration::MAX {
+                0
+            } else {
+                &ts as *const KernelTimespec as u64
+            },
         };
         // With IORING_ENTER_REGISTERED_RING in `flags`, the index names the ring.
         let target = self.registered.unwrap_or(self.fd as u32);

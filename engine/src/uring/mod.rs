@@ -40,7 +40,7 @@ use std::mem::zeroed;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-const RING_ENTRIES: u32 = 1024;
+const RING_ENTRIES: u32 = 256;
 const BUFFERS: u16 = 128;
 const BUF_SIZE: usize = 4096;
 /// Room for a received datagram's source address in its buffer: a `sockaddr_in6`, rounded up
@@ -176,14 +176,14 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     // Receive completion work runs only inside this thread's io_uring_enter, in one batch per
     // wait (DEFER_TASKRUN, Linux 6.1); older kernels run it cooperatively.
     let ring = match IoUring::builder()
-        .setup_cqsize(RING_ENTRIES * 8)
+        .setup_cqsize(RING_ENTRIES * 4)
         .setup_single_issuer()
         .setup_defer_taskrun()
         .build(RING_ENTRIES)
     {
         Ok(r) => r,
         Err(_) => IoUring::builder()
-            .setup_cqsize(RING_ENTRIES * 8)
+            .setup_cqsize(RING_ENTRIES * 4)
             .setup_coop_taskrun()
             .setup_single_issuer()
             .build(RING_ENTRIES)?,
@@ -278,7 +278,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     r.ring.submitter().register_files(&fds)?;
     let mut poll_armed = false;
     let mut epoll_busy = false;
-    let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize * 8);
+    let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize * 4);
     let mut epoll_events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
     let fixed_for = |to: &Destination| -> Option<u32> {
         match *to {
@@ -327,10 +327,17 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         }
         queue_sends(&mut core, &mut r, &fixed_for);
         let now = clock::now();
-        let wait = if epoll_busy { 0 } else { core.wait_ms(now) };
+        // Without a pending timer the wait has no time limit: arming and cancelling a kernel
+        // timer on every wake-up is work the echo floor does not do.
+        let wait = if epoll_busy {
+            Duration::ZERO
+        } else {
+            core.wait_ms(now)
+                .map_or(Duration::MAX, Duration::from_millis)
+        };
         // Sends post no completion when they succeed: wait for one completion (a datagram, a
         // failed send, a timer's end, an epoll event).
-        r.submit(&mut core, 1, Duration::from_millis(wait))?;
+        r.submit(&mut core, 1, wait)?;
         let now = clock::now();
         core.refresh();
         cqes.clear();
