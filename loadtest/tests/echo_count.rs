@@ -29,16 +29,24 @@ fn exact_with_echo(echo_args: &[&str], extra: &[&str], backend: &str) {
     assert_eq!(v["backend"], backend);
 }
 
-#[test]
-fn uring_counts_exactly() {
+/// Whether the generator gets io_uring here (a test that needs it is skipped quietly when
+/// not; the fallback tests still run).
+fn uring_available() -> bool {
     let (_e, addr) = echo(&[]);
-    // Skip quietly only if io_uring is unavailable here; the fallback test still runs.
     let (v, _) = load(
         &addr,
         &["--names", "10", "--suffix", "x.test", "--count", "1"],
     );
-    if v["backend"] != "io_uring" {
+    let yes = v["backend"] == "io_uring";
+    if !yes {
         eprintln!("io_uring unavailable; skipped");
+    }
+    yes
+}
+
+#[test]
+fn uring_counts_exactly() {
+    if !uring_available() {
         return;
     }
     exact(&["--backend", "uring"], "io_uring");
@@ -48,13 +56,7 @@ fn uring_counts_exactly() {
 /// datagrams, the GRO echo coalesced runs it answers segmented: every count exact both ways.
 #[test]
 fn uring_segmented_sends_count_exactly() {
-    let (_e, addr) = echo(&[]);
-    let (v, _) = load(
-        &addr,
-        &["--names", "10", "--suffix", "x.test", "--count", "1"],
-    );
-    if v["backend"] != "io_uring" {
-        eprintln!("io_uring unavailable; skipped");
+    if !uring_available() {
         return;
     }
     exact_with_echo(&[], &["--backend", "uring"], "io_uring");
@@ -115,13 +117,7 @@ fn query_file_counts_exactly() {
 /// query too, from both generator backends.
 #[test]
 fn io_uring_echo_counts_exactly() {
-    let (_e, addr) = echo(&[]);
-    let (v, _) = load(
-        &addr,
-        &["--names", "10", "--suffix", "x.test", "--count", "1"],
-    );
-    if v["backend"] != "io_uring" {
-        eprintln!("io_uring unavailable; skipped");
+    if !uring_available() {
         return;
     }
     exact_with_echo(&["--io-uring"], &["--backend", "uring"], "io_uring");
