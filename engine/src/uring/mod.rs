@@ -327,8 +327,8 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         }
         queue_sends(&mut core, &mut r, &fixed_for);
         let now = clock::now();
-        // Without a pending timer the wait has no time limit: arming and cancelling a kernel
-        // timer on every wake-up is work the echo floor does not do.
+        // Without a pending timer the wait has no time limit: an idle worker sleeps until a
+        // datagram, an epoll event or the doorbell, and no wait arms a kernel timer for nothing.
         let wait = if epoll_busy {
             Duration::ZERO
         } else {
