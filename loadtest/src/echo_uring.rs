@@ -25,6 +25,12 @@ const NAME_LEN: u32 = 32;
 /// Answers every datagram on `sock` with its own bytes and QR set, until an error.
 pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
     crate::transport::set_buffer_sizes(sock.as_raw_fd(), 8 << 20);
+    // The buffers and the receive's msghdr are declared before the ring, so they are dropped
+    // after it, on every path out of this function.
+    let mut bufs = BufRing::new(BUFFERS);
+    // SAFETY: all-zero msghdr is valid; multishot recvmsg reads only the two lengths.
+    let mut hdr: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
+    hdr.msg_namelen = NAME_LEN;
     let mut ring = IoUring::builder()
         .setup_cqsize(u32::from(BUFFERS) * 4)
         .setup_single_issuer()
@@ -32,26 +38,20 @@ pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
         .build(u32::from(BUFFERS))
         .or_else(|_| IoUring::new(u32::from(BUFFERS)))?;
     ring.submitter().register_files(&[sock.as_raw_fd()])?;
-    let mut bufs = BufRing::new(BUFFERS);
-    // SAFETY: the ring memory lives in `bufs`, which is dropped after `ring` (explicitly, at
-    // the end).
+    // SAFETY: the ring memory lives in `bufs`, which outlives `ring` (declared before it).
     unsafe {
         ring.submitter()
             .register_buf_ring_with_flags(bufs.ring as u64, BUFFERS, BGID, 0)?;
     }
-    // SAFETY: all-zero msghdr is valid; multishot recvmsg reads only the two lengths.
-    let mut hdr: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
-    hdr.msg_namelen = NAME_LEN;
     let mut armed = false;
     let mut sent_from: Vec<u16> = Vec::with_capacity(usize::from(BUFFERS));
     let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(usize::from(BUFFERS) * 4);
-    let result = loop {
+    loop {
         if !armed {
             let e = opcode::RecvMsgMulti::new(Fixed(0), &*hdr, BGID)
                 .build()
                 .user_data(RECV);
-            // SAFETY: `hdr` outlives the ring's use of it (it lives until this function ends,
-            // after the ring is dropped).
+            // SAFETY: `hdr` outlives the ring (declared before it).
             if unsafe { ring.submission().push(&e) }.is_ok() {
                 armed = true;
             }
@@ -59,7 +59,7 @@ pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
         match ring.submit_and_wait(1) {
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
-            Err(e) => break Err(e),
+            Err(e) => return Err(e),
         }
         // The sends of the last turn went out within that call (MSG_DONTWAIT): their buffers
         // go back to the kernel.
@@ -140,8 +140,5 @@ pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
         if returned {
             bufs.publish();
         }
-    };
-    drop(ring);
-    drop(bufs);
-    result
+    }
 }
