@@ -3,7 +3,8 @@
 # Provides: ROOT, LOAD, RINGMASQ, WORK (temp dir), PIDS (killed by PID on exit), PRIO,
 # free_port, wait_ready PORT, cpu_ticks PID, rss_kib PID, start_knot (sets KP, the knotd
 # port on 127.0.0.1, zone lab.test with a wildcard A), start_server PEER PORT DIR [EXTRA..]
-# (sets SPID; PEER is ringmasq-uring, ringmasq-epoll, dnsmasq or echo). Loopback only.
+# (sets SPID; PEER is ringmasq-uring, ringmasq-epoll, dnsmasq, unbound, echo or echo-uring;
+# RINGMASQ=PATH before the call runs another ringmasq build). Loopback only.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOAD="${BENCH_LOAD_BIN:-$ROOT/target/release/ringmasq-load}"
@@ -101,6 +102,36 @@ start_server() {
                 --no-hosts --pid-file= --log-facility="$dir/dnsmasq.log" "$@" >"$dir/log" 2>&1 & ;;
         echo)
             $PRIO taskset -c "$SERVER_CPU" "$ECHO" --listen "127.0.0.1:$port" >"$dir/log" 2>&1 & ;;
+        echo-uring)
+            $PRIO taskset -c "$SERVER_CPU" "$ECHO" --listen "127.0.0.1:$port" --io-uring >"$dir/log" 2>&1 & ;;
+        unbound)
+            # A forwarder with one thread, as `benches/compare` runs it.
+            command -v unbound >/dev/null || { echo "bench: unbound is not installed" >&2; return 1; }
+            cat >"$dir/unbound.conf" <<EOF
+server:
+    interface: 127.0.0.1@$port
+    port: $port
+    num-threads: 1
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$dir"
+    pidfile: "$dir/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    local-zone: "test." nodefault
+    msg-cache-size: 64m
+    rrset-cache-size: 128m
+    so-reuseport: no
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@$KP
+EOF
+            $PRIO taskset -c "$SERVER_CPU" unbound -d -c "$dir/unbound.conf" >"$dir/log" 2>&1 & ;;
         *) echo "bench: unknown peer $peer" >&2; return 1 ;;
     esac
     SPID=$!
