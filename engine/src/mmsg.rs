@@ -137,9 +137,8 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     let mut sb = SendBatch::new();
     let mut sent: Vec<Transmit> = Vec::with_capacity(BATCH);
     while !core.stopping {
-        let now = clock::now();
         let wait = core
-            .wait_ms(now)
+            .wait_ms(clock::now)
             .map_or(-1, |ms| ms.min(i32::MAX as u64) as i32);
         let n = core.epoll.wait(&mut events, wait)?;
         let now = clock::now();

@@ -383,11 +383,12 @@ impl WorkerCore {
     /// TCP connection is open (its idle sweep); `None` when nothing is due at all. A sleeping
     /// worker needs no periodic wake-up otherwise: control messages ring the doorbell, and new
     /// configuration snapshots are read before the next datagram is handled.
-    pub fn wait_ms(&self, now: Instant) -> Option<u64> {
+    /// The clock is read (`now`) only when a timer is pending.
+    pub fn wait_ms(&self, now: impl FnOnce() -> Instant) -> Option<u64> {
         let cap = (!self.tcp.is_idle()).then_some(500);
         match self.fwd.poll_timeout() {
             Some(t) => {
-                let ms = t.as_millis().saturating_sub(now.as_millis());
+                let ms = t.as_millis().saturating_sub(now().as_millis());
                 Some(cap.map_or(ms, |c| ms.min(c)))
             }
             None => cap,

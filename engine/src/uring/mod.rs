@@ -326,13 +326,12 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             }
         }
         queue_sends(&mut core, &mut r, &fixed_for);
-        let now = clock::now();
         // Without a pending timer the wait has no time limit: an idle worker sleeps until a
         // datagram, an epoll event or the doorbell, and no wait arms a kernel timer for nothing.
         let wait = if epoll_busy {
             Duration::ZERO
         } else {
-            core.wait_ms(now)
+            core.wait_ms(clock::now)
                 .map_or(Duration::MAX, Duration::from_millis)
         };
         // Sends post no completion when they succeed: wait for one completion (a datagram, a
