@@ -12,6 +12,7 @@ use super::packet::{
     RCODE_NXDOMAIN, TYPE_OPT, be32, flags, parse_response_head, reply_flags, set_counts, set_flags,
     set_id, walk_record, write_opt,
 };
+use bytes::AnswerBytes;
 
 const CLASS_IN: u16 = 1;
 const TYPE_A: u16 = 1;
@@ -99,13 +100,14 @@ struct TtlSlot {
 /// question name at offset 12, so the body is self-contained once a query's question (same name,
 /// any case) is copied over it.
 ///
-/// Layout: the fields a cache hit reads come first, in declaration order (`repr(C)`), so that
-/// with [`CacheEntry`](super::cache::CacheEntry)'s times they share one cache line; a hit then
-/// misses on that line, the message and the TTL table, not on a second line of the entry.
+/// Layout (`repr(C)`, declaration order): the fields a cache hit reads come first, so that with
+/// [`CacheEntry`](super::cache::CacheEntry)'s times they fill its first cache line; the message
+/// comes last, inline when short ([`bytes::AnswerBytes`]), in the entry's next line. A hit then
+/// reads two adjacent lines of the entry (and the TTL table), where it used to read two
+/// straddled lines, then the message's own allocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct StoredAnswer {
-    bytes: Box<[u8]>,
     ttls: Box<[TtlSlot]>,
     question_end: u16,
     /// End of the ANSWER section (start of AUTHORITY).
@@ -122,6 +124,8 @@ pub struct StoredAnswer {
     cache_ttl: u32,
     min_ttl: u32,
     neg_ttl: Option<u32>,
+    /// Last: the message, inline when short, right after the hot fields' line.
+    bytes: AnswerBytes,
 }
 
 impl StoredAnswer {
@@ -193,7 +197,7 @@ impl StoredAnswer {
         let answer_end = answer_end.unwrap_or(out.len());
         Some((
             StoredAnswer {
-                bytes: out.into_boxed_slice(),
+                bytes: AnswerBytes::from(out),
                 question_end: self.question_end,
                 answer_end: answer_end as u16,
                 ttls: ttls.into_boxed_slice(),
@@ -304,7 +308,7 @@ impl StoredAnswer {
     /// Approximate heap + inline memory used, for cache weighting.
     pub fn mem_size(&self) -> usize {
         core::mem::size_of::<Self>()
-            + self.bytes.len()
+            + self.bytes.heap_len()
             + self.ttls.len() * core::mem::size_of::<TtlSlot>()
     }
 
@@ -391,6 +395,7 @@ impl StoredAnswer {
     }
 }
 
+mod bytes;
 mod normalize;
 mod strip;
 

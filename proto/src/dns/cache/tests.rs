@@ -330,3 +330,11 @@ fn local_front_keeps_four_names_per_set_and_drops_the_oldest_fill() {
         LocalLookup::Miss
     ));
 }
+
+#[test]
+fn an_entry_is_two_cache_lines_with_the_hot_fields_in_the_first() {
+    // The layout the hit path is tuned for (see `CacheEntry` and `StoredAnswer`): times and
+    // answer fields in the first 64 octets, a short message inline in the next 128.
+    assert_eq!(core::mem::align_of::<CacheEntry>(), 64);
+    assert_eq!(core::mem::size_of::<CacheEntry>(), 192);
+}
