@@ -300,10 +300,11 @@ impl StoredAnswer {
     pub fn answers(&self, key: &QuestionKey) -> bool {
         let qend = usize::from(self.question_end);
         let name = key.name_wire();
+        let bytes: &[u8] = &self.bytes;
         qend == HEADER_LEN + name.len() + 4
-            && &self.bytes[HEADER_LEN..qend - 4] == name
-            && self.bytes[qend - 4..qend - 2] == key.qtype().to_be_bytes()
-            && self.bytes[qend - 2..qend] == key.qclass().to_be_bytes()
+            && &bytes[HEADER_LEN..qend - 4] == name
+            && bytes[qend - 4..qend - 2] == key.qtype().to_be_bytes()
+            && bytes[qend - 2..qend] == key.qclass().to_be_bytes()
     }
     /// Approximate heap + inline memory used, for cache weighting.
     pub fn mem_size(&self) -> usize {
@@ -334,7 +335,9 @@ impl StoredAnswer {
     ) -> usize {
         let opt = query.edns.is_some() || self.rcode > 15;
         let opt_len = if opt { OPT_LEN } else { 0 };
-        let body = self.bytes.len();
+        // One look at where the message is kept (inline or boxed), not one per use.
+        let bytes: &[u8] = &self.bytes;
+        let body = bytes.len();
         let qend = usize::from(self.question_end);
         let room = if udp {
             query.udp_limit(our_udp_size).min(out.len())
@@ -356,7 +359,7 @@ impl StoredAnswer {
         if out.len() < n + opt_len {
             return 0;
         }
-        out[..n].copy_from_slice(&self.bytes[..n]);
+        out[..n].copy_from_slice(&bytes[..n]);
         set_id(out, query.id);
         let mut f = reply_flags(query.flags, self.rcode);
         if truncate {
