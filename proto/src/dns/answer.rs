@@ -102,7 +102,7 @@ struct TtlSlot {
 ///
 /// Layout (`repr(C)`, declaration order): the fields a cache hit reads come first, so that with
 /// [`CacheEntry`](super::cache::CacheEntry)'s times they fill its first cache line; the message
-/// comes last, inline when short ([`bytes::AnswerBytes`]), in the entry's next line. A hit then
+/// comes last, inline when short ([`bytes::AnswerBytes`]), in the entry's next lines. A hit then
 /// reads two adjacent lines of the entry (and the TTL table), where it used to read two
 /// straddled lines, then the message's own allocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
