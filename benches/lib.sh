@@ -4,12 +4,14 @@
 # free_port, wait_ready PORT, cpu_ticks PID, rss_kib PID, start_knot (sets KP, the knotd
 # port on 127.0.0.1, zone lab.test with a wildcard A), start_server PEER PORT DIR [EXTRA..]
 # (sets SPID; PEER is ringmasq-uring, ringmasq-epoll, dnsmasq, unbound, echo or echo-uring;
-# RINGMASQ=PATH before the call runs another ringmasq build). Loopback only.
+# RINGMASQ=PATH before the call runs another ringmasq build). The main build is
+# $BENCH_RINGMASQ_BIN, else $RINGMASQ from the environment, else target/release/ringmasq, so
+# `RINGMASQ=PATH benches/interleaved ...` measures PATH as peer ringmasq-uring. Loopback only.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOAD="${BENCH_LOAD_BIN:-$ROOT/target/release/ringmasq-load}"
 ECHO="${BENCH_ECHO_BIN:-$ROOT/target/release/ringmasq-echo}"
-RINGMASQ="${BENCH_RINGMASQ_BIN:-$ROOT/target/release/ringmasq}"
+RINGMASQ="${BENCH_RINGMASQ_BIN:-${RINGMASQ:-$ROOT/target/release/ringmasq}}"
 SERVER_CPU=0
 LOAD_CPU=1
 (( $(nproc) < 2 )) && LOAD_CPU=0
