@@ -12,7 +12,7 @@ use super::packet::{
     RCODE_NXDOMAIN, TYPE_OPT, be32, flags, parse_response_head, reply_flags, set_counts, set_flags,
     set_id, walk_record, write_opt,
 };
-use bytes::AnswerBytes;
+use bytes::{AnswerBytes, answer_bytes, heap_len};
 
 const CLASS_IN: u16 = 1;
 const TYPE_A: u16 = 1;
@@ -197,7 +197,7 @@ impl StoredAnswer {
         let answer_end = answer_end.unwrap_or(out.len());
         Some((
             StoredAnswer {
-                bytes: AnswerBytes::from(out),
+                bytes: answer_bytes(out),
                 question_end: self.question_end,
                 answer_end: answer_end as u16,
                 ttls: ttls.into_boxed_slice(),
@@ -309,7 +309,7 @@ impl StoredAnswer {
     /// Approximate heap + inline memory used, for cache weighting.
     pub fn mem_size(&self) -> usize {
         core::mem::size_of::<Self>()
-            + self.bytes.heap_len()
+            + heap_len(&self.bytes)
             + self.ttls.len() * core::mem::size_of::<TtlSlot>()
     }
 

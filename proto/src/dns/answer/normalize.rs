@@ -395,7 +395,7 @@ pub fn normalize_response(
     report.kept_authority = kept_ns;
     let answer_end = answer_end.unwrap_or(out.len());
     let answer = StoredAnswer {
-        bytes: AnswerBytes::from(out),
+        bytes: answer_bytes(out),
         question_end: question_end as u16,
         answer_end: answer_end as u16,
         ttls: ttls.into_boxed_slice(),

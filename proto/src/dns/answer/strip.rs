@@ -1,6 +1,6 @@
 //! Leaving out DNSSEC records for clients that did not ask for them.
 
-use super::{AnswerBytes, StoredAnswer, TYPE_NSEC, TYPE_NSEC3, TYPE_RRSIG, TtlSlot};
+use super::{StoredAnswer, TYPE_NSEC, TYPE_NSEC3, TYPE_RRSIG, TtlSlot, answer_bytes};
 use crate::dns::name::skip_name;
 use crate::dns::packet::{be32, set_counts, walk_record};
 
@@ -50,7 +50,7 @@ impl StoredAnswer {
         set_counts(&mut out, 1, an, ns, 0);
         let answer_end = answer_end.unwrap_or(out.len());
         Some(StoredAnswer {
-            bytes: AnswerBytes::from(out),
+            bytes: answer_bytes(out),
             answer_end: answer_end as u16,
             min_ttl: ttls.iter().map(|t| t.ttl).min().unwrap_or(0),
             ttls: ttls.into_boxed_slice(),
