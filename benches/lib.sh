@@ -9,6 +9,8 @@
 # `RINGMASQ=PATH benches/interleaved ...` measures PATH as peer ringmasq-uring. Loopback only.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=benches/unbound-conf.sh
+source "$ROOT/benches/unbound-conf.sh"
 LOAD="${BENCH_LOAD_BIN:-$ROOT/target/release/ringmasq-load}"
 ECHO="${BENCH_ECHO_BIN:-$ROOT/target/release/ringmasq-echo}"
 RINGMASQ="${BENCH_RINGMASQ_BIN:-${RINGMASQ:-$ROOT/target/release/ringmasq}}"
@@ -109,30 +111,7 @@ start_server() {
         unbound)
             # A forwarder with one thread, as `benches/compare` runs it.
             command -v unbound >/dev/null || { echo "bench: unbound is not installed" >&2; return 1; }
-            cat >"$dir/unbound.conf" <<EOF
-server:
-    interface: 127.0.0.1@$port
-    port: $port
-    num-threads: 1
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "$dir"
-    pidfile: "$dir/unbound.pid"
-    use-syslog: no
-    logfile: ""
-    verbosity: 0
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "iterator"
-    local-zone: "test." nodefault
-    msg-cache-size: 64m
-    rrset-cache-size: 128m
-    so-reuseport: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@$KP
-EOF
+            write_unbound_conf "$dir/unbound.conf" "$port" "$dir" "$KP"
             $PRIO taskset -c "$SERVER_CPU" unbound -d -c "$dir/unbound.conf" >"$dir/log" 2>&1 & ;;
         *) echo "bench: unknown peer $peer" >&2; return 1 ;;
     esac
