@@ -11,7 +11,7 @@ use std::os::fd::RawFd;
 use crossbeam_channel::Sender;
 use ringmasq_config::Config;
 
-use crate::socket::{Pktinfo, ensure_udp_free, tcp_listener, udp_listener};
+use crate::socket::{Fragments, Pktinfo, ensure_udp_free, tcp_listener, udp_listener};
 use crate::worker::Control;
 
 /// Whether the listening addresses follow the interfaces under this configuration.
@@ -48,7 +48,7 @@ impl DynamicListeners {
         }
         let added: Vec<SocketAddr> = want.into_iter().filter(|a| !current.contains(a)).collect();
         for new in added {
-            match self.open(new) {
+            match self.open(new, Fragments::for_dns(cfg.edns_packet_max)) {
                 Ok(()) => {
                     current.push(new);
                     tracing::info!("listening on {new}: the address appeared");
@@ -62,12 +62,12 @@ impl DynamicListeners {
     }
 
     /// Binds `addr` once per worker and hands the sockets over.
-    fn open(&self, addr: SocketAddr) -> anyhow::Result<()> {
+    fn open(&self, addr: SocketAddr, fragments: Fragments) -> anyhow::Result<()> {
         ensure_udp_free(addr)?;
         let mut socks = Vec::with_capacity(self.workers.len());
         for _ in &self.workers {
             socks.push((
-                udp_listener(addr, Pktinfo::WildcardOnly)?,
+                udp_listener(addr, Pktinfo::WildcardOnly, fragments)?,
                 tcp_listener(addr)?,
             ));
         }

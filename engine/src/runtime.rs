@@ -5,8 +5,8 @@ use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
 use crate::snapshot::Snapshot;
 use crate::socket::{
-    Pktinfo, bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener, udp_listener,
-    upstream_socket, wait_udp_free,
+    Fragments, Pktinfo, bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener,
+    udp_listener, upstream_socket, wait_udp_free,
 };
 use crate::tcp::TcpManager;
 use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
@@ -192,7 +192,11 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             port_range: range,
         };
         for a in &listen {
-            w.udp.push(Some(udp_listener(*a, Pktinfo::WildcardOnly)?));
+            w.udp.push(Some(udp_listener(
+                *a,
+                Pktinfo::WildcardOnly,
+                Fragments::for_dns(cfg.edns_packet_max),
+            )?));
             w.tcp.push(tcp_listener(*a)?);
         }
         // With --query-port every query leaves from that one port.

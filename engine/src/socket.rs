@@ -40,10 +40,37 @@ pub enum Pktinfo {
     WildcardOnly,
 }
 
+/// Whether a listener's replies may be fragmented by the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fragments {
+    /// The kernel's default: a reply larger than the path MTU is fragmented here (TFTP blocks
+    /// of a large negotiated size, DNS with a raised `--edns-packet-max`).
+    Allowed,
+    /// Don't Fragment, the path MTU ignored (`IP_PMTUDISC_PROBE`, `IPV6_DONTFRAG`), as RFC 9715
+    /// §3.1 (R1) asks of UDP responders: a reply is never fragmented, and one that could not
+    /// leave whole fails its send (counted) instead. For IPv4 the kernel then also skips the
+    /// per-datagram IP ID (a keyed hash and an atomic add on an array shared by every CPU).
+    DontFragment,
+}
+
+impl Fragments {
+    /// The choice for DNS listeners: Don't Fragment when every UDP reply fits IPv6's minimum
+    /// MTU (RFC 8200 §5: 1,280 octets), as it does with the default `--edns-packet-max` of
+    /// 1,232 (1,232 + 40 + 8); with a larger limit, the kernel's default, so that a large
+    /// answer still reaches a client that asked for it.
+    pub fn for_dns(edns_packet_max: u16) -> Fragments {
+        if usize::from(edns_packet_max) + 48 <= 1280 {
+            Fragments::DontFragment
+        } else {
+            Fragments::Allowed
+        }
+    }
+}
+
 /// A UDP socket for client queries on `addr`, shared with the other workers through
 /// SO_REUSEPORT, reporting each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO)
-/// as `pktinfo` says.
-pub fn udp_listener(addr: SocketAddr, pktinfo: Pktinfo) -> Result<Socket> {
+/// as `pktinfo` says, its replies fragmented or not as `fragments` says.
+pub fn udp_listener(addr: SocketAddr, pktinfo: Pktinfo, fragments: Fragments) -> Result<Socket> {
     let domain = Domain::for_address(addr);
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
         .with_context(|| format!("creating UDP socket for {addr}"))?;
@@ -60,6 +87,18 @@ pub fn udp_listener(addr: SocketAddr, pktinfo: Pktinfo) -> Result<Socket> {
         }
     } else if report {
         setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+    }
+    if fragments == Fragments::DontFragment {
+        if addr.is_ipv6() {
+            setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, 1)?;
+        } else {
+            setsockopt_int(
+                s.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_MTU_DISCOVER,
+                libc::IP_PMTUDISC_PROBE,
+            )?;
+        }
     }
     s.bind(&SockAddr::from(addr))
         .with_context(|| format!("binding UDP {addr}"))?;
@@ -450,6 +489,50 @@ mod tests {
             std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), len)
         }
         .to_vec()
+    }
+
+    /// One integer socket option, as the kernel reports it.
+    fn option(s: &Socket, level: i32, name: i32) -> i32 {
+        let mut v: i32 = -1;
+        let mut len = size_of::<i32>() as libc::socklen_t;
+        // SAFETY: `v` and `len` are live and sized for one i32.
+        let rc = unsafe {
+            libc::getsockopt(
+                s.as_raw_fd(),
+                level,
+                name,
+                (&mut v as *mut i32).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        v
+    }
+
+    #[test]
+    fn dns_listeners_do_not_fragment_while_every_reply_fits_1280_octets() {
+        assert_eq!(Fragments::for_dns(512), Fragments::DontFragment);
+        assert_eq!(Fragments::for_dns(1232), Fragments::DontFragment);
+        assert_eq!(Fragments::for_dns(1233), Fragments::Allowed);
+        assert_eq!(Fragments::for_dns(4096), Fragments::Allowed);
+        let (ip, ip6) = (libc::IPPROTO_IP, libc::IPPROTO_IPV6);
+        let v4 = |f| udp_listener("127.0.0.1:0".parse().unwrap(), Pktinfo::WildcardOnly, f);
+        let probe = v4(Fragments::DontFragment).unwrap();
+        assert_eq!(
+            option(&probe, ip, libc::IP_MTU_DISCOVER),
+            libc::IP_PMTUDISC_PROBE
+        );
+        let default = v4(Fragments::Allowed).unwrap();
+        assert_eq!(
+            option(&default, ip, libc::IP_MTU_DISCOVER),
+            libc::IP_PMTUDISC_WANT
+        );
+        // IPv6 where the machine has it.
+        let v6 = |f| udp_listener("[::1]:0".parse().unwrap(), Pktinfo::WildcardOnly, f);
+        if let (Ok(on), Ok(off)) = (v6(Fragments::DontFragment), v6(Fragments::Allowed)) {
+            assert_eq!(option(&on, ip6, libc::IPV6_DONTFRAG), 1);
+            assert_eq!(option(&off, ip6, libc::IPV6_DONTFRAG), 0);
+        }
     }
 
     #[test]

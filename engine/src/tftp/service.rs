@@ -91,8 +91,12 @@ impl TftpService {
     ) -> Result<Self> {
         let mut listeners = Vec::new();
         for a in addrs {
-            let s = crate::socket::udp_listener(*a, crate::socket::Pktinfo::Always)
-                .with_context(|| format!("TFTP listener on {a}"))?;
+            let s = crate::socket::udp_listener(
+                *a,
+                crate::socket::Pktinfo::Always,
+                crate::socket::Fragments::Allowed,
+            )
+            .with_context(|| format!("TFTP listener on {a}"))?;
             listeners.push(s);
         }
         let mut roots = Vec::new();
