@@ -119,4 +119,12 @@ start_server() {
     PIDS+=("$SPID")
 }
 
-stop_server() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# stop_server PID: stops a server started here and forgets its PID, so that the cleanup on
+# exit never signals a number the kernel may have handed to another process since.
+stop_server() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local p kept=()
+    for p in "${PIDS[@]}"; do [[ "$p" == "$1" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
