@@ -283,6 +283,8 @@ fn flush(
         let mut scratch = std::mem::take(&mut core.scratch);
         core.outbox.take_pending(&mut scratch);
         let mut batch_fd = -1;
+        // The client listener the batch leaves from, if it is one (see `send_batch`).
+        let mut batch_listener: Option<&socket2::Socket> = None;
         for t in scratch.drain(..) {
             let Some(t) = core.send_tcp_or_return(t, now) else {
                 continue;
@@ -295,8 +297,9 @@ fn flush(
                     };
                     let fd = s.as_raw_fd();
                     if fd != batch_fd || sent.len() == BATCH {
-                        send_batch(batch_fd, sb, sent, core);
+                        send_batch(batch_fd, batch_listener, sb, sent, core);
                         batch_fd = fd;
+                        batch_listener = Some(s);
                     }
                     let k = sent.len();
                     sb.hdrs[k].msg_hdr.msg_namelen = to_sockaddr(&ep.peer, &mut sb.names[k]);
@@ -311,8 +314,9 @@ fn flush(
                     };
                     let fd = s.as_raw_fd();
                     if fd != batch_fd || sent.len() == BATCH {
-                        send_batch(batch_fd, sb, sent, core);
+                        send_batch(batch_fd, batch_listener, sb, sent, core);
                         batch_fd = fd;
+                        batch_listener = None;
                     }
                     let k = sent.len();
                     sb.hdrs[k].msg_hdr.msg_namelen = to_sockaddr(&server, &mut sb.names[k]);
@@ -322,12 +326,21 @@ fn flush(
                 Destination::UpstreamTcp { .. } => core.outbox.recycle(t.buf),
             }
         }
-        send_batch(batch_fd, sb, sent, core);
+        send_batch(batch_fd, batch_listener, sb, sent, core);
         core.scratch = scratch;
     }
 }
 
-fn send_batch(fd: i32, sb: &mut SendBatch, sent: &mut Vec<Transmit>, core: &mut WorkerCore) {
+/// Sends `sent` on `fd` with sendmmsg. `listener` is the client listener behind `fd`, if it is
+/// one: a reply it refuses for being larger than its link with Don't Fragment set (EMSGSIZE)
+/// turns fragments on for it and is sent once more.
+fn send_batch(
+    fd: i32,
+    listener: Option<&socket2::Socket>,
+    sb: &mut SendBatch,
+    sent: &mut Vec<Transmit>,
+    core: &mut WorkerCore,
+) {
     if sent.is_empty() {
         return;
     }
@@ -348,6 +361,7 @@ fn send_batch(fd: i32, sb: &mut SendBatch, sent: &mut Vec<Transmit>, core: &mut 
         h.msg_flags = 0;
     }
     let mut done = 0;
+    let mut retried = false;
     while done < sent.len() {
         // SAFETY: headers k in done..len point at names, controls and iovecs in `sb` and at
         // transmit buffers in `sent`, all alive until the call returns.
@@ -360,6 +374,15 @@ fn send_batch(fd: i32, sb: &mut SendBatch, sent: &mut Vec<Transmit>, core: &mut 
             )
         };
         if n <= 0 {
+            let emsgsize = std::io::Error::last_os_error().raw_os_error() == Some(libc::EMSGSIZE);
+            if let Some(s) = listener
+                && emsgsize
+                && !retried
+            {
+                crate::socket::fragments_after_emsgsize(s);
+                retried = true;
+                continue;
+            }
             // A datagram the kernel refuses (socket buffer full, unreachable) is skipped and
             // counted, not retried forever.
             core.counters.drop_packet(DropReason::SendFailed);

@@ -47,8 +47,9 @@ pub enum Fragments {
     /// of a large negotiated size, DNS with a raised `--edns-packet-max`).
     Allowed,
     /// Don't Fragment, the path MTU ignored (`IP_PMTUDISC_PROBE`, `IPV6_DONTFRAG`), as RFC 9715
-    /// §3.1 (R1) asks of UDP responders: a reply is never fragmented, and one that could not
-    /// leave whole fails its send (counted) instead. For IPv4 the kernel then also skips the
+    /// §3.1 (R1) asks of UDP responders: a reply is never fragmented. One that cannot leave
+    /// whole (a link under 1,280 octets) fails its send, counted, and the listener turns
+    /// fragments back on ([`fragments_after_emsgsize`]). For IPv4 the kernel also skips the
     /// per-datagram IP ID (a keyed hash and an atomic add on an array shared by every CPU).
     DontFragment,
 }
@@ -103,6 +104,34 @@ pub fn udp_listener(addr: SocketAddr, pktinfo: Pktinfo, fragments: Fragments) ->
     s.bind(&SockAddr::from(addr))
         .with_context(|| format!("binding UDP {addr}"))?;
     Ok(s)
+}
+
+/// Turns Don't Fragment off on a DNS listener whose reply did not fit its link (the send failed
+/// with EMSGSIZE): a link with an MTU under 1,280 octets (IPv4 allows down to 68), where
+/// [`Fragments::DontFragment`] would otherwise lose every reply larger than the link. The
+/// socket's later replies get the kernel's default, fragmented to fit. Logged once per socket.
+pub fn fragments_after_emsgsize(s: &Socket) {
+    let Ok(local) = s.local_addr() else { return };
+    let Some(local) = local.as_socket() else {
+        return;
+    };
+    let r = if local.is_ipv6() {
+        setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, 0)
+    } else {
+        setsockopt_int(
+            s.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_WANT,
+        )
+    };
+    match r {
+        Ok(()) => tracing::warn!(
+            "a reply on {local} did not fit its link with Don't Fragment set: this listener's \
+             replies are fragmented to fit from now on"
+        ),
+        Err(e) => tracing::warn!("could not allow fragments on {local}: {e}"),
+    }
 }
 
 /// Fails when another socket already holds UDP `addr` (another ringmasq or dnsmasq, say).

@@ -66,6 +66,8 @@ const KIND_CANCEL: u64 = 4;
 const GEN_SHIFT: u64 = 32;
 const GEN_MASK: u64 = (1 << (KIND_SHIFT - GEN_SHIFT)) - 1;
 const INDEX_MASK: u64 = (1 << GEN_SHIFT) - 1;
+/// Send user data: kind, then the fixed file it leaves from (bits 16..48), then its slot.
+const SEND_FIXED_SHIFT: u64 = 16;
 
 /// Checks that io_uring works here with what this backend needs (multishot recvmsg, 6.0+;
 /// buffer rings, 5.19+; sends without success completions, 5.17+; sends with a destination
@@ -416,7 +418,16 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     handled += 1;
                 }
                 // Only a failed send posts a completion; its slot was freed at submission.
-                KIND_SEND if res < 0 => core.counters.drop_packet(DropReason::SendFailed),
+                KIND_SEND if res < 0 => {
+                    core.counters.drop_packet(DropReason::SendFailed);
+                    let fixed = ((ud >> SEND_FIXED_SHIFT) & u64::from(u32::MAX)) as usize;
+                    if res == -libc::EMSGSIZE
+                        && fixed < client_slots
+                        && let Some(Some(s)) = sockets.udp.get(fixed)
+                    {
+                        crate::socket::fragments_after_emsgsize(s);
+                    }
+                }
                 KIND_POLL => {
                     if !cqueue::more(flags) {
                         poll_armed = false;

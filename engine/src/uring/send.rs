@@ -92,7 +92,7 @@ fn queue_udp(
             .flags(libc::MSG_DONTWAIT)
             .build()
             .flags(squeue::Flags::SKIP_SUCCESS)
-            .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+            .user_data(send_user_data(fixed, slot_idx));
         slot.buf = Some(buf);
         finish_queue(core, r, slot_idx, &e);
         return;
@@ -119,8 +119,14 @@ fn queue_udp(
         .flags(libc::MSG_DONTWAIT as u32)
         .build()
         .flags(squeue::Flags::SKIP_SUCCESS)
-        .user_data((KIND_SEND << KIND_SHIFT) | u64::from(slot_idx));
+        .user_data(send_user_data(fixed, slot_idx));
     finish_queue(core, r, slot_idx, &e);
+}
+
+/// A send's user data: its kind, the fixed file it leaves from (bits 16..48: a failed send
+/// names its socket by it, whatever has happened to the slot since) and its slot.
+fn send_user_data(fixed: u32, slot_idx: u16) -> u64 {
+    (KIND_SEND << KIND_SHIFT) | (u64::from(fixed) << SEND_FIXED_SHIFT) | u64::from(slot_idx)
 }
 
 /// Pushes a send slot's entry; when it does not fit, the slot and its buffer are freed.
