@@ -89,21 +89,35 @@ pub fn udp_listener(addr: SocketAddr, pktinfo: Pktinfo, fragments: Fragments) ->
     } else if report {
         setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
     }
+    // Allowed is what a new socket has already (the kernel's default, which follows the
+    // ip_no_pmtu_disc sysctl): nothing to set.
     if fragments == Fragments::DontFragment {
-        if addr.is_ipv6() {
-            setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, 1)?;
-        } else {
-            setsockopt_int(
-                s.as_raw_fd(),
-                libc::IPPROTO_IP,
-                libc::IP_MTU_DISCOVER,
-                libc::IP_PMTUDISC_PROBE,
-            )?;
-        }
+        set_fragments(&s, addr.is_ipv6(), Fragments::DontFragment)?;
     }
     s.bind(&SockAddr::from(addr))
         .with_context(|| format!("binding UDP {addr}"))?;
     Ok(s)
+}
+
+/// Sets how `s` (IPv6 if `v6`) treats replies larger than their path: [`Fragments`]'s
+/// `IP_PMTUDISC_PROBE` / `IPV6_DONTFRAG` 1, or back to `IP_PMTUDISC_WANT` / `IPV6_DONTFRAG` 0.
+fn set_fragments(s: &Socket, v6: bool, fragments: Fragments) -> std::io::Result<()> {
+    let dont = fragments == Fragments::DontFragment;
+    if v6 {
+        setsockopt_int(
+            s.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_DONTFRAG,
+            i32::from(dont),
+        )
+    } else {
+        let mode = if dont {
+            libc::IP_PMTUDISC_PROBE
+        } else {
+            libc::IP_PMTUDISC_WANT
+        };
+        setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, mode)
+    }
 }
 
 /// Turns Don't Fragment off on a DNS listener whose reply did not fit its link (the send failed
@@ -115,17 +129,7 @@ pub fn fragments_after_emsgsize(s: &Socket) {
     let Some(local) = local.as_socket() else {
         return;
     };
-    let r = if local.is_ipv6() {
-        setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, 0)
-    } else {
-        setsockopt_int(
-            s.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MTU_DISCOVER,
-            libc::IP_PMTUDISC_WANT,
-        )
-    };
-    match r {
+    match set_fragments(s, local.is_ipv6(), Fragments::Allowed) {
         Ok(()) => tracing::warn!(
             "a reply on {local} did not fit its link with Don't Fragment set: this listener's \
              replies are fragmented to fit from now on"
