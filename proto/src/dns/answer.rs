@@ -86,11 +86,65 @@ impl NormalizeReport {
     }
 }
 
-/// Where one record's TTL lives in the stored bytes, and its stored value.
+/// Where one record's TTL lives in the stored bytes, and its stored value (while an answer is
+/// built; the answer keeps the offsets, the value is in its message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TtlSlot {
     offset: u16,
     ttl: u32,
+}
+
+/// Records whose TTL offsets are kept inside the answer (and so inside its cache entry).
+const TTL_INLINE: usize = 4;
+
+/// The offsets of the records' TTLs in the stored message, one per record in record order
+/// (ANCOUNT + NSCOUNT of the message): inline for up to [`TTL_INLINE`] records, in the same 16
+/// octets a boxed table takes. A hit patches every TTL; with the table always in its own
+/// allocation, that was a third cache miss, taken only after the entry's first line had arrived
+/// (the pointer is in it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TtlOffsets {
+    /// Up to [`TTL_INLINE`] offsets; the record count says how many are used.
+    Inline([u16; TTL_INLINE]),
+    /// More.
+    Boxed(Box<[u16]>),
+}
+
+impl TtlOffsets {
+    /// The TTL offsets of `slots`.
+    fn new(slots: &[TtlSlot]) -> Self {
+        if slots.len() <= TTL_INLINE {
+            let mut offsets = [0u16; TTL_INLINE];
+            for (o, s) in offsets.iter_mut().zip(slots) {
+                *o = s.offset;
+            }
+            TtlOffsets::Inline(offsets)
+        } else {
+            TtlOffsets::Boxed(slots.iter().map(|s| s.offset).collect())
+        }
+    }
+
+    /// The offsets of the first `n` records (`n` at most the message's record count).
+    #[inline]
+    fn first(&self, n: usize) -> &[u16] {
+        match self {
+            TtlOffsets::Inline(o) => &o[..n.min(TTL_INLINE)],
+            TtlOffsets::Boxed(o) => &o[..n.min(o.len())],
+        }
+    }
+
+    /// Octets held outside the answer.
+    fn heap_len(&self) -> usize {
+        match self {
+            TtlOffsets::Inline(_) => 0,
+            TtlOffsets::Boxed(o) => o.len() * core::mem::size_of::<u16>(),
+        }
+    }
+}
+
+/// The TTL offsets of `slots`.
+fn ttl_offsets(slots: &[TtlSlot]) -> TtlOffsets {
+    TtlOffsets::new(slots)
 }
 
 /// An upstream answer reduced to what may be cached and passed on, in a form that can be replayed cheaply.
@@ -103,12 +157,12 @@ struct TtlSlot {
 /// Layout (`repr(C)`, declaration order): the fields a cache hit reads come first, so that with
 /// [`CacheEntry`](super::cache::CacheEntry)'s times they fill its first cache line; the message
 /// comes last, inline when short ([`bytes::AnswerBytes`]), in the entry's next lines. A hit then
-/// reads two adjacent lines of the entry (and the TTL table), where it used to read two
-/// straddled lines, then the message's own allocation.
+/// reads two adjacent lines of the entry (and, for more than four records, the TTL table),
+/// where it used to read two straddled lines, then the message's own allocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct StoredAnswer {
-    ttls: Box<[TtlSlot]>,
+    ttl_offsets: TtlOffsets,
     question_end: u16,
     /// End of the ANSWER section (start of AUTHORITY).
     answer_end: u16,
@@ -200,7 +254,7 @@ impl StoredAnswer {
                 bytes: answer_bytes(out),
                 question_end: self.question_end,
                 answer_end: answer_end as u16,
-                ttls: ttls.into_boxed_slice(),
+                ttl_offsets: ttl_offsets(&ttls),
                 rcode: self.rcode,
                 upstream_flags: self.upstream_flags,
                 kind,
@@ -308,9 +362,7 @@ impl StoredAnswer {
     }
     /// Approximate heap + inline memory used, for cache weighting.
     pub fn mem_size(&self) -> usize {
-        core::mem::size_of::<Self>()
-            + heap_len(&self.bytes)
-            + self.ttls.len() * core::mem::size_of::<TtlSlot>()
+        core::mem::size_of::<Self>() + heap_len(&self.bytes) + self.ttl_offsets.heap_len()
     }
 
     /// Writes the reply for `query` into out: copies stored bytes, sets ID from the query, QR=1, RA=1, RD copied from the
@@ -378,12 +430,14 @@ impl StoredAnswer {
             out[HEADER_LEN..qend].copy_from_slice(q);
         }
         // Slots are in record order, so the ones inside the written part come first.
-        for slot in self.ttls.iter().take(usize::from(an) + usize::from(ns)) {
-            let mut t = slot.ttl.saturating_sub(elapsed_secs);
+        // The stored message holds each record's TTL as received; it was just copied to `out`.
+        for &o in self.ttl_offsets.first(usize::from(an) + usize::from(ns)) {
+            let o = usize::from(o);
+            let stored = u32::from_be_bytes([out[o], out[o + 1], out[o + 2], out[o + 3]]);
+            let mut t = stored.saturating_sub(elapsed_secs);
             if let Some(m) = max_ttl {
                 t = t.min(m);
             }
-            let o = usize::from(slot.offset);
             out[o..o + 4].copy_from_slice(&t.to_be_bytes());
         }
         if opt {

@@ -398,7 +398,7 @@ pub fn normalize_response(
         bytes: answer_bytes(out),
         question_end: question_end as u16,
         answer_end: answer_end as u16,
-        ttls: ttls.into_boxed_slice(),
+        ttl_offsets: ttl_offsets(&ttls),
         rcode,
         upstream_flags: h.flags(),
         kind,

@@ -368,6 +368,40 @@ fn ttl_countdown_and_max_ttl() {
 }
 
 #[test]
+fn every_record_counts_down_from_its_own_ttl_whether_the_offsets_are_inline_or_boxed() {
+    // Four records keep their TTL offsets inside the answer, more in a table of their own;
+    // each record's TTL counts down from its own stored value either way.
+    for records in [1u8, 4, 5, 9] {
+        let (mut r, qb) = build("many.test.", RecordType::A, 7, false);
+        for i in 0..records {
+            r.add_answer(a_rec("many.test.", 100 + u32::from(i), [192, 0, 2, i]));
+        }
+        let (a, _) = normalize_response(
+            &r.to_vec().unwrap(),
+            &key_of(&qb),
+            &NormalizeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            matches!(a.ttl_offsets, TtlOffsets::Inline(_)),
+            usize::from(records) <= TTL_INLINE,
+            "{records} records"
+        );
+        for elapsed in [0u32, 7, 104] {
+            let m = replay(&a, &qb, elapsed, true);
+            assert_eq!(m.answers.len(), usize::from(records));
+            for (i, rec) in m.answers.iter().enumerate() {
+                assert_eq!(
+                    rec.ttl,
+                    (100 + i as u32).saturating_sub(elapsed),
+                    "{records} records"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn truncation_over_udp() {
     let (mut r, qb_edns) = build("big.test.", RecordType::TXT, 5, true);
     for i in 0..20u8 {
