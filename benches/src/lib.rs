@@ -8,8 +8,6 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use ringmasq_proto::dns::outbox::ClientEndpoint;
 use std::net::{Ipv4Addr, SocketAddr};
 
-pub mod cold;
-
 /// The upstream server the benches' forwarders are configured with (never contacted).
 pub const UPSTREAM: &str = "127.0.0.1:5300";
 

@@ -18,7 +18,6 @@ pub mod listeners;
 pub mod logging;
 pub mod mmsg;
 pub mod netlink;
-pub mod prefetch;
 pub mod process;
 pub mod ra;
 pub mod runtime;

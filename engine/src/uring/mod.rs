@@ -13,12 +13,6 @@
 //! saying why) before the `io_uring_enter` that submits it returns, and successful sends post no
 //! completion (`IOSQE_CQE_SKIP_SUCCESS`): their slots are free again after that call. Receive
 //! completions are run in our own `io_uring_enter` only (DEFER_TASKRUN, Linux 6.1).
-//!
-//! Memory: a batch's client queries are first handed to the forwarder to be parsed and hashed
-//! ahead of their turn, and the cache lines their answers will read are prefetched, every
-//! query's set, then the entries the sets point to; only then is each query handled. The
-//! batch's cache misses overlap instead of coming one after another, two per query
-//! (`ringmasq_proto::dns::forward`'s prepared queries; `benches/benches/cold_hits_ab.rs`).
 
 mod buf_ring;
 mod enter;
@@ -37,7 +31,6 @@ use buf_ring::BufRing;
 use enter::Enter;
 use io_uring::types::{Fixed, RecvMsgOut};
 use io_uring::{IoUring, cqueue, opcode, squeue};
-use ringmasq_proto::dns::forward::PREPARED_MAX;
 use ringmasq_proto::dns::outbox::{Destination, Transmit};
 use ringmasq_proto::dns::stats::DropReason;
 use send::{SendSlot, queue_sends};
@@ -354,7 +347,6 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                 .completion()
                 .map(|c| (c.user_data(), c.result(), c.flags())),
         );
-        prepare_queries(&mut core, &r, &recv, &cqes);
         let mut returned = false;
         let mut handled = 0usize;
         for &(ud, res, flags) in &cqes {
@@ -445,7 +437,6 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                 _ => {}
             }
         }
-        core.fwd.clear_prepared();
         if returned {
             r.bufs.publish();
         }
@@ -474,45 +465,6 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     let _ = r.submit(&mut core, 0, Duration::ZERO);
     release_files(&r.ring);
     Ok(())
-}
-
-/// Hands the batch's client queries to the forwarder ahead of their turn and prefetches the
-/// cache lines their answers will read: every set first, then the entries the sets point to,
-/// so that the batch's misses overlap instead of following one another.
-fn prepare_queries(core: &mut WorkerCore, r: &Ring, recv: &[RecvSocket], cqes: &[(u64, i32, u32)]) {
-    core.fwd.clear_prepared();
-    let mut prepared = 0usize;
-    for &(ud, res, flags) in cqes {
-        if ud >> KIND_SHIFT != KIND_RECV || res < 0 || prepared == PREPARED_MAX {
-            continue;
-        }
-        let idx = (ud & INDEX_MASK) as usize;
-        if !recv
-            .get(idx)
-            .is_some_and(|s| s.user_data(idx) == ud && matches!(s.kind, SocketKind::Client(_)))
-        {
-            continue;
-        }
-        // SAFETY: a completed buffer-select receive on our group, not pushed back before the
-        // handling loop that follows; only read here.
-        let Some((_, data)) = (unsafe { r.bufs.get(flags, res as usize) }) else {
-            continue;
-        };
-        let Ok(msg) = RecvMsgOut::parse(data, &r.recv_hdr) else {
-            continue;
-        };
-        if msg.is_payload_truncated() {
-            continue;
-        }
-        if let Some(set) = core.fwd.prepare_query(msg.payload_data()) {
-            crate::prefetch::line(set);
-            prepared += 1;
-        }
-    }
-    if prepared > 0 {
-        core.fwd
-            .prepared_entries(&mut |addr, size| crate::prefetch::region(addr, size));
-    }
 }
 
 /// Pushes one SQE; when the queue is full, submits first. False if it still does not fit.

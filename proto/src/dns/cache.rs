@@ -456,67 +456,16 @@ impl LocalCache {
         do_bit: bool,
         now: Instant,
     ) -> LocalLookup<'a> {
-        let hash = self.hash(key, do_bit);
-        self.lookup_hashed(shared, key, do_bit, hash, now)
-    }
-
-    /// The hash that places `key` (+ DO bit) in this front; [`LocalCache::lookup_hashed`] takes
-    /// it, so a query hashed ahead of its turn is not hashed twice.
-    #[inline]
-    pub fn hash(&self, key: &QuestionKey, do_bit: bool) -> u64 {
-        self.hasher.hash_one(KeyRef { q: key, do_bit })
-    }
-
-    /// The address of the cache line that holds `hash`'s set: for a prefetch, never read
-    /// through.
-    #[inline]
-    pub fn set_address(&self, hash: u64) -> *const u8 {
-        (&self.sets[Self::set_index(hash, self.mask)] as *const LocalSet).cast()
-    }
-
-    /// The address and size of the entry a lookup of `hash` (+ DO bit) would find in its set,
-    /// if a slot's tag matches: for a prefetch, never read through. Reads the set's line.
-    #[inline]
-    pub fn entry_address(&self, hash: u64, do_bit: bool) -> Option<(*const u8, usize)> {
-        let tag = Self::tag(hash, do_bit);
-        let set = &self.sets[Self::set_index(hash, self.mask)];
-        let slot = set.0.iter().find(|s| s.tag == tag)?;
-        let entry = slot.entry.as_ref()?;
-        Some((
-            Arc::as_ptr(entry).cast(),
-            core::mem::size_of::<CacheEntry>(),
-        ))
-    }
-
-    /// Never 0 (the empty tag): the low bit is the DO bit, the next one always set.
-    #[inline]
-    fn tag(hash: u64, do_bit: bool) -> u64 {
-        (hash & !3) | 2 | u64::from(do_bit)
-    }
-
-    /// Sets are picked by the high bits, which the tag's low bits do not disturb.
-    #[inline]
-    fn set_index(hash: u64, mask: usize) -> usize {
-        ((hash >> 32) as usize) & mask
-    }
-
-    /// [`LocalCache::lookup`] with the key's [`LocalCache::hash`] already made.
-    #[inline]
-    pub fn lookup_hashed<'a>(
-        &'a mut self,
-        shared: &DnsCache,
-        key: &QuestionKey,
-        do_bit: bool,
-        hash: u64,
-        now: Instant,
-    ) -> LocalLookup<'a> {
         let generation = shared.generation();
         if generation != self.generation {
             self.sets.iter_mut().for_each(|s| *s = LocalSet::default());
             self.generation = generation;
         }
-        let tag = Self::tag(hash, do_bit);
-        let set = &mut self.sets[Self::set_index(hash, self.mask)];
+        let hash = self.hasher.hash_one(KeyRef { q: key, do_bit });
+        // Never 0 (the empty tag): the low bit is the DO bit, the next one always set.
+        let tag = (hash & !3) | 2 | u64::from(do_bit);
+        // Sets are picked by the high bits, which the tag's low bits do not disturb.
+        let set = &mut self.sets[((hash >> 32) as usize) & self.mask];
         let way = set.0.iter().position(|s| {
             s.tag == tag
                 && s.entry

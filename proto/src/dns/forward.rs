@@ -250,8 +250,6 @@ pub struct Forwarder {
     /// What the key store was filled under: the cache generation and whether signature times
     /// were checked. A change (SIGHUP, time checks switched on) empties the store.
     keys_epoch: (u64, bool),
-    /// The current batch's queries parsed ahead of their turn.
-    prepared: prepared::Prepared,
 }
 
 /// Encodes a slab index and generation into a TCP token.
@@ -294,7 +292,6 @@ impl Forwarder {
             timers: BinaryHeap::with_capacity(cap * 2),
             keys: validate::Keys::new(),
             keys_epoch: (0, false),
-            prepared: prepared::Prepared::default(),
         }
     }
 
@@ -401,8 +398,6 @@ mod merge_tests;
 mod dispatch;
 mod merge;
 pub mod port_pool;
-mod prepared;
-pub use prepared::PREPARED_MAX;
 mod query;
 mod upstream;
 mod waiter;

@@ -12,26 +12,10 @@ impl Forwarder {
         bytes: &[u8],
         out: &mut Outbox,
     ) {
-        let (q, front_hash) = match self.take_prepared(bytes) {
-            Some((q, hash)) => (q, Some(hash)),
-            None => match self.parse_client_query(bytes, client, out) {
-                Some(q) => (q, None),
-                None => return,
-            },
-        };
-        self.handle_parsed_query(now, client, &q, front_hash, out);
-    }
-
-    /// Parses a client query; a malformed one is answered FORMERR or dropped and counted.
-    fn parse_client_query<'a>(
-        &mut self,
-        bytes: &'a [u8],
-        client: ClientEndpoint,
-        out: &mut Outbox,
-    ) -> Option<Query<'a>> {
+        let udp = client.tcp.is_none();
         let mut q = Query::unparsed(bytes);
         match parse_query_into(&mut q) {
-            Ok(()) => Some(q),
+            Ok(()) => {}
             Err(e) => {
                 // RFC 1035 §4.1.1: a message with QR=1 is a response; never answer one
                 // (that is how reflection loops start).
@@ -46,27 +30,14 @@ impl Forwarder {
                     let mut buf = out.buffer();
                     if let Some(len) = write_header_only_reply(bytes, RCODE_FORMERR, &mut buf) {
                         out.push(Destination::Client(client), buf, len);
-                        return None;
+                        return;
                     }
                     out.recycle(buf);
                 }
                 self.counters.drop_packet(reason);
-                None
+                return;
             }
-        }
-    }
-
-    /// Handles a parsed client query; `front_hash` is its [`LocalCache::hash`] when it was
-    /// made ahead of its turn.
-    fn handle_parsed_query(
-        &mut self,
-        now: Instant,
-        client: ClientEndpoint,
-        q: &Query<'_>,
-        front_hash: Option<u64>,
-        out: &mut Outbox,
-    ) {
-        let udp = client.tcp.is_none();
+        };
         // RFC 1035 §4.1.1: a message with QR=1 is a response; never answer one (reflection loops).
         if q.flags & FLAG_QR != 0 {
             self.counters.drop_packet(DropReason::ResponseFromClient);
@@ -76,21 +47,21 @@ impl Forwarder {
         let our_size = self.cfg.edns_packet_max;
         // RFC 1035 §4.1.1: only standard queries (opcode 0) are implemented.
         if q.flags & OPCODE_MASK != 0 {
-            self.reply_error(q, rcode::NOTIMP, client, out);
+            self.reply_error(&q, rcode::NOTIMP, client, out);
             return;
         }
         // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS (extended rcode 16).
         if let Some(e) = q.edns
             && e.version > 0
         {
-            self.reply_error(q, rcode::NOERROR, client, out);
+            self.reply_error(&q, rcode::NOERROR, client, out);
             return;
         }
-        if is_chaos_local(q) {
-            let name = ChaosName::from_query(q).filter(|_| !self.cfg.no_ident);
+        if is_chaos_local(&q) {
+            let name = ChaosName::from_query(&q).filter(|_| !self.cfg.no_ident);
             let Some(name) = name else {
                 // dnsmasq: other names in `bind`/`server`, and all of them under --no-ident.
-                self.reply_error(q, rcode::NOTIMP, client, out);
+                self.reply_error(&q, rcode::NOTIMP, client, out);
                 return;
             };
             let mut buf = out.buffer();
@@ -105,7 +76,7 @@ impl Forwarder {
                 servers: &self.table,
                 local_ttl: self.cfg.local_ttl,
             };
-            match write_chaos_reply(q, name, &view, &mut buf) {
+            match write_chaos_reply(&q, name, &view, &mut buf) {
                 Some(len) => {
                     self.counters.bump(Counter::LocalAnswers);
                     out.push(Destination::Client(client), buf, len);
@@ -118,7 +89,7 @@ impl Forwarder {
         // every other name go on to the local records, the cache and the servers.
         if let Some(hosts) = &self.hosts {
             let mut buf = out.buffer_for(!udp);
-            match hosts.answer(q, self.cfg.local_ttl, our_size, udp, &mut buf) {
+            match hosts.answer(&q, self.cfg.local_ttl, our_size, udp, &mut buf) {
                 Some(len) if len > 0 => {
                     self.counters.bump(Counter::LocalAnswers);
                     out.push(Destination::Client(client), buf, len);
@@ -130,7 +101,7 @@ impl Forwarder {
         // DHCP lease names come after the hosts files, as in dnsmasq.
         if let Some(names) = &self.dhcp_names {
             let mut buf = out.buffer_for(!udp);
-            match names.table.answer(q, names.ttl, our_size, udp, &mut buf) {
+            match names.table.answer(&q, names.ttl, our_size, udp, &mut buf) {
                 Some(len) if len > 0 => {
                     self.counters.bump(Counter::LocalAnswers);
                     out.push(Destination::Client(client), buf, len);
@@ -141,7 +112,7 @@ impl Forwarder {
         }
         if let Some(local) = &self.local {
             let mut buf = out.buffer_for(!udp);
-            match local.answer(q, our_size, udp, &mut buf) {
+            match local.answer(&q, our_size, udp, &mut buf) {
                 Some(len) if len > 0 => {
                     self.counters.bump(Counter::LocalAnswers);
                     out.push(Destination::Client(client), buf, len);
@@ -164,7 +135,7 @@ impl Forwarder {
                     .is_some_and(|n| n.table.has_name(q.key.name_wire())))
         {
             let mut buf = out.buffer_for(!udp);
-            match mx.write_reply(q, self.cfg.local_ttl, our_size, udp, &mut buf) {
+            match mx.write_reply(&q, self.cfg.local_ttl, our_size, udp, &mut buf) {
                 Some(len) if len > 0 => {
                     self.counters.bump(Counter::LocalAnswers);
                     out.push(Destination::Client(client), buf, len);
@@ -180,7 +151,7 @@ impl Forwarder {
                 Route::Address(a) => {
                     let mut buf = out.buffer_for(!udp);
                     let len = write_address_reply(
-                        q,
+                        &q,
                         &self.table,
                         a,
                         self.cfg.local_ttl,
@@ -198,7 +169,7 @@ impl Forwarder {
                 }
                 Route::LocalOnly => {
                     self.counters.bump(Counter::LocalAnswers);
-                    self.reply_error(q, rcode::NXDOMAIN, client, out);
+                    self.reply_error(&q, rcode::NXDOMAIN, client, out);
                     return;
                 }
                 Route::Group(_) | Route::NoServers => {}
@@ -212,7 +183,7 @@ impl Forwarder {
                 || self.table.route(q.key.name_wire()) == self.table.route(&[0]))
         {
             let mut buf = out.buffer();
-            let len = write_guard_reply(q, reply, our_size, &mut buf);
+            let len = write_guard_reply(&q, reply, our_size, &mut buf);
             self.counters.bump(reply.counter);
             if len > 0 {
                 out.push(Destination::Client(client), buf, len);
@@ -228,25 +199,21 @@ impl Forwarder {
             && let Some(cache) = &self.shared.cache
         {
             // The worker's own front first: a hot name's hit writes no shared cache line.
-            let hash = front_hash.unwrap_or_else(|| self.local_cache.hash(&q.key, do_bit));
-            match self
-                .local_cache
-                .lookup_hashed(cache, &q.key, do_bit, hash, now)
-            {
+            match self.local_cache.lookup(cache, &q.key, do_bit, now) {
                 LocalLookup::Fresh(entry) => {
-                    answer_from_cache(entry, q, now, &self.cfg, &self.counters, client, out);
+                    answer_from_cache(entry, &q, now, &self.cfg, &self.counters, client, out);
                     return;
                 }
                 LocalLookup::Stale(entry) => {
-                    answer_from_cache(&entry, q, now, &self.cfg, &self.counters, client, out);
+                    answer_from_cache(&entry, &q, now, &self.cfg, &self.counters, client, out);
                     // Served stale (RFC 8767 §4): refresh it in the background.
-                    self.forward(now, q, Asker::Refresh, do_bit, cd_bit, out);
+                    self.forward(now, &q, Asker::Refresh, do_bit, cd_bit, out);
                     return;
                 }
                 LocalLookup::Miss => {}
             }
         }
-        self.forward(now, q, Asker::Client(client), do_bit, cd_bit, out);
+        self.forward(now, &q, Asker::Client(client), do_bit, cd_bit, out);
     }
 
     pub(super) fn reply_error(
