@@ -123,7 +123,9 @@ fn set_fragments(s: &Socket, v6: bool, fragments: Fragments) -> std::io::Result<
 /// Turns Don't Fragment off on a DNS listener whose reply did not fit its link (the send failed
 /// with EMSGSIZE): a link with an MTU under 1,280 octets (IPv4 allows down to 68), where
 /// [`Fragments::DontFragment`] would otherwise lose every reply larger than the link. The
-/// socket's later replies get the kernel's default, fragmented to fit. Logged once per socket.
+/// socket's later replies get the kernel's default, fragmented to fit. Logged each time it is
+/// called: once fragments are on, replies stop failing this way, so only the replies already in
+/// flight when the first one failed can log it again.
 pub fn fragments_after_emsgsize(s: &Socket) {
     let Ok(local) = s.local_addr() else { return };
     let Some(local) = local.as_socket() else {

@@ -142,11 +142,6 @@ impl TtlOffsets {
     }
 }
 
-/// The TTL offsets of `slots`.
-fn ttl_offsets(slots: &[TtlSlot]) -> TtlOffsets {
-    TtlOffsets::new(slots)
-}
-
 /// An upstream answer reduced to what may be cached and passed on, in a form that can be replayed cheaply.
 ///
 /// `bytes` is a complete DNS message with ID 0: header (counts set, ARCOUNT 0), the question in
@@ -254,7 +249,7 @@ impl StoredAnswer {
                 bytes: answer_bytes(out),
                 question_end: self.question_end,
                 answer_end: answer_end as u16,
-                ttl_offsets: ttl_offsets(&ttls),
+                ttl_offsets: TtlOffsets::new(&ttls),
                 rcode: self.rcode,
                 upstream_flags: self.upstream_flags,
                 kind,

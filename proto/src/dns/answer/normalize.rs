@@ -398,7 +398,7 @@ pub fn normalize_response(
         bytes: answer_bytes(out),
         question_end: question_end as u16,
         answer_end: answer_end as u16,
-        ttl_offsets: ttl_offsets(&ttls),
+        ttl_offsets: TtlOffsets::new(&ttls),
         rcode,
         upstream_flags: h.flags(),
         kind,

@@ -1,6 +1,6 @@
 //! Leaving out DNSSEC records for clients that did not ask for them.
 
-use super::{StoredAnswer, TYPE_NSEC, TYPE_NSEC3, TYPE_RRSIG, TtlSlot, answer_bytes, ttl_offsets};
+use super::{StoredAnswer, TYPE_NSEC, TYPE_NSEC3, TYPE_RRSIG, TtlOffsets, TtlSlot, answer_bytes};
 use crate::dns::name::skip_name;
 use crate::dns::packet::{be32, set_counts, walk_record};
 
@@ -53,7 +53,7 @@ impl StoredAnswer {
             bytes: answer_bytes(out),
             answer_end: answer_end as u16,
             min_ttl: ttls.iter().map(|t| t.ttl).min().unwrap_or(0),
-            ttl_offsets: ttl_offsets(&ttls),
+            ttl_offsets: TtlOffsets::new(&ttls),
             ancount: an,
             nscount: ns,
             ..self.clone()
