@@ -11,7 +11,9 @@
 //! [`FLUSH_EVERY`] datagrams, and the receive buffers used so far go back to the kernel with
 //! them. CPU: sends carry `MSG_DONTWAIT`, so each one is done (sent, or failed with a completion
 //! saying why) before the `io_uring_enter` that submits it returns, and successful sends post no
-//! completion (`IOSQE_CQE_SKIP_SUCCESS`): their slots are free again after that call. Receive
+//! completion (`IOSQE_CQE_SKIP_SUCCESS`): their slots are free again after that call (but for a
+//! reply refused as larger than its link with Don't Fragment set, which is kept and sent once
+//! more when the loop has turned fragments on for its listener). Receive
 //! completions are run in our own `io_uring_enter` only (DEFER_TASKRUN, Linux 6.1).
 
 mod buf_ring;
@@ -140,11 +142,17 @@ struct Ring {
     /// of every fixed slot, ~200 with the upstream pool, on every turn cost more than a
     /// cache hit's own DNS work).
     rearm: bool,
+    /// Completions taken off the ring by `submit`, in order, for the loop to handle:
+    /// (user data, result, flags).
+    reaped: Vec<(u64, i32, u32)>,
 }
 
 impl Ring {
-    /// Submits what is queued (waiting for `want` completions, at most `timeout`), then frees
-    /// the send slots the kernel is done with.
+    /// Submits what is queued (waiting for `want` completions, at most `timeout`), takes the
+    /// completions off the ring (into `reaped`), then frees the send slots the kernel is done
+    /// with. A send that failed as larger than its link is held back from that (see
+    /// [`SendSlot::held`]): its failure is known only from its completion, which is why the
+    /// completions are taken here, before the slots are freed.
     fn submit(&mut self, core: &mut WorkerCore, want: usize, timeout: Duration) -> io::Result<()> {
         let result = match self.enter.submit(&mut self.ring, want, timeout) {
             Ok(_) => Ok(()),
@@ -153,6 +161,18 @@ impl Ring {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
             Err(e) => Err(e),
         };
+        let from = self.reaped.len();
+        self.reaped.extend(
+            self.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        for k in from..self.reaped.len() {
+            let (ud, res, _) = self.reaped[k];
+            if ud >> KIND_SHIFT == KIND_SEND && res == -libc::EMSGSIZE {
+                self.hold_if_queued((ud & u64::from(u16::MAX)) as u16);
+            }
+        }
         self.release_sends(core);
         result
     }
@@ -165,6 +185,10 @@ impl Ring {
             return;
         }
         for idx in self.queued_sends.drain(..) {
+            if self.sends[usize::from(idx)].held {
+                // Freed, or sent once more, when the loop handles its completion.
+                continue;
+            }
             if let Some(buf) = self.sends[usize::from(idx)].buf.take() {
                 core.outbox.recycle(buf);
             }
@@ -198,16 +222,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     // spans: a typical query (~50 octets) now ends within the first three lines, not five.
     recv_hdr.msg_namelen = RECV_NAME_LEN;
     recv_hdr.msg_controllen = RECV_CONTROL_LEN as _;
-    let sends: Box<[SendSlot]> = (0..SEND_SLOTS)
-        .map(|_| SendSlot {
-            // SAFETY: all-zero C structs are valid values.
-            hdr: unsafe { zeroed() },
-            iov: unsafe { zeroed() },
-            name: unsafe { zeroed() },
-            control: [0; CMSG_SPACE],
-            buf: None,
-        })
-        .collect();
+    let sends: Box<[SendSlot]> = (0..SEND_SLOTS).map(|_| SendSlot::new()).collect();
     let mut r = Ring {
         enter: Enter::new(&ring),
         ring,
@@ -217,6 +232,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         free_sends: (0..SEND_SLOTS as u16).rev().collect(),
         queued_sends: Vec::with_capacity(SEND_SLOTS),
         rearm: true,
+        reaped: Vec::with_capacity(RING_ENTRIES as usize * 4),
     };
     // Registered files: client sockets, then upstream v4, then upstream v6.
     let mut fds = Vec::new();
@@ -280,7 +296,6 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     r.ring.submitter().register_files(&fds)?;
     let mut poll_armed = false;
     let mut epoll_busy = false;
-    let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize * 4);
     let mut epoll_events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
     let fixed_for = |to: &Destination| -> Option<u32> {
         match *to {
@@ -337,19 +352,22 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                 .map_or(Duration::MAX, Duration::from_millis)
         };
         // Sends post no completion when they succeed: wait for one completion (a datagram, a
-        // failed send, a timer's end, an epoll event).
-        r.submit(&mut core, 1, wait)?;
+        // failed send, a timer's end, an epoll event) — unless a submission made while queuing
+        // has already taken some off the ring.
+        let (want, wait) = if r.reaped.is_empty() {
+            (1, wait)
+        } else {
+            (0, Duration::ZERO)
+        };
+        r.submit(&mut core, want, wait)?;
         let now = clock::now();
         core.refresh();
-        cqes.clear();
-        cqes.extend(
-            r.ring
-                .completion()
-                .map(|c| (c.user_data(), c.result(), c.flags())),
-        );
         let mut returned = false;
         let mut handled = 0usize;
-        for &(ud, res, flags) in &cqes {
+        // Submissions inside the batch (the flushes below) add their completions to its end.
+        let mut next = 0;
+        while let Some(&(ud, res, flags)) = r.reaped.get(next) {
+            next += 1;
             if handled == FLUSH_EVERY {
                 // A long batch: send the answers made so far, return the buffers used so far.
                 handled = 0;
@@ -417,16 +435,23 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     returned = true;
                     handled += 1;
                 }
-                // Only a failed send posts a completion; its slot was freed at submission.
+                // Only a failed send posts a completion; its slot was freed at submission, unless
+                // it failed as larger than its link (held): then a client listener's reply goes
+                // once more, fragmented.
                 KIND_SEND if res < 0 => {
-                    core.counters.drop_packet(DropReason::SendFailed);
                     let fixed = ((ud >> SEND_FIXED_SHIFT) & u64::from(u32::MAX)) as usize;
+                    let slot = (ud & u64::from(u16::MAX)) as u16;
                     if res == -libc::EMSGSIZE
                         && fixed < client_slots
                         && let Some(Some(s)) = sockets.udp.get(fixed)
                     {
                         crate::socket::fragments_after_emsgsize(s);
+                        if r.resend(&mut core, slot) {
+                            continue;
+                        }
                     }
+                    r.drop_held(&mut core, slot);
+                    core.counters.drop_packet(DropReason::SendFailed);
                 }
                 KIND_POLL => {
                     if !cqueue::more(flags) {
@@ -437,6 +462,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                 _ => {}
             }
         }
+        r.reaped.clear();
         if returned {
             r.bufs.publish();
         }

@@ -13,6 +13,76 @@ pub(super) struct SendSlot {
     pub(super) control: [u8; CMSG_SPACE],
     /// The buffer the kernel reads, recycled once the submission returned.
     pub(super) buf: Option<Vec<u8>>,
+    /// The fixed file it leaves from.
+    pub(super) fixed: u32,
+    /// Octets of `buf` sent.
+    pub(super) len: u32,
+    /// Length of the address in `name`.
+    pub(super) namelen: u32,
+    /// A `SendMsg` entry (the source address set in `control`), else a `Send` entry.
+    pub(super) msg: bool,
+    /// Failed as larger than its link (EMSGSIZE): its buffer is kept, past the submission that
+    /// freed the other slots, until the loop has turned fragments on and sent it once more.
+    pub(super) held: bool,
+    /// Already sent once more after EMSGSIZE: a second failure is final.
+    pub(super) resent: bool,
+}
+
+impl SendSlot {
+    /// An empty slot.
+    pub(super) fn new() -> Self {
+        SendSlot {
+            // SAFETY: all-zero C structs are valid values.
+            hdr: unsafe { zeroed() },
+            iov: unsafe { zeroed() },
+            name: unsafe { zeroed() },
+            control: [0; CMSG_SPACE],
+            buf: None,
+            fixed: 0,
+            len: 0,
+            namelen: 0,
+            msg: false,
+            held: false,
+            resent: false,
+        }
+    }
+
+    /// The entry that sends what the slot holds (slot `idx`): a `Send` with a destination
+    /// address (IORING_OP_SEND with `addr2`, Linux 6.0), which spares the kernel copying and
+    /// checking a msghdr and an iovec, or a `SendMsg` when a source address is set
+    /// (IP_PKTINFO). MSG_DONTWAIT: a send that cannot go at once fails (and is counted)
+    /// instead of waiting in the kernel for socket buffer space, so its memory is free when the
+    /// submission returns. Successful sends post no completion.
+    fn entry(&mut self, idx: u16) -> io_uring::squeue::Entry {
+        let user_data = send_user_data(self.fixed, idx);
+        let Some(buf) = self.buf.as_ref() else {
+            return opcode::Nop::new().build().user_data(0);
+        };
+        if !self.msg {
+            return opcode::Send::new(Fixed(self.fixed), buf.as_ptr(), self.len)
+                .dest_addr((&self.name as *const libc::sockaddr_storage).cast())
+                .dest_addr_len(self.namelen)
+                .flags(libc::MSG_DONTWAIT)
+                .build()
+                .flags(squeue::Flags::SKIP_SUCCESS)
+                .user_data(user_data);
+        }
+        self.iov = libc::iovec {
+            iov_base: buf.as_ptr() as *mut _,
+            iov_len: self.len as usize,
+        };
+        self.hdr.msg_name = (&mut self.name as *mut libc::sockaddr_storage).cast();
+        self.hdr.msg_namelen = self.namelen;
+        self.hdr.msg_iov = &mut self.iov;
+        self.hdr.msg_iovlen = 1;
+        self.hdr.msg_control = self.control.as_mut_ptr().cast();
+        self.hdr.msg_flags = 0;
+        opcode::SendMsg::new(Fixed(self.fixed), &self.hdr)
+            .flags(libc::MSG_DONTWAIT as u32)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data(user_data)
+    }
 }
 
 /// Turns the outbox into Send/SendMsg entries (UDP) or TCP actions.
@@ -81,45 +151,16 @@ fn queue_udp(
         Destination::Upstream { server, .. } => (server, None, 0),
         Destination::UpstreamTcp { server, .. } => (server, None, 0),
     };
-    let namelen = to_sockaddr(&peer, &mut slot.name);
+    slot.namelen = to_sockaddr(&peer, &mut slot.name);
     let clen = write_pktinfo(local, ifindex, &mut slot.control);
-    if clen == 0 {
-        // No source address to set: a plain send with a destination (IORING_OP_SEND with
-        // `addr2`, Linux 6.0) spares the kernel copying and checking a msghdr and an iovec.
-        let e = opcode::Send::new(Fixed(fixed), buf.as_ptr(), len as u32)
-            .dest_addr((&slot.name as *const libc::sockaddr_storage).cast())
-            .dest_addr_len(namelen)
-            .flags(libc::MSG_DONTWAIT)
-            .build()
-            .flags(squeue::Flags::SKIP_SUCCESS)
-            .user_data(send_user_data(fixed, slot_idx));
-        slot.buf = Some(buf);
-        finish_queue(core, r, slot_idx, &e);
-        return;
-    }
-    slot.iov = libc::iovec {
-        iov_base: buf.as_ptr() as *mut _,
-        iov_len: len,
-    };
-    slot.hdr.msg_name = (&mut slot.name as *mut libc::sockaddr_storage).cast();
-    slot.hdr.msg_namelen = namelen;
-    slot.hdr.msg_iov = &mut slot.iov;
-    slot.hdr.msg_iovlen = 1;
-    slot.hdr.msg_control = if clen > 0 {
-        slot.control.as_mut_ptr().cast()
-    } else {
-        std::ptr::null_mut()
-    };
+    slot.msg = clen > 0;
     slot.hdr.msg_controllen = clen as _;
-    slot.hdr.msg_flags = 0;
+    slot.fixed = fixed;
+    slot.len = len as u32;
+    slot.held = false;
+    slot.resent = false;
     slot.buf = Some(buf);
-    // MSG_DONTWAIT: a send that cannot go at once fails (and is counted) instead of waiting in
-    // the kernel for socket buffer space, so its memory is free when the submission returns.
-    let e = opcode::SendMsg::new(Fixed(fixed), &slot.hdr)
-        .flags(libc::MSG_DONTWAIT as u32)
-        .build()
-        .flags(squeue::Flags::SKIP_SUCCESS)
-        .user_data(send_user_data(fixed, slot_idx));
+    let e = slot.entry(slot_idx);
     finish_queue(core, r, slot_idx, &e);
 }
 
@@ -138,5 +179,54 @@ fn finish_queue(core: &mut WorkerCore, r: &mut Ring, slot_idx: u16, e: &io_uring
             core.outbox.recycle(buf);
         }
         r.free_sends.push(slot_idx);
+    }
+}
+
+impl Ring {
+    /// Marks the slot of a send that failed as larger than its link (EMSGSIZE) as held, while it
+    /// is still queued (its buffer not yet recycled) and has not been sent twice already.
+    pub(super) fn hold_if_queued(&mut self, idx: u16) {
+        if let Some(s) = self.sends.get_mut(usize::from(idx))
+            && !s.resent
+            && s.buf.is_some()
+            && self.queued_sends.contains(&idx)
+        {
+            s.held = true;
+        }
+    }
+
+    /// Queues a held send once more (its socket now lets replies be fragmented); true when it is
+    /// queued, false when it was not held or no longer fits (then it is freed).
+    pub(super) fn resend(&mut self, core: &mut WorkerCore, idx: u16) -> bool {
+        let Some(s) = self.sends.get_mut(usize::from(idx)) else {
+            return false;
+        };
+        if !s.held {
+            return false;
+        }
+        s.held = false;
+        if self.queued_sends.contains(&idx) {
+            // Its submission was not seen through (the queue was not empty after it): the slot
+            // is freed with the others, and not tried again.
+            return false;
+        }
+        s.resent = true;
+        let e = s.entry(idx);
+        finish_queue(core, self, idx, &e);
+        self.queued_sends.contains(&idx)
+    }
+
+    /// Frees a held slot whose send is not tried again.
+    pub(super) fn drop_held(&mut self, core: &mut WorkerCore, idx: u16) {
+        let Some(s) = self.sends.get_mut(usize::from(idx)) else {
+            return;
+        };
+        if !std::mem::take(&mut s.held) || self.queued_sends.contains(&idx) {
+            return;
+        }
+        if let Some(buf) = s.buf.take() {
+            core.outbox.recycle(buf);
+        }
+        self.free_sends.push(idx);
     }
 }
