@@ -52,20 +52,20 @@ impl SendSlot {
     /// checking a msghdr and an iovec, or a `SendMsg` when a source address is set
     /// (IP_PKTINFO). MSG_DONTWAIT: a send that cannot go at once fails (and is counted)
     /// instead of waiting in the kernel for socket buffer space, so its memory is free when the
-    /// submission returns. Successful sends post no completion.
-    fn entry(&mut self, idx: u16) -> io_uring::squeue::Entry {
+    /// submission returns. Successful sends post no completion. None when it holds no buffer.
+    fn entry(&mut self, idx: u16) -> Option<io_uring::squeue::Entry> {
         let user_data = send_user_data(self.fixed, idx);
-        let Some(buf) = self.buf.as_ref() else {
-            return opcode::Nop::new().build().user_data(0);
-        };
+        let buf = self.buf.as_ref()?;
         if !self.msg {
-            return opcode::Send::new(Fixed(self.fixed), buf.as_ptr(), self.len)
-                .dest_addr((&self.name as *const libc::sockaddr_storage).cast())
-                .dest_addr_len(self.namelen)
-                .flags(libc::MSG_DONTWAIT)
-                .build()
-                .flags(squeue::Flags::SKIP_SUCCESS)
-                .user_data(user_data);
+            return Some(
+                opcode::Send::new(Fixed(self.fixed), buf.as_ptr(), self.len)
+                    .dest_addr((&self.name as *const libc::sockaddr_storage).cast())
+                    .dest_addr_len(self.namelen)
+                    .flags(libc::MSG_DONTWAIT)
+                    .build()
+                    .flags(squeue::Flags::SKIP_SUCCESS)
+                    .user_data(user_data),
+            );
         }
         self.iov = libc::iovec {
             iov_base: buf.as_ptr() as *mut _,
@@ -77,11 +77,13 @@ impl SendSlot {
         self.hdr.msg_iovlen = 1;
         self.hdr.msg_control = self.control.as_mut_ptr().cast();
         self.hdr.msg_flags = 0;
-        opcode::SendMsg::new(Fixed(self.fixed), &self.hdr)
-            .flags(libc::MSG_DONTWAIT as u32)
-            .build()
-            .flags(squeue::Flags::SKIP_SUCCESS)
-            .user_data(user_data)
+        Some(
+            opcode::SendMsg::new(Fixed(self.fixed), &self.hdr)
+                .flags(libc::MSG_DONTWAIT as u32)
+                .build()
+                .flags(squeue::Flags::SKIP_SUCCESS)
+                .user_data(user_data),
+        )
     }
 }
 
@@ -160,8 +162,9 @@ fn queue_udp(
     slot.held = false;
     slot.resent = false;
     slot.buf = Some(buf);
-    let e = slot.entry(slot_idx);
-    finish_queue(core, r, slot_idx, &e);
+    if let Some(e) = slot.entry(slot_idx) {
+        finish_queue(core, r, slot_idx, &e);
+    }
 }
 
 /// A send's user data: its kind, the fixed file it leaves from (bits 16..48: a failed send
@@ -211,7 +214,10 @@ impl Ring {
             return false;
         }
         s.resent = true;
-        let e = s.entry(idx);
+        let Some(e) = s.entry(idx) else {
+            self.free_sends.push(idx);
+            return false;
+        };
         finish_queue(core, self, idx, &e);
         self.queued_sends.contains(&idx)
     }
