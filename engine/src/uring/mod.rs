@@ -161,17 +161,13 @@ impl Ring {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
             Err(e) => Err(e),
         };
-        let from = self.reaped.len();
-        self.reaped.extend(
-            self.ring
-                .completion()
-                .map(|c| (c.user_data(), c.result(), c.flags())),
-        );
-        for k in from..self.reaped.len() {
-            let (ud, res, _) = self.reaped[k];
-            if ud >> KIND_SHIFT == KIND_SEND && res == -libc::EMSGSIZE {
-                self.hold_if_queued((ud & u64::from(u16::MAX)) as u16);
+        for c in self.ring.completion() {
+            let (ud, res) = (c.user_data(), c.result());
+            if res == -libc::EMSGSIZE && ud >> KIND_SHIFT == KIND_SEND {
+                let idx = (ud & u64::from(u16::MAX)) as u16;
+                send::hold_if_queued(&mut self.sends, &self.queued_sends, idx);
             }
+            self.reaped.push((ud, res, c.flags()));
         }
         self.release_sends(core);
         result

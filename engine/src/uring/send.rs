@@ -185,19 +185,19 @@ fn finish_queue(core: &mut WorkerCore, r: &mut Ring, slot_idx: u16, e: &io_uring
     }
 }
 
-impl Ring {
-    /// Marks the slot of a send that failed as larger than its link (EMSGSIZE) as held, while it
-    /// is still queued (its buffer not yet recycled) and has not been sent twice already.
-    pub(super) fn hold_if_queued(&mut self, idx: u16) {
-        if let Some(s) = self.sends.get_mut(usize::from(idx))
-            && !s.resent
-            && s.buf.is_some()
-            && self.queued_sends.contains(&idx)
-        {
-            s.held = true;
-        }
+/// Marks send slot `idx`, whose send failed as larger than its link (EMSGSIZE), as held, while
+/// it is still queued (its buffer not yet recycled) and has not been sent twice already.
+pub(super) fn hold_if_queued(sends: &mut [SendSlot], queued: &[u16], idx: u16) {
+    if let Some(s) = sends.get_mut(usize::from(idx))
+        && !s.resent
+        && s.buf.is_some()
+        && queued.contains(&idx)
+    {
+        s.held = true;
     }
+}
 
+impl Ring {
     /// Queues a held send once more (its socket now lets replies be fragmented); true when it is
     /// queued, false when it was not held or no longer fits (then it is freed).
     pub(super) fn resend(&mut self, core: &mut WorkerCore, idx: u16) -> bool {
