@@ -11,8 +11,8 @@ use std::os::fd::RawFd;
 use crossbeam_channel::Sender;
 use ringmasq_config::Config;
 
-use crate::socket::{Fragments, Pktinfo, ensure_udp_free, tcp_listener, udp_listener};
-use crate::worker::Control;
+use crate::socket::{Fragments, ensure_udp_free, tcp_listener};
+use crate::worker::{ClientUdp, Control};
 
 /// Whether the listening addresses follow the interfaces under this configuration.
 pub fn follow_interfaces(cfg: &Config) -> bool {
@@ -66,10 +66,7 @@ impl DynamicListeners {
         ensure_udp_free(addr)?;
         let mut socks = Vec::with_capacity(self.workers.len());
         for _ in &self.workers {
-            socks.push((
-                udp_listener(addr, Pktinfo::WildcardOnly, fragments)?,
-                tcp_listener(addr)?,
-            ));
+            socks.push((ClientUdp::bind(addr, fragments)?, tcp_listener(addr)?));
         }
         let mut socks = socks.into_iter();
         self.send(|| {

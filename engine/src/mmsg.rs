@@ -99,7 +99,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     let ep: &Epoll = &core.epoll;
     for (i, s) in sockets.udp.iter().enumerate() {
         if let Some(s) = s {
-            ep.add(s.as_raw_fd(), Token::Udp(i as u32), false)?;
+            ep.add(s.recv.as_raw_fd(), Token::Udp(i as u32), false)?;
         }
     }
     for (i, s) in sockets.upstream_v4.iter().enumerate() {
@@ -149,7 +149,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     let Some(Some(sock)) = sockets.udp.get(i as usize) else {
                         continue;
                     };
-                    let fd = sock.as_raw_fd();
+                    let fd = sock.recv.as_raw_fd();
                     // Bounded so one busy socket cannot starve the others.
                     for _ in 0..8 {
                         let got = rb.recv(fd);
@@ -228,14 +228,14 @@ fn apply_udp_changes(core: &mut WorkerCore, sockets: &mut WorkerSockets) -> anyh
     for change in std::mem::take(&mut core.udp_changes) {
         match change {
             UdpChange::Add(s) => {
-                let fd = s.as_raw_fd();
+                let fd = s.recv.as_raw_fd();
                 if let Some(i) = sockets.add_udp(s, usize::from(u16::MAX)) {
                     core.epoll.add(fd, Token::Udp(i as u32), false)?;
                 }
             }
             UdpChange::Remove(addr) => {
                 if let Some((_, s)) = sockets.remove_udp(addr) {
-                    core.epoll.delete(s.as_raw_fd())?;
+                    core.epoll.delete(s.recv.as_raw_fd())?;
                 }
             }
         }
@@ -295,6 +295,7 @@ fn flush(
                         core.outbox.recycle(t.buf);
                         continue;
                     };
+                    let s = s.sender();
                     let fd = s.as_raw_fd();
                     if fd != batch_fd || sent.len() == BATCH {
                         send_batch(batch_fd, batch_listener, sb, sent, core);

@@ -5,12 +5,12 @@ use crate::control::{self, ControlState};
 use crate::epoll::{Epoll, Token};
 use crate::snapshot::Snapshot;
 use crate::socket::{
-    Fragments, Pktinfo, bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener,
-    udp_listener, upstream_socket, wait_udp_free,
+    Fragments, bound_upstream_socket, eventfd, steer_by_query_id, tcp_listener, upstream_socket,
+    wait_udp_free,
 };
 use crate::tcp::TcpManager;
 use crate::upstreams::{SourceBinding, build_table, read_resolv, source_bindings};
-use crate::worker::{Control, WorkerCore, WorkerSockets};
+use crate::worker::{ClientUdp, Control, WorkerCore, WorkerSockets};
 use anyhow::{Context, Result, bail};
 use ringmasq_config::{Config, IoBackend, LocalService};
 use ringmasq_proto::dns::alias::{AliasFrom, AliasRule};
@@ -192,9 +192,8 @@ pub fn bind(cfg: &Config) -> Result<Bound> {
             port_range: range,
         };
         for a in &listen {
-            w.udp.push(Some(udp_listener(
+            w.udp.push(Some(ClientUdp::bind(
                 *a,
-                Pktinfo::WildcardOnly,
                 Fragments::for_dns(cfg.edns_packet_max),
             )?));
             w.tcp.push(tcp_listener(*a)?);

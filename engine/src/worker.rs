@@ -7,6 +7,7 @@
 use crate::access::AccessPolicy;
 use crate::epoll::{Epoll, Token};
 use crate::snapshot::Snapshot;
+use crate::socket::{Fragments, Pktinfo, udp_listener, udp_reply_socket};
 use crate::tcp::TcpManager;
 use crossbeam_channel::Receiver;
 use ringmasq_proto::dhcp::DhcpNames;
@@ -33,7 +34,7 @@ pub enum Control {
     /// SO_REUSEPORT sockets for it.
     AddListener {
         /// The UDP listener.
-        udp: Socket,
+        udp: ClientUdp,
         /// The TCP listener.
         tcp: Socket,
     },
@@ -44,17 +45,43 @@ pub enum Control {
 /// A client UDP listener to add or remove; applied by the backend between loop turns.
 #[derive(Debug)]
 pub enum UdpChange {
-    /// Start receiving on this socket.
-    Add(Socket),
+    /// Start receiving on this listener.
+    Add(ClientUdp),
     /// Stop receiving on the socket bound to this address and close it.
     Remove(SocketAddr),
+}
+
+/// A client UDP listener: the socket queries arrive on and, where there is one, the socket
+/// its replies leave from ([`crate::socket::udp_reply_socket`]).
+#[derive(Debug)]
+pub struct ClientUdp {
+    /// Receives the queries.
+    pub recv: Socket,
+    /// Sends the replies, from the same address and port; None: `recv` sends them.
+    pub reply: Option<Socket>,
+}
+
+impl ClientUdp {
+    /// The listener on `addr` and its reply socket.
+    pub fn bind(addr: SocketAddr, fragments: Fragments) -> anyhow::Result<Self> {
+        let recv = udp_listener(addr, Pktinfo::WildcardOnly, fragments)?;
+        Ok(ClientUdp {
+            recv,
+            reply: udp_reply_socket(addr, fragments),
+        })
+    }
+
+    /// The socket replies leave from.
+    pub fn sender(&self) -> &Socket {
+        self.reply.as_ref().unwrap_or(&self.recv)
+    }
 }
 
 /// The sockets a worker owns.
 pub struct WorkerSockets {
     /// Client UDP listeners (index = [`ClientEndpoint::socket`]); None where a listener was
     /// closed (its address went away).
-    pub udp: Vec<Option<Socket>>,
+    pub udp: Vec<Option<ClientUdp>>,
     /// Client TCP listeners.
     pub tcp: Vec<Socket>,
     /// Upstream IPv4 sockets, by slot.
@@ -111,7 +138,7 @@ impl WorkerSockets {
     }
 
     /// Puts a new client UDP listener in the first free index below `max`; None when full.
-    pub fn add_udp(&mut self, s: Socket, max: usize) -> Option<usize> {
+    pub fn add_udp(&mut self, s: ClientUdp, max: usize) -> Option<usize> {
         let i = match self.udp.iter().position(Option::is_none) {
             Some(i) => i,
             None if self.udp.len() < max => {
@@ -125,11 +152,11 @@ impl WorkerSockets {
     }
 
     /// Takes out the client UDP listener bound to `addr`, with its index.
-    pub fn remove_udp(&mut self, addr: SocketAddr) -> Option<(usize, Socket)> {
+    pub fn remove_udp(&mut self, addr: SocketAddr) -> Option<(usize, ClientUdp)> {
         self.udp.iter_mut().enumerate().find_map(|(i, slot)| {
             let here = slot
                 .as_ref()
-                .and_then(|s| s.local_addr().ok())
+                .and_then(|s| s.recv.local_addr().ok())
                 .and_then(|a| a.as_socket())
                 .is_some_and(|a| a == addr);
             if here {

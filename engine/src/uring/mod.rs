@@ -240,7 +240,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             .udp
             .get(i)
             .and_then(|s| s.as_ref())
-            .map(|s| s.as_raw_fd());
+            .map(|s| s.recv.as_raw_fd());
         recv.push(RecvSocket {
             fixed: fds.len() as u32,
             kind: SocketKind::Client(i as u16),
@@ -289,6 +289,17 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
         });
         fds.push(s.as_raw_fd());
     }
+    // The sockets client replies leave from, listener by listener (the listener itself where
+    // it has no reply socket): see `ClientUdp`.
+    let reply_base = fds.len() as u32;
+    for i in 0..client_slots {
+        let fd = sockets
+            .udp
+            .get(i)
+            .and_then(|s| s.as_ref())
+            .map(|s| s.sender().as_raw_fd());
+        fds.push(fd.unwrap_or(-1));
+    }
     r.ring.submitter().register_files(&fds)?;
     let mut poll_armed = false;
     let mut epoll_busy = false;
@@ -296,7 +307,7 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
     let fixed_for = |to: &Destination| -> Option<u32> {
         match *to {
             Destination::Client(ep) => {
-                (u32::from(ep.socket) < up_v4_base).then_some(u32::from(ep.socket))
+                ((ep.socket as usize) < client_slots).then_some(reply_base + u32::from(ep.socket))
             }
             Destination::Upstream { slot, .. } if slot >= pool => {
                 let k = usize::from(slot - pool);
@@ -438,10 +449,10 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
                     let fixed = ((ud >> SEND_FIXED_SHIFT) & u64::from(u32::MAX)) as usize;
                     let slot = (ud & u64::from(u16::MAX)) as u16;
                     if res == -libc::EMSGSIZE
-                        && fixed < client_slots
-                        && let Some(Some(s)) = sockets.udp.get(fixed)
+                        && let Some(i) = fixed.checked_sub(reply_base as usize)
+                        && let Some(Some(s)) = sockets.udp.get(i)
                     {
-                        crate::socket::fragments_after_emsgsize(s);
+                        crate::socket::fragments_after_emsgsize(s.sender());
                         if r.resend(&mut core, slot) {
                             continue;
                         }
@@ -481,7 +492,14 @@ pub fn run(mut core: WorkerCore, mut sockets: WorkerSockets) -> anyhow::Result<(
             up_v4_base,
             up_v6_base,
         )?;
-        apply_udp_changes(&mut core, &mut r, &mut sockets, &mut recv, client_slots)?;
+        apply_udp_changes(
+            &mut core,
+            &mut r,
+            &mut sockets,
+            &mut recv,
+            client_slots,
+            reply_base,
+        )?;
     }
     // Let queued sends go before their buffers are freed with the ring.
     let _ = r.submit(&mut core, 0, Duration::ZERO);

@@ -74,11 +74,12 @@ pub(super) fn apply_udp_changes(
     sockets: &mut WorkerSockets,
     recv: &mut [RecvSocket],
     client_slots: usize,
+    reply_base: u32,
 ) -> anyhow::Result<()> {
     for change in std::mem::take(&mut core.udp_changes) {
         match change {
             UdpChange::Add(s) => {
-                let fd = s.as_raw_fd();
+                let (fd, reply_fd) = (s.recv.as_raw_fd(), s.sender().as_raw_fd());
                 let Some(i) = sockets.add_udp(s, client_slots) else {
                     tracing::warn!(
                         "worker {}: no free listener slot ({client_slots} in use)",
@@ -86,12 +87,18 @@ pub(super) fn apply_udp_changes(
                     );
                     continue;
                 };
+                r.ring
+                    .submitter()
+                    .register_files_update(reply_base + i as u32, &[reply_fd])?;
                 swap_file(r, core, recv, i, fd)?;
             }
             UdpChange::Remove(addr) => {
                 let Some((i, old)) = sockets.remove_udp(addr) else {
                     continue;
                 };
+                r.ring
+                    .submitter()
+                    .register_files_update(reply_base + i as u32, &[-1])?;
                 swap_file(r, core, recv, i, -1)?;
                 // The file stays open in the kernel until the cancelled receive ends.
                 drop(old);
