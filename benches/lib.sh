@@ -3,7 +3,7 @@
 # Provides: ROOT, LOAD, RINGMASQ, WORK (temp dir), PIDS (killed by PID on exit), PRIO,
 # free_port, wait_ready PORT, cpu_ticks PID, rss_kib PID, start_knot (sets KP, the knotd
 # port on 127.0.0.1, zone lab.test with a wildcard A), start_server PEER PORT DIR [EXTRA..]
-# (sets SPID; PEER is ringmasq-uring, ringmasq-epoll, dnsmasq, unbound, echo or echo-uring;
+# (sets SPID; PEER is ringmasq-uring, ringmasq-epoll, dnsmasq, unbound, echo, echo-uring or echo-uring-reply;
 # RINGMASQ=PATH before the call runs another ringmasq build). The main build is
 # $BENCH_RINGMASQ_BIN, else $RINGMASQ from the environment, else target/release/ringmasq, so
 # `RINGMASQ=PATH benches/interleaved ...` measures PATH as peer ringmasq-uring. Loopback only.
@@ -108,6 +108,9 @@ start_server() {
             $PRIO taskset -c "$SERVER_CPU" "$ECHO" --listen "127.0.0.1:$port" >"$dir/log" 2>&1 & ;;
         echo-uring)
             $PRIO taskset -c "$SERVER_CPU" "$ECHO" --listen "127.0.0.1:$port" --io-uring >"$dir/log" 2>&1 & ;;
+        echo-uring-reply)
+            $PRIO taskset -c "$SERVER_CPU" "$ECHO" --listen "127.0.0.1:$port" --io-uring --reply-socket \
+                >"$dir/log" 2>&1 & ;;
         unbound)
             # A forwarder with one thread, as `benches/compare` runs it.
             command -v unbound >/dev/null || { echo "bench: unbound is not installed" >&2; return 1; }

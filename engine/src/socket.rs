@@ -156,6 +156,12 @@ fn drop_every_datagram(s: &Socket) -> std::io::Result<()> {
         jf: 0,
         k: 0,
     }];
+    attach_classic_bpf(s, libc::SO_ATTACH_FILTER, &code)
+}
+
+/// Attaches classic BPF `code` to `s` as socket option `option` (SO_ATTACH_FILTER,
+/// SO_ATTACH_REUSEPORT_CBPF).
+fn attach_classic_bpf(s: &Socket, option: i32, code: &[libc::sock_filter]) -> std::io::Result<()> {
     let prog = libc::sock_fprog {
         len: code.len() as u16,
         filter: code.as_ptr().cast_mut(),
@@ -165,7 +171,7 @@ fn drop_every_datagram(s: &Socket) -> std::io::Result<()> {
         libc::setsockopt(
             s.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
+            option,
             (&prog as *const libc::sock_fprog).cast(),
             size_of::<libc::sock_fprog>() as libc::socklen_t,
         )
@@ -409,25 +415,8 @@ pub fn steer_by_query_id(s: &Socket, lanes: u32) -> Result<()> {
             k: 0,
         },
     ];
-    let prog = libc::sock_fprog {
-        len: code.len() as u16,
-        filter: code.as_ptr().cast_mut(),
-    };
-    // SAFETY: `prog` points at `code`, both alive for the call; the kernel copies the program.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_REUSEPORT_CBPF,
-            (&prog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error())
-            .context("attaching the answer-steering filter");
-    }
-    Ok(())
+    attach_classic_bpf(s, libc::SO_ATTACH_REUSEPORT_CBPF, &code)
+        .context("attaching the answer-steering filter")
 }
 
 /// The address a socket is bound to.

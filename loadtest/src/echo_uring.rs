@@ -4,14 +4,16 @@
 //! the query arrived in; one `io_uring_enter` per loop turn submits the turn's sends and waits
 //! for the next datagram (DEFER_TASKRUN where the kernel has it). It is the floor for a server
 //! of that design: what the kernel's io_uring path costs per datagram with no server work, to
-//! set beside [`crate::echo::serve_udp`] (recvmmsg/sendmmsg) and ringmasq.
+//! set beside [`crate::echo::serve_udp`] (recvmmsg/sendmmsg) and ringmasq. With a
+//! [`reply_socket`] the echoes leave from a second socket, as ringmasq's IPv4 answers do.
 
 use crate::echo::make_echo;
 use crate::uring::{BufRing, RECV_BUF};
 use io_uring::types::{Fixed, RecvMsgOut};
 use io_uring::{IoUring, cqueue, opcode, squeue};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 
 /// Receive buffers (all of a turn's are pushed back after the next submission).
@@ -22,8 +24,34 @@ const SEND: u64 = 2;
 /// Room for the source address in each buffer (a `sockaddr_in6`, rounded up).
 const NAME_LEN: u32 = 32;
 
-/// Answers every datagram on `sock` with its own bytes and QR set, until an error.
-pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
+/// A UDP socket bound to `addr` with SO_REUSEADDR, so that a [`reply_socket`] can share it.
+pub fn reusable_udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+/// A socket that sends from IPv4 `addr` (bound by a [`reusable_udp_socket`]) and is never
+/// handed a datagram for it: an IPv6 socket bound to the mapped address, which scores below
+/// the IPv4 socket in the kernel's lookup (ringmasq's reply sockets, `udp_reply_socket` in its
+/// engine). Its sends then wake nothing: the receive's poll entry is on the other socket's wait
+/// queue.
+pub fn reply_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let SocketAddr::V4(v4) = addr else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "IPv4 only"));
+    };
+    let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_only_v6(false)?;
+    s.set_reuse_address(true)?;
+    let mapped = SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0);
+    s.bind(&mapped.into())?;
+    Ok(s.into())
+}
+
+/// Answers every datagram on `sock` with its own bytes and QR set, from `reply` when given
+/// (else from `sock`), until an error.
+pub fn serve_udp_uring(sock: &UdpSocket, reply: Option<&UdpSocket>) -> io::Result<()> {
     crate::transport::set_buffer_sizes(sock.as_raw_fd(), 8 << 20);
     // The buffers and the receive's msghdr are declared before the ring, so they are dropped
     // after it, on every path out of this function.
@@ -37,7 +65,10 @@ pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
         .setup_defer_taskrun()
         .build(u32::from(BUFFERS))
         .or_else(|_| IoUring::new(u32::from(BUFFERS)))?;
-    ring.submitter().register_files(&[sock.as_raw_fd()])?;
+    // File 0 receives, file 1 sends.
+    let sender = reply.unwrap_or(sock);
+    ring.submitter()
+        .register_files(&[sock.as_raw_fd(), sender.as_raw_fd()])?;
     // SAFETY: the ring memory lives in `bufs`, which outlives `ring` (declared before it).
     unsafe {
         ring.submitter()
@@ -112,7 +143,7 @@ pub fn serve_udp_uring(sock: &UdpSocket) -> io::Result<()> {
                 returned = true;
                 continue;
             }
-            let e = opcode::Send::new(Fixed(0), data[off..].as_ptr(), len as u32)
+            let e = opcode::Send::new(Fixed(1), data[off..].as_ptr(), len as u32)
                 .dest_addr(data[name_off..].as_ptr().cast())
                 .dest_addr_len(name_len as u32)
                 .flags(libc::MSG_DONTWAIT)

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use ringmasq_load::affinity::pin_current_thread;
 use ringmasq_load::echo::{Faults, serve_tcp, serve_udp, serve_udp_gro};
-use ringmasq_load::echo_uring::serve_udp_uring;
+use ringmasq_load::echo_uring::{reply_socket, reusable_udp_socket, serve_udp_uring};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
@@ -40,11 +40,20 @@ struct Args {
     /// design. No fault injection.
     #[arg(long, conflicts_with_all = ["drop_every", "duplicate_every", "mangle_every", "gro"])]
     io_uring: bool,
+    /// With --io-uring, send the echoes from a second socket on the same IPv4 address and port,
+    /// as ringmasq answers IPv4 clients (see `ringmasq_load::echo_uring::reply_socket`).
+    #[arg(long, requires = "io_uring")]
+    reply_socket: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let sock = UdpSocket::bind(a.listen).with_context(|| format!("bind {}", a.listen))?;
+    let sock = if a.reply_socket {
+        reusable_udp_socket(a.listen)
+    } else {
+        UdpSocket::bind(a.listen)
+    }
+    .with_context(|| format!("bind {}", a.listen))?;
     let addr = sock.local_addr()?;
     if a.tcp {
         let l = TcpListener::bind(addr).with_context(|| format!("bind tcp {addr}"))?;
@@ -61,7 +70,12 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if a.io_uring {
-        serve_udp_uring(&sock)?;
+        let reply = if a.reply_socket {
+            Some(reply_socket(addr).context("reply socket")?)
+        } else {
+            None
+        };
+        serve_udp_uring(&sock, reply.as_ref())?;
         return Ok(());
     }
     serve_udp(
