@@ -18,8 +18,9 @@ static NO_TIMECHECK: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 const TIMESTAMP_DEFAULT: u64 = 1_420_070_400;
 
 /// `--dnssec-timestamp` while the system time is not yet past the file's mtime: the file and
-/// that mtime (Unix seconds). None once the time is valid.
-static PENDING_TIMESTAMP: Mutex<Option<(PathBuf, u64)>> = Mutex::new(None);
+/// that mtime, at the file system's full precision (a whole-second comparison would start
+/// checks up to a second before the mtime). None once the time is valid.
+static PENDING_TIMESTAMP: Mutex<Option<(PathBuf, SystemTime)>> = Mutex::new(None);
 
 /// The forwarder's DNSSEC settings, or None without `--dnssec`.
 pub fn forwarding(cfg: &Config) -> Result<Option<DnssecForwarding>> {
@@ -44,7 +45,7 @@ pub fn forwarding(cfg: &Config) -> Result<Option<DnssecForwarding>> {
     // The file is read (or created) here, after privileges were dropped, as dnsmasq does.
     if let Some(p) = &d.timestamp {
         let mtime = timestamp(p)?;
-        if unix >= mtime {
+        if SystemTime::now() >= mtime {
             // The clock is already past the last known good time: record it and check.
             touch(p);
         } else {
@@ -87,19 +88,17 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// `--dnssec-timestamp`: the file's modification time (Unix seconds); a missing file is
-/// created dated 2015-01-01, as dnsmasq does.
-fn timestamp(path: &Path) -> Result<u64> {
+/// `--dnssec-timestamp`: the file's modification time; a missing file is created dated
+/// 2015-01-01, as dnsmasq does.
+fn timestamp(path: &Path) -> Result<SystemTime> {
     match std::fs::metadata(path) {
-        Ok(m) => {
-            let t = m.modified()?.duration_since(UNIX_EPOCH).unwrap_or_default();
-            Ok(t.as_secs())
-        }
+        Ok(m) => Ok(m.modified()?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let f = std::fs::File::create(path)
                 .with_context(|| format!("cannot create timestamp file {}", path.display()))?;
-            f.set_modified(UNIX_EPOCH + Duration::from_secs(TIMESTAMP_DEFAULT))?;
-            Ok(TIMESTAMP_DEFAULT)
+            let default = UNIX_EPOCH + Duration::from_secs(TIMESTAMP_DEFAULT);
+            f.set_modified(default)?;
+            Ok(default)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -122,7 +121,7 @@ fn touch(path: &Path) {
 pub fn poll_timestamp() -> bool {
     let mut pending = PENDING_TIMESTAMP.lock().unwrap_or_else(|e| e.into_inner());
     match pending.as_ref() {
-        Some((path, mtime)) if unix_now() >= *mtime => {
+        Some((path, mtime)) if SystemTime::now() >= *mtime => {
             touch(path);
             *pending = None;
             tracing::info!(

@@ -4,7 +4,7 @@
 //! missing file is created, and since the clock is past 2015 checks start at once.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, ensure};
 use ringmasq_tests::wait::poll_until;
@@ -22,7 +22,10 @@ fn dnssec_timestamp(backend: Backend) -> anyhow::Result<()> {
     let dir = TempDir::new("dnssec-timestamp")?;
     let stamp = dir.join("timestamp");
     std::fs::write(&stamp, b"")?;
-    let until = SystemTime::now() + AHEAD;
+    // A mtime late in its second (x.9): a server comparing whole seconds would start checks
+    // up to 0.9 s early, and the assertion after the poll below catches that.
+    let ahead = (SystemTime::now() + AHEAD).duration_since(UNIX_EPOCH)?;
+    let until = UNIX_EPOCH + Duration::from_secs(ahead.as_secs()) + Duration::from_millis(900);
     std::fs::File::options()
         .write(true)
         .open(&stamp)?
