@@ -128,18 +128,24 @@ impl Drop for HoldingUpstream {
     }
 }
 
-/// Asks for a larger receive buffer (best effort; the kernel caps it at `rmem_max`).
+/// Asks for a larger receive buffer: SO_RCVBUFFORCE where allowed (root; not capped by
+/// `net.core.rmem_max`, which is 208 KiB on a stock host), else SO_RCVBUF (best effort, capped).
 pub fn set_rcvbuf(sock: &UdpSocket, bytes: i32) {
     use std::os::fd::AsRawFd;
-    // SAFETY: setsockopt on a socket we own, with a pointer to a live i32 and its size.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&bytes as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        );
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: setsockopt on a socket we own, with a pointer to a live i32 and its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&bytes as *const i32).cast(),
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
     }
 }
 

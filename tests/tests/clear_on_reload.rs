@@ -46,6 +46,12 @@ fn upstream_queries(backend: Backend, clear: bool) -> anyhow::Result<u64> {
         "resolv-file change not noticed: {}",
         rm.log()
     );
+    // "reading" is logged before the cache is cleared; "cleared cache" after.
+    ensure!(
+        !clear || rm.wait_log("cleared cache", Duration::from_secs(5)),
+        "cache not cleared on the resolv-file change: {}",
+        rm.log()
+    );
     let a = rm.dig("www.lab.test").run()?;
     ensure!(a.status == "NOERROR" && !a.answers.is_empty(), "{a:?}");
     Ok(knot.query_count()? - before)

@@ -10,8 +10,11 @@ use ringmasq_tests::lab6::{CLIENT_IF, Lab6, usable};
 const V6_RANGE: &str = "--dhcp-range=fd00:69::100,fd00:69::1ff,64,1h";
 const V4_RANGE: &str = "--dhcp-range=10.69.0.50,10.69.0.150,1h";
 
-/// A DHCPv6 exchange with dhclient -6 for at most 3 s: the address it got, if any.
-fn dhcpv6(lab: &Lab6) -> Option<String> {
+/// A DHCPv6 exchange with dhclient -6 for at most `secs` seconds: the address it got, if any.
+/// dhclient waits up to a second before its first SOLICIT and collects advertisements for
+/// another, so 3 s shows a server that does not answer; a lease that should come gets 10.
+fn dhcpv6(lab: &Lab6, secs: u32) -> Option<String> {
+    let secs = secs.to_string();
     lab.wait_link_local();
     let lf = lab.path("dh6.leases");
     let _ = std::fs::remove_file(&lf);
@@ -21,7 +24,7 @@ fn dhcpv6(lab: &Lab6) -> Option<String> {
     );
     let out = lab.in_client(&[
         "timeout",
-        "3",
+        &secs,
         "dhclient",
         "-6",
         "-v",
@@ -85,7 +88,7 @@ fn dhcpv6_and_ra_follow_the_interface_options() {
 
     // --no-dhcpv6-interface: no DHCPv6, no RA, DHCPv4 still served.
     start(&mut lab, "--no-dhcpv6-interface=rmq6*");
-    assert_eq!(dhcpv6(&lab), None, "{}", lab.log());
+    assert_eq!(dhcpv6(&lab, 3), None, "{}", lab.log());
     wait_drop(&lab);
     assert!(!advertised(&lab), "RA on a --no-dhcpv6-interface");
     assert!(dhcpv4(&lab), "DHCPv4 must stay:\n{}", lab.log());
@@ -93,20 +96,20 @@ fn dhcpv6_and_ra_follow_the_interface_options() {
 
     // --no-dhcp-interface covers DHCPv6 and RA too.
     start(&mut lab, "--no-dhcp-interface=rmq6s");
-    assert_eq!(dhcpv6(&lab), None, "{}", lab.log());
+    assert_eq!(dhcpv6(&lab, 3), None, "{}", lab.log());
     wait_drop(&lab);
     assert!(!advertised(&lab), "RA on a --no-dhcp-interface");
     lab.stop_ringmasq();
 
     // --no-dhcpv4-interface leaves DHCPv6 and RA alone.
     start(&mut lab, "--no-dhcpv4-interface=rmq6s");
-    let a = dhcpv6(&lab).unwrap_or_else(|| panic!("no DHCPv6 lease:\n{}", lab.log()));
+    let a = dhcpv6(&lab, 10).unwrap_or_else(|| panic!("no DHCPv6 lease:\n{}", lab.log()));
     assert!(a.starts_with("fd00:69::1"), "{a}");
     assert!(advertised(&lab));
     lab.stop_ringmasq();
 
     // -I: no DHCPv6 there.
     start(&mut lab, "--except-interface=rmq6s");
-    assert_eq!(dhcpv6(&lab), None, "{}", lab.log());
+    assert_eq!(dhcpv6(&lab, 3), None, "{}", lab.log());
     wait_drop(&lab);
 }

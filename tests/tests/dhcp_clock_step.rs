@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ringmasq_tests::binary::ringmasq_bin;
 use ringmasq_tests::dhcp_lab::{CLIENT_MAC, DhcpLab, usable};
 use ringmasq_tests::lease_check::{LoadRun, json_count, wide_args, widen};
+use ringmasq_tests::wait::poll_until;
 
 const DAY: i64 = 86_400;
 
@@ -85,9 +86,19 @@ fn a_day_either_way_moves_leases_and_expires_none() {
         let seen = wait_step(&lab, n + 1);
         assert!((seen - step).abs() <= 2, "step {seen}, expected {step}");
         expected_shift += step;
-        // The file is rewritten with every lease moved by the step.
-        std::thread::sleep(Duration::from_millis(300));
-        let after = expiries(&lab);
+        // The file is rewritten (by the writer thread, synced, then renamed) with every lease
+        // moved by the step: wait for a file with every lease in the new time base.
+        let moved = |a: &BTreeMap<String, i64>| {
+            let now = real_now() + expected_shift;
+            a.len() == 21 && a.values().all(|exp| (3300..=3610).contains(&(exp - now)))
+        };
+        let after = poll_until(
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            400,
+            || Some(expiries(&lab)).filter(moved),
+        )
+        .unwrap_or_else(|| expiries(&lab));
         assert_eq!(after.len(), 21, "leases lost at the step:\n{}", lab.log());
         let now = real_now() + expected_shift;
         for (mac, exp) in &after {

@@ -22,6 +22,9 @@ fn lease_names_in_dns() {
     let addr = net.udhcpc_with(&["-x", "hostname:nbook"]);
     // --log-dhcp: every request with its client and wishes, every reply's options.
     net.wait_log("requested options:");
+    // The logger thread writes the lines in order: wait for the last one looked at below.
+    net.wait_log("DHCPREQUEST(");
+    net.wait_log("sent size:   4 option:  54");
     let log = net.log();
     assert!(
         log.lines()

@@ -32,6 +32,12 @@ fn dnssec_no_timecheck(backend: Backend) -> anyhow::Result<()> {
         "SIGINT did not switch time checks on: {}",
         rm.log()
     );
+    // The switch is logged before the cache is cleared; "cleared cache" after.
+    ensure!(
+        rm.wait_log("cleared cache", Duration::from_secs(5)),
+        "SIGINT did not clear the cache: {}",
+        rm.log()
+    );
     rm.check_running()?;
     // The cache was cleared: the answer validated without time checks is not served again.
     let a = rm.dig("www.expired.test.").opt("+dnssec").run()?;

@@ -65,9 +65,11 @@ fn flood_blackhole(backend: Backend) -> anyhow::Result<()> {
         peak <= FORWARD_MAX,
         "{peak} distinct names reached the upstream within one second"
     );
+    // Flood datagrams the kernel dropped before the server read them (a full queue on a busy
+    // machine) were neither forwarded nor refused.
     ensure!(
-        refused as usize >= (NAMES * 9 / 10).saturating_sub(seen),
-        "only {refused} refused"
+        refused as usize + kernel_drops as usize >= (NAMES * 9 / 10).saturating_sub(seen),
+        "only {refused} refused ({kernel_drops} dropped by the kernel)"
     );
     // A good client's query may only go unanswered if the kernel dropped datagrams before the
     // server saw them (a machine busy with other work); the server must answer every one.

@@ -107,9 +107,12 @@ fn poisoning(backend: Backend) -> anyhow::Result<()> {
         let mut wrong_class = q.clone();
         wrong_class[n - 1] = 3;
         let other = &held[(i + 1) % held.len()];
-        // Another of ringmasq's open upstream ports (a query is outstanding on it).
-        let other_dst = held
+        // Another of ringmasq's open upstream ports (a query is outstanding on it): the next
+        // one along, so that these forgeries spread over the ports rather than all filling
+        // one socket's queue.
+        let other_dst = held[i + 1..]
             .iter()
+            .chain(&held[..i])
             .map(|o| o.from)
             .find(|a| a.port() != h.from.port())
             .unwrap_or(h.from);

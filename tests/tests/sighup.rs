@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::ensure;
+use ringmasq_tests::wait::poll_until;
 use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
 
 fn sighup(backend: Backend) -> anyhow::Result<()> {
@@ -18,8 +19,21 @@ fn sighup(backend: Backend) -> anyhow::Result<()> {
         "second query not served from cache"
     );
 
+    // "cleared cache" is logged once the cache is empty: wait for one more of them.
+    let clears = |rm: &Ringmasq| rm.log().matches("cleared cache").count();
+    let before = clears(&rm);
     rm.signal(libc::SIGHUP)?;
-    std::thread::sleep(Duration::from_millis(500));
+    ensure!(
+        poll_until(
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            200,
+            || { (clears(&rm) > before).then_some(()) }
+        )
+        .is_some(),
+        "no \"cleared cache\" after SIGHUP: {}",
+        rm.log()
+    );
     rm.check_running()?;
     ensure!(
         rm.counter("cachesize.bind")? == 150,

@@ -28,6 +28,10 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
     let client = rm.client().timeout(Duration::from_secs(2));
     let done = Arc::new(AtomicUsize::new(0));
     let progress = Arc::clone(&done);
+    // SIGHUPs sent so far: the load goes on past QUERIES until the last one is out, so the
+    // last signal cannot miss the load however late this thread gets a CPU.
+    let hups = Arc::new(AtomicUsize::new(0));
+    let hups_sent = Arc::clone(&hups);
     let names = [
         "www.lab.test",
         "mail.lab.test",
@@ -37,7 +41,8 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
     ];
     let load = std::thread::spawn(move || -> anyhow::Result<()> {
         let start = Instant::now();
-        for i in 0..QUERIES {
+        let mut i = 0;
+        while i < QUERIES || hups_sent.load(Ordering::Relaxed) < HUPS {
             anyhow::ensure!(start.elapsed() < LIMIT, "load loop over {LIMIT:?}");
             let name = names[i % names.len()];
             let m = client
@@ -49,7 +54,8 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
                 m.metadata.response_code,
                 m.answers.len()
             );
-            progress.store(i + 1, Ordering::Relaxed);
+            i += 1;
+            progress.store(i, Ordering::Relaxed);
         }
         Ok(())
     });
@@ -59,10 +65,15 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
     while sent < HUPS && !load.is_finished() && start.elapsed() < LIMIT {
         if done.load(Ordering::Relaxed) >= (sent + 1) * QUERIES / (HUPS + 1) {
             if sent == HUPS / 2 {
-                std::fs::write(&hosts, "192.0.2.201 hup.lab.test\n")?;
+                // Replaced whole (a reload still running from the last signal must not read
+                // a truncated file).
+                let tmp = hosts_dir.join("hosts.new");
+                std::fs::write(&tmp, "192.0.2.201 hup.lab.test\n")?;
+                std::fs::rename(&tmp, &hosts)?;
             }
             rm.signal(libc::SIGHUP)?;
             sent += 1;
+            hups.store(sent, Ordering::Relaxed);
         } else {
             std::thread::sleep(Duration::from_millis(1));
         }

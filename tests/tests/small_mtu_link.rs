@@ -104,8 +104,15 @@ fn small_mtu_link(backend: Backend) -> anyhow::Result<()> {
         "dig's one try across the 1,000-octet link got {got:?} of 4 strings\n{}",
         log()
     );
+    // The log is written by the logger thread: the line may follow the reply by a moment.
     anyhow::ensure!(
-        log().contains("did not fit its link"),
+        poll_until(
+            Duration::from_secs(5),
+            Duration::from_millis(50),
+            100,
+            || { log().contains("did not fit its link").then_some(()) }
+        )
+        .is_some(),
         "no log line about the narrow link:\n{}",
         log()
     );
