@@ -38,6 +38,9 @@ fn leases_follow_a_new_prefix() {
     lab.add_server_addr("fd00:6a::1/64");
     let del = lab.in_server(&["ip", "addr", "del", "fd00:69::1/64", "dev", SERVER_IF]);
     assert!(del.status.success());
+    // DHCPv6 reads the interface addresses on its tick (every 1-1.25 s): let one pass, so that
+    // no SOLICIT is answered from the old prefix.
+    std::thread::sleep(Duration::from_millis(1500));
     // A new client (another DUID-LL than the first client's DUID-LLT).
     let out = lab.dhclient6("", &["-D", "LL"]);
     let second = lease_addr(&lab);
