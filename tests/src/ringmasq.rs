@@ -205,8 +205,19 @@ impl Ringmasq {
 
     /// Waits (bounded by `limit`) until the log file contains `needle`.
     pub fn wait_log(&self, needle: &str, limit: Duration) -> bool {
+        self.wait_log_count(needle, 1, limit)
+    }
+
+    /// How many times the log file contains `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log().matches(needle).count()
+    }
+
+    /// Waits (bounded by `limit`) until the log file contains `needle` at least `count` times:
+    /// for a line logged again after an action, with `count` one more than before it.
+    pub fn wait_log_count(&self, needle: &str, count: usize, limit: Duration) -> bool {
         poll_until(limit, Duration::from_millis(50), 1000, || {
-            self.log().contains(needle).then_some(())
+            (self.log_count(needle) >= count).then_some(())
         })
         .is_some()
     }

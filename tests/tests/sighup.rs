@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::ensure;
-use ringmasq_tests::wait::poll_until;
 use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
 
 fn sighup(backend: Backend) -> anyhow::Result<()> {
@@ -20,17 +19,10 @@ fn sighup(backend: Backend) -> anyhow::Result<()> {
     );
 
     // "cleared cache" is logged once the cache is empty: wait for one more of them.
-    let clears = |rm: &Ringmasq| rm.log().matches("cleared cache").count();
-    let before = clears(&rm);
+    let before = rm.log_count("cleared cache");
     rm.signal(libc::SIGHUP)?;
     ensure!(
-        poll_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            200,
-            || { (clears(&rm) > before).then_some(()) }
-        )
-        .is_some(),
+        rm.wait_log_count("cleared cache", before + 1, Duration::from_secs(10)),
         "no \"cleared cache\" after SIGHUP: {}",
         rm.log()
     );

@@ -89,7 +89,7 @@ fn sighup_under_load(backend: Backend) -> anyhow::Result<()> {
         "no SIGHUP was handled:\n{}",
         rm.log()
     );
-    let handled = rm.log().matches("cleared cache").count();
+    let handled = rm.log_count("cleared cache");
     ensure!(handled >= 1, "SIGHUPs handled: {handled}");
     let m = rm
         .client()

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::ensure;
-use ringmasq_tests::wait::poll_until;
 use ringmasq_tests::{Backend, Knot, Ringmasq, backend_tests};
 
 fn sigusr1(backend: Backend) -> anyhow::Result<()> {
@@ -11,6 +10,7 @@ fn sigusr1(backend: Backend) -> anyhow::Result<()> {
     let mut rm = Ringmasq::start(backend, &knot.server_spec())?;
     rm.dig("www.lab.test").run()?;
     let before = rm.log().len();
+    let server_lines = rm.log_count(&knot.server_spec());
     rm.signal(libc::SIGUSR1)?;
     let ok = rm.wait_log("cache size", Duration::from_secs(3));
     ensure!(
@@ -19,23 +19,19 @@ fn sigusr1(backend: Backend) -> anyhow::Result<()> {
         rm.log()
     );
     // The per-server lines follow the first one (the logger thread writes them in order):
-    // wait for the server's line among the lines written since the signal.
-    let fresh = |rm: &Ringmasq| {
-        let log = rm.log();
-        log[before.min(log.len())..].to_string()
-    };
-    let found = poll_until(
+    // wait for one more line naming the server than there was before the signal.
+    let found = rm.wait_log_count(
+        &knot.server_spec(),
+        server_lines + 1,
         Duration::from_secs(5),
-        Duration::from_millis(50),
-        100,
-        || fresh(&rm).contains(&knot.server_spec()).then_some(()),
     );
     rm.check_running()?;
+    let log = rm.log();
     ensure!(
-        found.is_some(),
+        found,
         "per-server statistics for {} missing from SIGUSR1 output:\n{}",
         knot.server_spec(),
-        fresh(&rm)
+        &log[before.min(log.len())..]
     );
     Ok(())
 }
