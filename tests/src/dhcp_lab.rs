@@ -100,10 +100,9 @@ pub const RELAY_CLIENT_IF: &str = "rmqr1";
 impl DhcpLab {
     /// Creates the namespaces (names made unique by `tag` and the PID) and the veth pair.
     pub fn new(tag: &str) -> Self {
-        let id = std::process::id();
         let dir = TempDir::new(&format!("dhcp-{tag}")).expect("scratch directory");
-        let server = Netns::new(&format!("rmq{tag}s{id}")).expect("server namespace");
-        let client = Netns::new(&format!("rmq{tag}c{id}")).expect("client namespace");
+        let server = Netns::unique(&format!("rmq{tag}s")).expect("server namespace");
+        let client = Netns::unique(&format!("rmq{tag}c")).expect("client namespace");
         assert!(
             veth(&server, SERVER_IF, &client, CLIENT_IF, Some(CLIENT_MAC)),
             "veth pair"
@@ -121,11 +120,10 @@ impl DhcpLab {
     /// `rmqr0`, 10.78.0.1/24 on [`RELAY_CLIENT_IF`]) — clients ([`CLIENT_IF`] with
     /// [`CLIENT_MAC`]). The server routes 10.78.0.0/24 through the relay. No relay runs yet.
     pub fn with_relay(tag: &str) -> Self {
-        let id = std::process::id();
         let dir = TempDir::new(&format!("dhcp-{tag}")).expect("scratch directory");
-        let server = Netns::new(&format!("rmq{tag}s{id}")).expect("server namespace");
-        let relay = Netns::new(&format!("rmq{tag}r{id}")).expect("relay namespace");
-        let client = Netns::new(&format!("rmq{tag}c{id}")).expect("client namespace");
+        let server = Netns::unique(&format!("rmq{tag}s")).expect("server namespace");
+        let relay = Netns::unique(&format!("rmq{tag}r")).expect("relay namespace");
+        let client = Netns::unique(&format!("rmq{tag}c")).expect("client namespace");
         assert!(veth(&server, SERVER_IF, &relay, "rmqr0", None), "veth");
         assert!(
             veth(

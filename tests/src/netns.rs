@@ -57,6 +57,12 @@ impl Netns {
         ns.ip(&["link", "set", "lo", "up"]).then_some(ns)
     }
 
+    /// Creates namespace `prefix` followed by this test process's PID (so that two test runs
+    /// at once never share one), as [`Netns::new`].
+    pub fn unique(prefix: &str) -> Option<Self> {
+        Self::new(&format!("{prefix}{}", std::process::id()))
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name

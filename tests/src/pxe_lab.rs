@@ -86,7 +86,7 @@ pub struct ProxySegment {
 impl ProxySegment {
     /// Bridges the lab's server link with a new namespace (name from `tag`).
     pub fn new(lab: &DhcpLab, tag: &str) -> Self {
-        let ns = Netns::new(&format!("rmq{tag}p{}", std::process::id())).expect("proxy ns");
+        let ns = Netns::unique(&format!("rmq{tag}p")).expect("proxy ns");
         let s = &lab.server;
         s.must_ip(&[
             "link",

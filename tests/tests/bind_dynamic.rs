@@ -61,8 +61,7 @@ fn bind_dynamic(backend: Backend) -> anyhow::Result<()> {
         println!("note: needs root, dig and ss; skipping");
         return Ok(());
     }
-    let ns = Netns::new(&format!("bdyn-{}-{}", backend.as_arg(), std::process::id()))
-        .expect("namespace");
+    let ns = Netns::unique(&format!("bdyn-{}-", backend.as_arg())).expect("namespace");
     // A veth pair inside the namespace (the dummy driver may be missing).
     ns.must_ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
     ns.must_ip(&["link", "set", "d1", "up"]);

@@ -26,8 +26,8 @@ fn small_mtu_link(backend: Backend) -> anyhow::Result<()> {
         return Ok(());
     }
     let tag = backend.as_arg();
-    let server_ns = Netns::new(&format!("mtu-s-{tag}-{}", std::process::id())).expect("namespace");
-    let client_ns = Netns::new(&format!("mtu-c-{tag}-{}", std::process::id())).expect("namespace");
+    let server_ns = Netns::unique(&format!("mtu-s-{tag}-")).expect("namespace");
+    let client_ns = Netns::unique(&format!("mtu-c-{tag}-")).expect("namespace");
     anyhow::ensure!(veth(&server_ns, "m0", &client_ns, "m1", None), "veth pair");
     server_ns.must_ip(&["link", "set", "m0", "mtu", "1000"]);
     client_ns.must_ip(&["link", "set", "m1", "mtu", "1000"]);
